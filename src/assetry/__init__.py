@@ -1,0 +1,63 @@
+"""assetry: a schema-driven data catalog for machine-learning and scientific data."""
+
+from assetry.catalog.backend import ResolvedRID
+from assetry.catalog.definitions import (
+    BuiltinType,
+    BuiltinTypes,
+    ColumnDef,
+    ColumnDefinition,
+    TableDef,
+)
+from assetry.catalog.facade import Catalog
+from assetry.errors import (
+    AssetryError,
+    AuthenticationError,
+    AuthError,
+    BagChecksumMismatch,
+    BagError,
+    ChecksumMismatch,
+    ConfigError,
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    PermissionDenied,
+    RIDNotFound,
+    SchemaVersionError,
+    StateError,
+    StoreError,
+    TableNotFound,
+    TermNotFound,
+    ValidationError,
+)
+from assetry.vocab.terms import Term
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AssetryError",
+    "AuthError",
+    "AuthenticationError",
+    "BagChecksumMismatch",
+    "BagError",
+    "BuiltinType",
+    "BuiltinTypes",
+    "Catalog",
+    "ChecksumMismatch",
+    "ColumnDef",
+    "ColumnDefinition",
+    "ConfigError",
+    "ConflictError",
+    "IntegrityError",
+    "NotFoundError",
+    "PermissionDenied",
+    "RIDNotFound",
+    "ResolvedRID",
+    "SchemaVersionError",
+    "StateError",
+    "StoreError",
+    "TableDef",
+    "TableNotFound",
+    "Term",
+    "TermNotFound",
+    "ValidationError",
+]

@@ -1,0 +1,1 @@
+"""Catalog facade, Backend interface, SQL backend, model and rows (private modules)."""

@@ -1,0 +1,103 @@
+"""User-facing building blocks of a model: column types, column and table definitions."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from assetry.errors import ValidationError
+
+
+class BuiltinType(enum.StrEnum):
+    """The column types a catalog supports on every engine.
+
+    DerivaML's type names are accepted as aliases of the matching type.
+    """
+
+    text = "text"
+    markdown = "markdown"
+    int2 = "int2"
+    int4 = "int4"
+    int8 = "int8"
+    float4 = "float4"
+    float8 = "float8"
+    boolean = "boolean"
+    date = "date"
+    timestamp = "timestamp"
+    timestamptz = "timestamptz"
+    json = "json"
+    uri = "uri"
+    # DerivaML / ERMrest names: aliases of the types above.
+    jsonb = "json"
+    longtext = "text"
+    ermrest_uri = "uri"
+    ermrest_curie = "text"
+    ermrest_rid = "text"
+    ermrest_rcb = "text"
+    ermrest_rmb = "text"
+    ermrest_rct = "timestamptz"
+    ermrest_rmt = "timestamptz"
+    serial4 = "int4"
+
+    @classmethod
+    def parse(cls, value: BuiltinType | str) -> BuiltinType:
+        """Return the type named by ``value`` (a member, its value or a DerivaML alias)."""
+        if isinstance(value, BuiltinType):
+            return value
+        if isinstance(value, str):
+            if value in cls.__members__:
+                return cls.__members__[value]
+            try:
+                return cls(value)
+            except ValueError:
+                pass
+        known = ", ".join(sorted(cls.__members__))
+        raise ValidationError(f"unknown column type {value!r}; known types: {known}")
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    """One user column: name, type, whether NULL is allowed, default and comment."""
+
+    name: str
+    type: BuiltinType | str = BuiltinType.text
+    nullok: bool = True
+    default: Any = None
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", BuiltinType.parse(self.type))
+
+    @property
+    def builtin_type(self) -> BuiltinType:
+        """The column's type as a ``BuiltinType`` member."""
+        return BuiltinType.parse(self.type)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The column as it appears in a model document."""
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "type": self.builtin_type.value,
+            "nullok": self.nullok,
+        }
+        if self.default is not None:
+            doc["default"] = self.default
+        if self.comment:
+            doc["comment"] = self.comment
+        return doc
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """A plain (non-asset) table: its user columns, the tables it references, a comment."""
+
+    name: str
+    column_defs: list[ColumnDef] = field(default_factory=list)
+    referenced_tables: list[str] = field(default_factory=list)
+    comment: str | None = None
+
+
+# DerivaML's older names, kept so its documented code runs unchanged.
+ColumnDefinition = ColumnDef
+BuiltinTypes = BuiltinType

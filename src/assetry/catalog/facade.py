@@ -1,0 +1,371 @@
+"""``Catalog``: the whole public API of a catalog, as thin calls into a Backend."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pandas as pd
+
+from assetry import config
+from assetry.catalog import migrate, model, names
+from assetry.catalog.backend import ResolvedRID
+from assetry.catalog.definitions import ColumnDef, TableDef
+from assetry.catalog.sql_backend import SqlBackend
+from assetry.errors import ConfigError, ConflictError, NotFoundError, ValidationError
+from assetry.vocab.terms import Term
+
+_INT_TYPES = {"int2", "int4", "int8"}
+
+
+class _LocationOrInstance:
+    """A method callable on an open catalog or, with a location, on the class."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __get__(self, obj: Catalog | None, cls: type[Catalog]) -> Callable[..., Any]:
+        if obj is None:
+            return functools.partial(self.func, None)
+        return functools.partial(self.func, obj)
+
+
+@functools.cache
+def model_schema() -> dict[str, Any]:
+    """The JSON Schema of model documents, shipped in the package."""
+    text = resources.files("assetry.schemas").joinpath("model.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+class Catalog:
+    """A data catalog: user-defined tables, assets, vocabularies, history.
+
+    ``Catalog(location)`` opens an existing catalog: a directory (embedded SQLite), a
+    database URL, or ``$ASSETRY_CATALOG`` / ``./.assetry`` when no location is given.
+    ``Catalog.create(location)`` makes a new one. Opening never migrates: a catalog whose
+    schema is older than the code raises ``SchemaVersionError`` naming ``assetry upgrade``.
+    """
+
+    def __init__(
+        self, location: str | os.PathLike[str] | None = None, *, token: str | None = None
+    ) -> None:
+        self._location = config.resolve_location(location)
+        if token is not None:
+            raise ConfigError("tokens are for remote (http) catalogs")
+        directory = self._location.directory
+        if directory is not None and not (directory / config.DATABASE_FILE).is_file():
+            raise NotFoundError(
+                f"no catalog at {directory} (create one with Catalog.create or `assetry init`)"
+            )
+        self._backend = SqlBackend.open(self._location.database_url, self._location.text)
+
+    @classmethod
+    def create(
+        cls,
+        location: str | os.PathLike[str] | None = None,
+        store: str | os.PathLike[str] | None = None,
+        *,
+        domain_schema: str = "domain",
+        curie_prefix: str | None = None,
+    ) -> Catalog:
+        """Create a new catalog at ``location`` and open it.
+
+        An embedded catalog keeps its objects in ``<location>/objects`` unless ``store``
+        says otherwise; a database catalog needs ``store`` (a path, ``file://`` or
+        ``s3://`` URL). The location is recorded relative to the catalog where possible,
+        so a moved catalog directory still works.
+        """
+        loc = config.resolve_location(location)
+        problems = names.name_problems(domain_schema, "schema")
+        if problems:
+            raise ValidationError(problems)
+        store_text = _store_setting(loc, store)
+        if loc.directory is not None:
+            if (loc.directory / config.DATABASE_FILE).exists():
+                raise ConflictError(f"a catalog already exists at {loc.directory}")
+            loc.directory.mkdir(parents=True, exist_ok=True)
+            if store_text == config.DEFAULT_STORE:
+                (loc.directory / config.DEFAULT_STORE).mkdir(exist_ok=True)
+        else:
+            from assetry.catalog.database import ensure_database
+
+            ensure_database(loc.database_url)
+        settings: dict[str, Any] = {
+            "store": store_text,
+            "domain_schema": domain_schema,
+            "curie_prefix": curie_prefix,
+        }
+        SqlBackend.create(loc.database_url, loc.text, **settings).close()
+        return cls(loc.text)
+
+    @_LocationOrInstance
+    def upgrade(self: Catalog | None, location: str | os.PathLike[str] | None = None) -> str:
+        """Migrate a catalog's schema to this version of assetry; return the new version.
+
+        Call it as ``Catalog.upgrade(location)`` (a catalog with an old schema cannot be
+        opened) or ``cat.upgrade()``.
+        """
+        loc = self._location if self is not None else config.resolve_location(location)
+        from assetry.catalog.engine import make_engine
+
+        engine = make_engine(loc.database_url)
+        try:
+            migrate.run(engine, "head")
+        finally:
+            engine.dispose()
+        return migrate.head_revision()
+
+    # --- basics --------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """Where the catalog is, as given."""
+        return self._location.text
+
+    @property
+    def ml_schema(self) -> str:
+        """The schema name of the system tables."""
+        return self._backend.settings["ml_schema"]
+
+    @property
+    def domain_schema(self) -> str:
+        """The schema name of the user's tables."""
+        return self._backend.settings["domain_schema"]
+
+    @property
+    def store_location(self) -> str | None:
+        """The object store location recorded in the catalog, resolved for this machine."""
+        store = self._backend.settings.get("store")
+        if store is None:
+            return None
+        if "://" in store or self._location.directory is None:
+            return store
+        return str((self._location.directory / store).resolve())
+
+    @property
+    def rid_prefix(self) -> str:
+        """The random prefix of this catalog's RIDs."""
+        return self._backend.settings["rid_prefix"]
+
+    def close(self) -> None:
+        """Release the catalog's connections."""
+        self._backend.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Catalog({self._location.text!r})"
+
+    # --- model ---------------------------------------------------------------------------
+    @property
+    def model(self) -> dict[str, Any]:
+        """The whole model as a JSON-able document (tables, columns, keys, kinds)."""
+        return self._backend.model_document()
+
+    def model_as_of(self, snapshot: int) -> dict[str, Any]:
+        """The model as it was at ``snapshot``."""
+        return self._backend.model_document(as_of=snapshot)
+
+    def apply_model(self, doc: Mapping[str, Any]) -> list[str]:
+        """Create what a model document describes and is missing; return what changed.
+
+        The document is checked against the packaged JSON Schema first; applying it again
+        changes nothing.
+        """
+        validator = jsonschema.Draft202012Validator(model_schema())
+        problems = [
+            f"model document at {'/'.join(str(p) for p in err.absolute_path) or '(top)'}: "
+            f"{err.message}"
+            for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        ]
+        if problems:
+            raise ValidationError(problems)
+        return self._backend.apply_model(dict(doc))
+
+    def list_tables(self, kind: str | None = None) -> list[str]:
+        """Names of the catalog's tables, optionally of one kind."""
+        if kind is not None and kind not in model.KINDS:
+            raise ValidationError(f"unknown table kind {kind!r}; kinds: {', '.join(model.KINDS)}")
+        return [t["name"] for t in self.model["tables"] if kind is None or t["kind"] == kind]
+
+    def create_vocabulary(
+        self, vocab_name: str, comment: str | None = None, schema: str | None = None
+    ) -> str:
+        """Create a controlled vocabulary table; return its name."""
+        self._backend.create_vocabulary(vocab_name, comment, schema)
+        return vocab_name
+
+    def create_table(self, table: TableDef, schema: str | None = None) -> str:
+        """Create a plain table from a ``TableDef``; return its name."""
+        if not isinstance(table, TableDef):
+            raise ValidationError(f"create_table needs a TableDef, got {type(table).__name__}")
+        self._backend.create_table(
+            table.name,
+            list(table.column_defs),
+            list(table.referenced_tables),
+            table.comment,
+            schema,
+        )
+        return table.name
+
+    def create_asset(
+        self,
+        asset_name: str,
+        column_defs: Sequence[ColumnDef] | None = None,
+        referenced_tables: Sequence[str] | None = None,
+        comment: str | None = None,
+        schema: str | None = None,
+    ) -> str:
+        """Create an asset table (standard file columns plus ``column_defs``); return its
+        name. Also creates ``<name>_Asset_Type``, ``<name>_Execution`` and the Asset_Type
+        term ``<name>``."""
+        self._backend.create_asset(
+            asset_name, list(column_defs or []), list(referenced_tables or []), comment, schema
+        )
+        return asset_name
+
+    def add_column(self, table: str, column_def: ColumnDef) -> None:
+        """Add a user column to ``table``."""
+        if not isinstance(column_def, ColumnDef):
+            raise ValidationError(f"add_column needs a ColumnDef, got {column_def!r}")
+        self._backend.add_column(table, column_def)
+
+    # --- rows ----------------------------------------------------------------------------
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Insert rows (one transaction, every value checked first); return their RIDs."""
+        return self._backend.insert(table, rows)
+
+    def update(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Change rows, each given as its ``RID`` plus the columns to set."""
+        return self._backend.update(table, rows)
+
+    def delete(self, table: str, rids: Sequence[str]) -> list[str]:
+        """Delete rows by RID; ``ConflictError`` while any is still referenced."""
+        if isinstance(rids, str):
+            rids = [rids]
+        return self._backend.delete(table, rids)
+
+    def resolve_rid(self, rid: str) -> ResolvedRID:
+        """The table and row of any RID in the catalog."""
+        return self._backend.resolve_rid(rid)
+
+    def get_table_as_dict(
+        self,
+        table: str,
+        limit: int | None = None,
+        offset: int = 0,
+        filters: Mapping[str, Any] | None = None,
+        as_of: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of ``table`` as dicts, ordered by RID, streamed page by page."""
+        return self._backend.iter_rows(table, filters, as_of, limit, offset)
+
+    def get_table_as_dataframe(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None = None,
+        as_of: int | None = None,
+    ) -> pd.DataFrame:
+        """Rows of ``table`` (optionally filtered, or as of a snapshot) as a DataFrame."""
+        rows = self._backend.iter_rows(table, filters, as_of)
+        columns = self._backend.table_columns(table, as_of)
+        frame = pd.DataFrame.from_records(list(rows), columns=[name for name, _ in columns])
+        for name, kind in columns:
+            if kind in _INT_TYPES:
+                frame[name] = frame[name].astype("Int64")
+            elif kind == "boolean":
+                frame[name] = frame[name].astype("boolean")
+        return frame
+
+    def search(
+        self, text: str, tables: Sequence[str] | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Rows whose text columns contain every word of ``text``, each with ``Table``."""
+        return self._backend.search(text, tables, limit)
+
+    def snapshot(self) -> int:
+        """The catalog's current snapshot number."""
+        return self._backend.snapshot()
+
+    def history(self, rid: str) -> list[dict[str, Any]]:
+        """Every version of a row, oldest first: snapshot, action, user, time, row."""
+        return self._backend.history(rid)
+
+    # --- vocabularies --------------------------------------------------------------------
+    def add_term(
+        self,
+        table: str,
+        term_name: str,
+        description: str | None = None,
+        synonyms: Sequence[str] | None = None,
+        exists_ok: bool = True,
+    ) -> Term:
+        """Add a term to a vocabulary (an existing one is returned when ``exists_ok``)."""
+        return self._backend.add_term(table, term_name, description, synonyms, exists_ok)
+
+    def lookup_term(self, table: str, term_name: str) -> Term:
+        """A term by name or synonym, ignoring case; ``TermNotFound`` otherwise."""
+        return self._backend.lookup_term(table, term_name)
+
+    def list_vocabulary_terms(self, table: str) -> list[Term]:
+        """Every term of a vocabulary, ordered by name."""
+        return self._backend.list_terms(table)
+
+    def add_synonym(self, table: str, term_name: str, synonym: str) -> Term:
+        """Give a term another name; a synonym belongs to one term only."""
+        result = self._backend.change_term(table, term_name, "add_synonym", synonym=synonym)
+        assert result is not None
+        return result
+
+    def remove_synonym(self, table: str, term_name: str, synonym: str) -> Term:
+        """Remove one synonym of a term."""
+        result = self._backend.change_term(table, term_name, "remove_synonym", synonym=synonym)
+        assert result is not None
+        return result
+
+    def update_term(
+        self,
+        table: str,
+        term_name: str,
+        description: str | None = None,
+        synonyms: Sequence[str] | None = None,
+        name: str | None = None,
+    ) -> Term:
+        """Change a term's description, synonyms or (while unused) name."""
+        result = self._backend.change_term(
+            table, term_name, "update", description=description, synonyms=synonyms, name=name
+        )
+        assert result is not None
+        return result
+
+    def delete_term(self, table: str, term_name: str) -> None:
+        """Delete a term; ``ConflictError`` while any row uses it."""
+        self._backend.change_term(table, term_name, "delete")
+
+
+def _store_setting(loc: config.Location, store: str | os.PathLike[str] | None) -> str:
+    if store is None:
+        if loc.directory is None:
+            raise ConfigError(
+                "a database catalog needs an object store: pass store= (a path, file:// or "
+                "s3:// URL)"
+            )
+        return config.DEFAULT_STORE
+    text = config.check_store_url(os.fspath(store))
+    if "://" in text:
+        return text
+    path = Path(text).expanduser()
+    if loc.directory is not None and not path.is_absolute():
+        return text
+    return str(path.resolve())

@@ -1,0 +1,63 @@
+"""The catalog's internal bookkeeping tables (not part of the user-visible model).
+
+- ``assetry_settings``: key/value settings recorded in the catalog (RID prefix, store, ...).
+- ``assetry_counter``: the snapshot counter and the RID sequence.
+- ``assetry_model``: one row per model version: the model document and the snapshot at
+  which it took effect.
+- ``assetry_history``: previous images of changed and deleted rows, each valid for the
+  snapshot range ``[snap_from, snap_to)``.
+
+They are created by the packaged migrations; these declarations must match them (a test
+compares the two).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from assetry.catalog.types import UTCDateTime
+
+metadata = sa.MetaData()
+
+settings = sa.Table(
+    "assetry_settings",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=True),
+)
+
+counter = sa.Table(
+    "assetry_counter",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+model_versions = sa.Table(
+    "assetry_model",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("snapshot", sa.BigInteger, nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=True),
+)
+
+history = sa.Table(
+    "assetry_history",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("table_name", sa.Text, nullable=False),
+    sa.Column("rid", sa.Text, nullable=False),
+    sa.Column("snap_from", sa.BigInteger, nullable=False),
+    sa.Column("snap_to", sa.BigInteger, nullable=False),
+    sa.Column("row", sa.Text, nullable=False),
+    sa.Column("ended_by", sa.Text, nullable=True),
+    sa.Column("ended_at", UTCDateTime, nullable=False),
+    sa.Column("ended_op", sa.Text, nullable=False),
+    sa.Index("assetry_history_rid_idx", "rid"),
+    sa.Index("assetry_history_table_idx", "table_name", "snap_to"),
+)
+
+SNAPSHOT = "snapshot"
+RID_SEQUENCE = "rid"

@@ -1,0 +1,96 @@
+"""Rules for table and column names.
+
+Names become SQL identifiers, so they are checked here before any DDL is built: ASCII
+letters, digits and underscores, starting with a letter, not a reserved word, and every
+name derived from them (association tables, constraints, indexes) within PostgreSQL's
+63-byte identifier limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MAX_IDENTIFIER_BYTES = 63
+
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+SYSTEM_COLUMNS = ("RID", "RCT", "RMT", "RCB", "RMB")
+
+# Internal bookkeeping column: the snapshot at which the row's current image was written.
+SNAPSHOT_COLUMN = "_snapshot"
+
+ASSET_COLUMNS = ("URL", "Filename", "Length", "MD5", "SHA256", "Description")
+
+VOCABULARY_COLUMNS = ("Name", "Description", "Synonyms", "ID", "URI")
+
+# SQL reserved words (SQL:2016 and PostgreSQL reserved keywords, plus SQLite's own), which
+# would otherwise need quoting everywhere a user writes SQL against the catalog.
+_RESERVED_TEXT = """
+    abort all allocate alter analyse analyze and any array as asc asymmetric attach
+    authorization autoincrement begin between binary both by call cascade case cast
+    check collate column commit concurrently constraint create cross current
+    current_catalog current_date current_role current_schema current_time
+    current_timestamp current_user database default deferrable deferred delete desc
+    detach distinct do drop each else end escape except exclusive exists explain false
+    fetch for foreign freeze from full glob grant group having ilike immediate in index
+    initially inner insert instead intersect into is isnull join key lateral leading
+    left like limit localtime localtimestamp match natural not notnull null of offset on
+    only or order outer over overlaps placing pragma primary raise recursive references
+    regexp reindex release rename replace restrict returning revoke right rollback row
+    rows savepoint select session_user set similar some symmetric system_user table
+    tablesample temp temporary then to trailing transaction trigger true union unique
+    update user using vacuum values variadic verbose view virtual when where window with
+    without
+"""
+RESERVED_WORDS = frozenset(_RESERVED_TEXT.split())
+
+RESERVED_PREFIXES = ("assetry_", "sqlite_", "pg_", "alembic")
+
+
+def name_problems(name: object, what: str) -> list[str]:
+    """Every reason ``name`` is not acceptable as a table or column name (empty if fine)."""
+    if not isinstance(name, str):
+        return [f"{what} name must be a string, got {type(name).__name__}"]
+    problems = []
+    if not _NAME_RE.match(name):
+        problems.append(
+            f"{what} name {name!r} is not allowed: use ASCII letters, digits and '_', "
+            "starting with a letter"
+        )
+        return problems
+    if len(name.encode()) > MAX_IDENTIFIER_BYTES:
+        problems.append(
+            f"{what} name {name!r} is {len(name)} characters long; "
+            f"the limit is {MAX_IDENTIFIER_BYTES}"
+        )
+    if name.lower() in RESERVED_WORDS:
+        problems.append(f"{what} name {name!r} is a reserved SQL word")
+    if name.lower().startswith(RESERVED_PREFIXES):
+        problems.append(f"{what} name {name!r} uses a reserved prefix")
+    return problems
+
+
+def derived_name_problems(names: Iterable[str], source: str) -> list[str]:
+    """Problems of identifiers derived from ``source`` (too long for PostgreSQL)."""
+    return [
+        f"name {source!r} is too long: the derived name {derived!r} would exceed "
+        f"{MAX_IDENTIFIER_BYTES} bytes"
+        for derived in names
+        if len(derived.encode()) > MAX_IDENTIFIER_BYTES
+    ]
+
+
+def fkey_name(table: str, column: str) -> str:
+    """Name of the foreign-key constraint on ``table.column``."""
+    return f"{table}_{column}_fkey"
+
+
+def unique_name(table: str, column: str) -> str:
+    """Name of a unique constraint on ``table.column``."""
+    return f"{table}_{column}_key"
+
+
+def index_name(table: str, what: str) -> str:
+    """Name of an index on ``table``."""
+    return f"{table}_{what}_idx"

@@ -1,0 +1,453 @@
+"""Rows: checked inserts, updates and deletes with history, and reads as of a snapshot.
+
+Every check of one call runs before anything is written, and every problem found is
+reported together in one ``ValidationError``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from assetry.catalog import history, names, rids, types
+from assetry.catalog.model import TableModel
+from assetry.catalog.session import Session
+from assetry.errors import ConflictError, RIDNotFound, ValidationError
+from assetry.vocab import resolve
+
+# Bound parameters per IN (...) list: well under SQLite's limit of 32766.
+_CHUNK = 900
+_MAX_REPORTED = 50
+
+
+@dataclass(frozen=True)
+class _ColumnPlan:
+    name: str
+    check: Callable[[Any], Any]
+    nullok: bool
+    default: Any
+    vocabulary: str | None  # set for a column holding a term of this vocabulary
+    target: str | None  # set for a column holding a RID of this table
+
+
+def _plans(session: Session, table: TableModel) -> list[_ColumnPlan]:
+    plans = []
+    for col in table.columns:
+        if col.system:
+            continue
+        fk = table.foreign_key(col.name)
+        vocabulary = target = None
+        if fk is not None:
+            if fk.referenced_column == "Name":
+                vocabulary = fk.table
+            else:
+                target = fk.table
+        plans.append(
+            _ColumnPlan(
+                col.name,
+                types.checker(col.builtin_type),
+                col.nullok,
+                col.default,
+                vocabulary,
+                target,
+            )
+        )
+    return plans
+
+
+def _raise_problems(problems: list[str]) -> None:
+    if not problems:
+        return
+    if len(problems) > _MAX_REPORTED:
+        shown = problems[:_MAX_REPORTED] + [f"... and {len(problems) - _MAX_REPORTED} more"]
+        err = ValidationError(shown)
+        err.problems = problems
+        raise err
+    raise ValidationError(problems)
+
+
+def _check_row_shape(rows: object) -> list[Mapping[str, Any]]:
+    if isinstance(rows, Mapping) or not isinstance(rows, Iterable) or isinstance(rows, str):
+        raise ValidationError("rows must be a list of dicts (column name -> value)")
+    out = list(rows)
+    bad = [i for i, row in enumerate(out) if not isinstance(row, Mapping)]
+    if bad:
+        raise ValidationError([f"row {i} is not a dict" for i in bad])
+    return out
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def existing_rids(session: Session, table: str, wanted: Iterable[str]) -> set[str]:
+    """The subset of ``wanted`` that are RIDs of rows in ``table``."""
+    t = session.table(table)
+    found: set[str] = set()
+    ordered = sorted(set(wanted))
+    for chunk in _chunks(ordered):
+        found.update(session.conn.execute(sa.select(t.c.RID).where(t.c.RID.in_(chunk))).scalars())
+    return found
+
+
+class _Checker:
+    """Checks values of one table's columns, resolving terms and references in bulk."""
+
+    def __init__(self, session: Session, table: TableModel) -> None:
+        self.session = session
+        self.table = table
+        self.plans = {p.name: p for p in _plans(session, table)}
+        self.problems: list[str] = []
+        self._term_maps: dict[str, dict[str, str]] = {}
+        self._refs: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+
+    def value(self, where: str, plan: _ColumnPlan, value: Any) -> Any:
+        if value is None:
+            if not plan.nullok:
+                self.problems.append(f"{where}: column {plan.name!r} may not be null")
+            return None
+        try:
+            value = plan.check(value)
+        except ValueError as err:
+            self.problems.append(f"{where}: column {plan.name!r}: {err}")
+            return None
+        if plan.vocabulary is not None:
+            terms = self._term_maps.get(plan.vocabulary)
+            if terms is None:
+                terms = resolve.term_map(self.session, plan.vocabulary)
+                self._term_maps[plan.vocabulary] = terms
+            canonical = terms.get(value.lower())
+            if canonical is None:
+                self.problems.append(
+                    f"{where}: column {plan.name!r}: {value!r} is not a term of "
+                    f"vocabulary {plan.vocabulary!r}"
+                )
+            return canonical
+        if plan.target is not None:
+            value = rids.normalize(value)
+            self._refs[plan.target].append((value, where, plan.name))
+        return value
+
+    def check_references(self) -> None:
+        """Report every referenced RID that does not exist (one query per target)."""
+        for target, uses in self._refs.items():
+            found = existing_rids(self.session, target, (rid for rid, _, _ in uses))
+            for rid, where, column in uses:
+                if rid not in found:
+                    self.problems.append(
+                        f"{where}: column {column!r}: no row of {target!r} has RID {rid!r}"
+                    )
+
+
+def _unknown_columns(
+    table: TableModel, row: Mapping[str, Any], where: str, allowed: set[str], system_ok: bool
+) -> list[str]:
+    problems = []
+    for key in row:
+        if key in allowed:
+            continue
+        if key in names.SYSTEM_COLUMNS and not system_ok:
+            problems.append(f"{where}: column {key!r} is set by the catalog")
+        elif not (system_ok and key in names.SYSTEM_COLUMNS):
+            problems.append(f"{where}: table {table.name!r} has no column {key!r}")
+    return problems
+
+
+def insert(
+    session: Session,
+    table_name: str,
+    rows: object,
+    *,
+    keep_system: bool = False,
+) -> list[str]:
+    """Check and insert ``rows`` into ``table_name``; return their RIDs in order.
+
+    With ``keep_system`` the rows carry their own system columns (RID, RCT, ...), as rows
+    imported from another catalog do.
+    """
+    table = session.model.table(table_name)
+    row_list = _check_row_shape(rows)
+    if not row_list:
+        return []
+    checker = _Checker(session, table)
+    plans = list(checker.plans.values())
+    allowed = set(checker.plans)
+    params: list[dict[str, Any]] = []
+    for i, row in enumerate(row_list):
+        where = f"row {i}"
+        checker.problems += _unknown_columns(table, row, where, allowed, keep_system)
+        out: dict[str, Any] = {}
+        for plan in plans:
+            value = row.get(plan.name)
+            if value is None and plan.default is not None:
+                value = plan.default
+            out[plan.name] = checker.value(where, plan, value)
+        params.append(out)
+    checker.check_references()
+    if table.kind == "vocabulary":
+        checker.problems += _new_term_problems(session, table, row_list)
+    _raise_problems(checker.problems)
+
+    stamp = session.stamp()
+    if keep_system:
+        new_rids = [rids.normalize(str(row["RID"])) for row in row_list]
+        for out, row in zip(params, row_list, strict=True):
+            out.update({c: row.get(c) for c in names.SYSTEM_COLUMNS})
+            out["RID"] = rids.normalize(str(row["RID"]))
+            out["_snapshot"] = stamp["_snapshot"]
+    else:
+        new_rids = session.new_rids(len(params))
+        base = {"RCT": session.now, "RCB": session.user, **stamp}
+        for out, rid in zip(params, new_rids, strict=True):
+            out.update(base)
+            out["RID"] = rid
+    if table.kind == "vocabulary":
+        prefix = session.settings["curie_prefix"]
+        for out in params:
+            out["ID"] = out.get("ID") or f"{prefix}:{out['RID']}"
+            out["URI"] = out.get("URI") or f"urn:assetry:{prefix}:{out['RID']}"
+    session.conn.execute(session.table(table_name).insert(), params)
+    return new_rids
+
+
+def _new_term_problems(
+    session: Session, table: TableModel, row_list: list[Mapping[str, Any]]
+) -> list[str]:
+    problems: list[str] = []
+    new_terms = []
+    for i, row in enumerate(row_list):
+        name_problems = resolve.term_text_problems(row.get("Name"), f"row {i}: term name")
+        syn_problems = resolve.synonym_list_problems(row.get("Synonyms"), f"row {i}: Synonyms")
+        problems += name_problems + syn_problems
+        if not name_problems and not syn_problems:
+            new_terms.append((row["Name"], list(row.get("Synonyms") or [])))
+    existing = resolve.term_map(session, table.name)
+    problems += [
+        f"vocabulary {table.name!r}: {p}" for p in resolve.collision_problems(existing, new_terms)
+    ]
+    return problems
+
+
+def fetch_current(
+    session: Session, table_name: str, wanted: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Current rows (with the snapshot column) of ``table_name`` with RIDs in ``wanted``."""
+    t = session.table(table_name)
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(wanted))):
+        for row in session.conn.execute(sa.select(t).where(t.c.RID.in_(chunk))).mappings():
+            found[row["RID"]] = dict(row)
+    return found
+
+
+def _normalized_rids(values: object, what: str) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise ValidationError(f"{what} must be a list of RIDs")
+    out, problems = [], []
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{what}[{i}]: {value!r} is not a RID")
+        else:
+            out.append(rids.normalize(value))
+    _raise_problems(problems)
+    return out
+
+
+def _missing(table_name: str, missing: Sequence[str]) -> RIDNotFound:
+    listed = ", ".join(sorted(missing)[:10])
+    more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    return RIDNotFound(
+        sorted(missing)[0], f"table {table_name!r} has no row with RID {listed}{more}"
+    )
+
+
+def update(session: Session, table_name: str, rows: object) -> list[str]:
+    """Check and apply ``rows`` (each a RID plus the columns to change); keep old images."""
+    table = session.model.table(table_name)
+    row_list = _check_row_shape(rows)
+    if not row_list:
+        return []
+    checker = _Checker(session, table)
+    allowed = set(checker.plans) | {"RID"}
+    changes: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, row in enumerate(row_list):
+        where = f"row {i}"
+        rid = row.get("RID")
+        if not isinstance(rid, str) or not rid.strip():
+            checker.problems.append(f"{where}: needs the RID of the row to change")
+            continue
+        rid = rids.normalize(rid)
+        if rid in seen:
+            checker.problems.append(f"{where}: RID {rid!r} appears more than once")
+        seen.add(rid)
+        checker.problems += _unknown_columns(table, row, where, allowed, False)
+        change = {"RID": rid}
+        for key, value in row.items():
+            plan = checker.plans.get(key)
+            if plan is not None:
+                change[key] = checker.value(where, plan, value)
+        changes.append(change)
+    checker.check_references()
+    _raise_problems(checker.problems)
+    old = fetch_current(session, table_name, [c["RID"] for c in changes])
+    missing = [c["RID"] for c in changes if c["RID"] not in old]
+    if missing:
+        raise _missing(table_name, missing)
+    if table.kind == "vocabulary":
+        _raise_problems(_term_change_problems(session, table, changes, old))
+
+    history.record(session, table_name, (old[c["RID"]] for c in changes), "update")
+    t = session.table(table_name)
+    stamp = session.stamp()
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in changes:
+        columns = tuple(sorted(k for k in change if k != "RID"))
+        groups[columns].append({f"b_{k}": v for k, v in {**change, **stamp}.items()})
+    for columns, params in groups.items():
+        statement = (
+            t.update()
+            .where(t.c.RID == sa.bindparam("b_RID"))
+            .values({c: sa.bindparam(f"b_{c}") for c in (*columns, *stamp)})
+        )
+        session.conn.execute(statement, params)
+    return [c["RID"] for c in changes]
+
+
+def _term_change_problems(
+    session: Session,
+    table: TableModel,
+    changes: list[dict[str, Any]],
+    old: dict[str, dict[str, Any]],
+) -> list[str]:
+    problems: list[str] = []
+    existing = resolve.term_map(session, table.name)
+    for change in changes:
+        before = old[change["RID"]]
+        name = change.get("Name", before["Name"])
+        synonyms = change.get("Synonyms", before.get("Synonyms")) or []
+        problems += resolve.term_text_problems(name, "term name")
+        problems += resolve.synonym_list_problems(synonyms, "Synonyms")
+        if not problems:
+            problems += resolve.collision_problems(
+                existing, [(name, list(synonyms))], ignore=before["Name"]
+            )
+    return [f"vocabulary {table.name!r}: {p}" for p in problems]
+
+
+def delete(session: Session, table_name: str, rid_values: object) -> list[str]:
+    """Delete rows by RID, refusing (``ConflictError``) while any is still referenced."""
+    table = session.model.table(table_name)
+    wanted = list(dict.fromkeys(_normalized_rids(rid_values, "rids")))
+    if not wanted:
+        return []
+    old = fetch_current(session, table_name, wanted)
+    missing = [rid for rid in wanted if rid not in old]
+    if missing:
+        raise _missing(table_name, missing)
+    _refuse_if_referenced(session, table, old)
+    history.record(session, table_name, old.values(), "delete")
+    t = session.table(table_name)
+    for chunk in _chunks(wanted):
+        session.conn.execute(t.delete().where(t.c.RID.in_(chunk)))
+    return wanted
+
+
+def _refuse_if_referenced(
+    session: Session, table: TableModel, old: dict[str, dict[str, Any]]
+) -> None:
+    for other, fk in session.model.referencing(table.name):
+        keys = sorted({row[fk.referenced_column] for row in old.values()})
+        col = session.table(other.name).c[fk.column]
+        t_other = session.table(other.name)
+        for chunk in _chunks(keys):
+            query = sa.select(col, sa.func.count()).where(col.in_(chunk)).group_by(col)
+            if other.name == table.name:
+                query = query.where(t_other.c.RID.not_in(list(old)))
+            hits = session.conn.execute(query).all()
+            if hits:
+                key, count = hits[0]
+                raise ConflictError(
+                    f"cannot delete rows of {table.name!r}: {key!r} is still referenced by "
+                    f"{count} row(s) of {other.name!r} (column {fk.column!r}); delete or "
+                    "change those first"
+                )
+
+
+# --- reads ---------------------------------------------------------------------------
+
+
+def normalize_filters(
+    session: Session, table: TableModel, filters: Mapping[str, Any] | None
+) -> dict[str, list[Any]]:
+    """Filters as column -> accepted values, with RIDs and term spellings canonical."""
+    if not filters:
+        return {}
+    if not isinstance(filters, Mapping):
+        raise ValidationError("filters must be a dict of column name -> value")
+    out: dict[str, list[Any]] = {}
+    problems = []
+    for column, wanted in filters.items():
+        if not table.has_column(column):
+            problems.append(f"table {table.name!r} has no column {column!r}")
+            continue
+        values = list(wanted) if isinstance(wanted, list | tuple | set) else [wanted]
+        fk = table.foreign_key(column)
+        if column == "RID" or (fk is not None and fk.referenced_column == "RID"):
+            values = [rids.normalize(v) if isinstance(v, str) else v for v in values]
+        elif fk is not None:
+            terms = resolve.term_map(session, fk.table)
+            values = [terms.get(v.lower(), v) if isinstance(v, str) else v for v in values]
+        out[column] = values
+    _raise_problems(problems)
+    return out
+
+
+def select_page(
+    session: Session,
+    table: TableModel,
+    *,
+    snapshot: int | None,
+    filters: Mapping[str, list[Any]],
+    after_rid: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of ``table`` ordered by RID, current or as of ``snapshot``.
+
+    ``table`` is the table's model at that snapshot, so later columns are not shown.
+    """
+    t = session.table(table.name)
+    columns = [t.c[name] for name in table.column_names]
+    query = sa.select(*columns).order_by(t.c.RID)
+    for column, values in filters.items():
+        query = (
+            query.where(t.c[column].in_(values))
+            if len(values) != 1
+            else query.where(t.c[column] == values[0])
+        )
+    if after_rid is not None:
+        query = query.where(after_rid < t.c.RID)
+    if snapshot is not None:
+        query = query.where(t.c[names.SNAPSHOT_COLUMN] <= snapshot)
+    if limit is not None:
+        query = query.limit(limit)
+    current = [dict(row) for row in session.conn.execute(query).mappings()]
+    if snapshot is None:
+        return current
+    old = [
+        row
+        for row in history.valid_at(session, table, snapshot, after_rid, None if filters else limit)
+        if all(row.get(c) in values for c, values in filters.items())
+    ]
+    if not old:
+        return current
+    for row in old:
+        for name in table.column_names:
+            row.setdefault(name, None)
+    merged = sorted(current + old, key=lambda r: r["RID"])
+    return merged[:limit] if limit is not None else merged

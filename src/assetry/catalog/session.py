@@ -1,0 +1,83 @@
+"""One unit of database work: a connection in a transaction, the model it sees, and the
+snapshot number and RIDs it allocates.
+
+Every read and write of the catalog happens inside a ``Session`` made by
+``SqlBackend.session()``: commit on success, roll back on error, driver errors translated.
+A writing session allocates its snapshot number lazily, on its first change, so a
+session that changes nothing does not consume one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from assetry.catalog import internal, rids
+from assetry.catalog.model import Model
+
+
+@dataclass
+class Session:
+    """A connection inside one transaction, with the model current at its start."""
+
+    conn: sa.Connection
+    model: Model
+    metadata: sa.MetaData
+    user: str
+    writes: bool
+    settings: dict[str, str]
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    _snapshot: int | None = None
+    model_changed: bool = False
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    def table(self, name: str) -> sa.Table:
+        """The SQLAlchemy table of ``name`` (which must be in ``self.model``)."""
+        self.model.table(name)
+        return self.metadata.tables[name]
+
+    def snapshot(self) -> int:
+        """This session's snapshot number, allocated on first use."""
+        if not self.writes:
+            raise RuntimeError("a read-only session cannot change the catalog")
+        if self._snapshot is None:
+            self._snapshot = self._bump(internal.SNAPSHOT, 1)
+        return self._snapshot
+
+    def new_rids(self, count: int) -> list[str]:
+        """``count`` fresh RIDs of this catalog."""
+        if count <= 0:
+            return []
+        last = self._bump(internal.RID_SEQUENCE, count)
+        prefix = self.settings["rid_prefix"]
+        return [rids.make_rid(prefix, n) for n in range(last - count + 1, last + 1)]
+
+    def current_snapshot(self) -> int:
+        """The latest committed snapshot (or this session's, once it has one)."""
+        if self._snapshot is not None:
+            return self._snapshot
+        counter = internal.counter
+        value = self.conn.execute(
+            sa.select(counter.c.value).where(counter.c.name == internal.SNAPSHOT)
+        ).scalar_one()
+        return int(value)
+
+    def _bump(self, name: str, by: int) -> int:
+        counter = internal.counter
+        value = self.conn.execute(
+            sa.update(counter)
+            .where(counter.c.name == name)
+            .values(value=counter.c.value + by)
+            .returning(counter.c.value)
+        ).scalar_one()
+        return int(value)
+
+    def stamp(self) -> dict[str, Any]:
+        """System column values for a row written now by this session."""
+        return {"RMT": self.now, "RMB": self.user, "_snapshot": self.snapshot()}

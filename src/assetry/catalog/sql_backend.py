@@ -1,0 +1,400 @@
+"""SqlBackend: a catalog in a SQLite file or a PostgreSQL database, via SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from assetry import config
+from assetry.catalog import ddl, history, internal, migrate, rids, rows, search
+from assetry.catalog.backend import Backend, ResolvedRID
+from assetry.catalog.definitions import ColumnDef
+from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
+from assetry.catalog.model import Model, build_metadata
+from assetry.catalog.session import Session
+from assetry.errors import RIDNotFound, ValidationError
+from assetry.vocab import terms
+from assetry.vocab.terms import Term
+
+PAGE_SIZE = 1000
+
+
+class SqlBackend(Backend):
+    """A catalog stored in a relational database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: sa.Engine, label: str) -> None:
+        """Wrap an engine whose schema is already at the current version."""
+        self._engine = engine
+        self.label = label
+        self._lock = threading.Lock()
+        self._model: Model | None = None
+        self._metadata: sa.MetaData | None = None
+        self._models_by_version: dict[int, Model] = {}
+        with translated_errors("reading catalog settings"), engine.connect() as conn:
+            self._settings = self._settings_from(conn)
+            conn.rollback()
+
+    # --- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, label: str) -> SqlBackend:
+        """Open an existing catalog database; refuse one whose schema is not current."""
+        engine = make_engine(url)
+        migrate.check_current(engine, label)
+        return cls(engine, label)
+
+    @classmethod
+    def create(cls, url: str, label: str, **settings: Any) -> SqlBackend:
+        """Build the system schema in an empty database with the packaged migrations."""
+        engine = make_engine(url)
+        migrate.run(engine, "head", **settings)
+        return cls(engine, label)
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    @property
+    def settings(self) -> dict[str, str]:
+        return dict(self._settings)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- sessions ------------------------------------------------------------------------
+    @contextmanager
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """A transaction: commit on success, roll back on error, errors translated."""
+        action = "catalog " + ("write" if write else "read")
+        with translated_errors(action), self._engine.connect() as conn:
+            postgres = conn.dialect.name == "postgresql"
+            if write:
+                conn.execution_options(**{WRITE_OPTION: True})
+            elif postgres:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                if write and postgres:
+                    # Writers take turns on the snapshot counter, so snapshots are
+                    # committed in the order they are numbered.
+                    conn.execute(
+                        sa.select(internal.counter.c.value)
+                        .where(internal.counter.c.name == internal.SNAPSHOT)
+                        .with_for_update()
+                    )
+                model, metadata = self._current_model(conn)
+                session = Session(
+                    conn=conn,
+                    model=model,
+                    metadata=metadata,
+                    user=config.local_user(),
+                    writes=write,
+                    settings=self._settings,
+                )
+                yield session
+            if session.model_changed:
+                with self._lock:
+                    self._model, self._metadata = session.model, session.metadata
+
+    def _settings_from(self, conn: sa.Connection) -> dict[str, str]:
+        s = internal.settings
+        return {k: v for k, v in conn.execute(sa.select(s.c.key, s.c.value)) if v is not None}
+
+    def _current_model(self, conn: sa.Connection) -> tuple[Model, sa.MetaData]:
+        mv = internal.model_versions
+        version = conn.execute(sa.select(sa.func.max(mv.c.version))).scalar_one()
+        with self._lock:
+            if self._model is not None and self._model.version == version:
+                assert self._metadata is not None
+                return self._model, self._metadata
+        model = self._load_model(conn, version)
+        metadata = build_metadata(model)
+        with self._lock:
+            self._model, self._metadata = model, metadata
+        return model, metadata
+
+    def _load_model(self, conn: sa.Connection, version: int) -> Model:
+        cached = self._models_by_version.get(version)
+        if cached is not None:
+            return cached
+        mv = internal.model_versions
+        doc = conn.execute(sa.select(mv.c.document).where(mv.c.version == version)).scalar_one()
+        model = Model.from_doc(json.loads(doc))
+        model.version = version
+        self._models_by_version[version] = model
+        return model
+
+    def _model_at(self, session: Session, snapshot: int | None) -> Model:
+        if snapshot is None:
+            return session.model
+        mv = internal.model_versions
+        version = session.conn.execute(
+            sa.select(sa.func.max(mv.c.version)).where(mv.c.snapshot <= snapshot)
+        ).scalar_one()
+        return self._load_model(session.conn, version)
+
+    def _check_snapshot(self, session: Session, as_of: int | None) -> int | None:
+        if as_of is None:
+            return None
+        if isinstance(as_of, bool) or not isinstance(as_of, int):
+            raise ValidationError(f"as_of must be a snapshot number, got {as_of!r}")
+        current = session.current_snapshot()
+        if not 1 <= as_of <= current:
+            raise ValidationError(
+                f"snapshot {as_of} does not exist; this catalog's snapshots are 1 to {current}"
+            )
+        return as_of
+
+    # --- model ---------------------------------------------------------------------------
+    def model_document(self, as_of: int | None = None) -> dict[str, Any]:
+        with self.session() as s:
+            return self._model_at(s, self._check_snapshot(s, as_of)).to_doc()
+
+    def create_vocabulary(self, name: str, comment: str | None, schema: str | None) -> None:
+        with self.session(write=True) as s:
+            ddl.create_vocabulary(s, name, comment, schema)
+
+    def create_table(
+        self,
+        name: str,
+        column_defs: Sequence[ColumnDef],
+        referenced_tables: Sequence[str],
+        comment: str | None,
+        schema: str | None,
+    ) -> None:
+        with self.session(write=True) as s:
+            ddl.create_table(s, name, column_defs, referenced_tables, comment, schema)
+
+    def create_asset(
+        self,
+        name: str,
+        column_defs: Sequence[ColumnDef],
+        referenced_tables: Sequence[str],
+        comment: str | None,
+        schema: str | None,
+    ) -> None:
+        with self.session(write=True) as s:
+            ddl.create_asset(s, name, column_defs, referenced_tables, comment, schema)
+
+    def add_column(self, table: str, column: ColumnDef) -> None:
+        with self.session(write=True) as s:
+            ddl.add_column(s, table, column)
+
+    def apply_model(self, document: dict[str, Any]) -> list[str]:
+        with self.session(write=True) as s:
+            return ddl.apply_model(s, document)
+
+    def table_columns(self, table: str, as_of: int | None = None) -> list[tuple[str, str]]:
+        with self.session() as s:
+            model = self._model_at(s, self._check_snapshot(s, as_of))
+            return [(c.name, c.type) for c in model.table(table).columns]
+
+    # --- rows ----------------------------------------------------------------------------
+    def insert(self, table: str, rows_: Sequence[Mapping[str, Any]]) -> list[str]:
+        with self.session(write=True) as s:
+            return rows.insert(s, table, rows_)
+
+    def insert_with_system_columns(
+        self, table: str, rows_: Sequence[Mapping[str, Any]]
+    ) -> list[str]:
+        """Insert rows that carry their own RID and system columns (imports)."""
+        with self.session(write=True) as s:
+            return rows.insert(s, table, rows_, keep_system=True)
+
+    def update(self, table: str, rows_: Sequence[Mapping[str, Any]]) -> list[str]:
+        with self.session(write=True) as s:
+            return rows.update(s, table, rows_)
+
+    def delete(self, table: str, rids_: Sequence[str]) -> list[str]:
+        with self.session(write=True) as s:
+            return rows.delete(s, table, rids_)
+
+    def resolve_rid(self, rid: str) -> ResolvedRID:
+        if not isinstance(rid, str) or not rid.strip():
+            raise ValidationError(f"{rid!r} is not a RID")
+        wanted = rids.normalize(rid)
+        with self.session() as s:
+            queries = [
+                sa.select(sa.literal(name).label("t")).where(s.table(name).c.RID == wanted)
+                for name in s.model.tables
+            ]
+            found = s.conn.execute(sa.union_all(*queries)).scalars().first()
+            if found is not None:
+                table = s.model.table(found)
+                row = rows.fetch_current(s, found, [wanted])[wanted]
+                return ResolvedRID(found, {c: row[c] for c in table.column_names})
+            past = history.entries_for(s, wanted)
+            if past:
+                last = past[-1]
+                raise RIDNotFound(
+                    wanted,
+                    f"RID {wanted!r} of table {last.table_name!r} was deleted at snapshot "
+                    f"{last.snap_to}; see history({wanted!r})",
+                )
+        raise RIDNotFound(wanted)
+
+    def iter_rows(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None = None,
+        as_of: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Iterator[dict[str, Any]]:
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValidationError(f"offset must be a non-negative integer, got {offset!r}")
+        # Check everything and pin the snapshot before the first row is yielded, so bad
+        # arguments fail at the call and every page is read at the same snapshot.
+        with self.session() as s:
+            snapshot = self._check_snapshot(s, as_of)
+            pinned = snapshot if snapshot is not None else s.current_snapshot()
+            model_table = self._model_at(s, snapshot).table(table)
+            wanted = rows.normalize_filters(s, model_table, filters)
+        return self._pages(model_table.name, pinned, wanted, limit, offset)
+
+    def _pages(
+        self,
+        table: str,
+        snapshot: int,
+        filters: Mapping[str, list[Any]],
+        limit: int | None,
+        offset: int,
+    ) -> Iterator[dict[str, Any]]:
+        after: str | None = None
+        to_skip, remaining = offset, limit
+        while remaining is None or remaining > 0:
+            with self.session() as s:
+                model_table = self._model_at(s, snapshot).table(table)
+                page = rows.select_page(
+                    s,
+                    model_table,
+                    snapshot=snapshot,
+                    filters=filters,
+                    after_rid=after,
+                    limit=PAGE_SIZE,
+                )
+            if not page:
+                return
+            after = page[-1]["RID"]
+            for row in page:
+                if to_skip:
+                    to_skip -= 1
+                    continue
+                yield row
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining == 0:
+                        return
+            if len(page) < PAGE_SIZE:
+                return
+
+    def search(self, text: str, tables: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
+        with self.session() as s:
+            return search.search(s, text, tables, limit)
+
+    def snapshot(self) -> int:
+        with self.session() as s:
+            return s.current_snapshot()
+
+    def history(self, rid: str) -> list[dict[str, Any]]:
+        if not isinstance(rid, str) or not rid.strip():
+            raise ValidationError(f"{rid!r} is not a RID")
+        wanted = rids.normalize(rid)
+        with self.session() as s:
+            versions: list[dict[str, Any]] = []
+            table_name = None
+            for entry in history.entries_for(s, wanted):
+                table_name = entry.table_name
+                table = self._model_at(s, entry.snap_from).table(entry.table_name)
+                row = history.decode_row(table, entry.row)
+                versions.append(
+                    _version(
+                        entry.table_name, entry.snap_from, entry.snap_to, row, len(versions) == 0
+                    )
+                )
+                if entry.ended_op == "delete":
+                    versions.append(
+                        {
+                            "table": entry.table_name,
+                            "snapshot": entry.snap_to,
+                            "valid_until": None,
+                            "action": "delete",
+                            "user": entry.ended_by,
+                            "time": entry.ended_at,
+                            "row": None,
+                        }
+                    )
+            names_ = [table_name] if table_name else list(s.model.tables)
+            for name in names_:
+                if name not in s.model.tables:
+                    continue
+                current = rows.fetch_current(s, name, [wanted]).get(wanted)
+                if current is not None:
+                    snap = current.pop("_snapshot")
+                    versions.append(_version(name, snap, None, current, not versions))
+                    break
+            if not versions:
+                raise RIDNotFound(wanted)
+            return versions
+
+    # --- vocabularies --------------------------------------------------------------------
+    def add_term(
+        self,
+        table: str,
+        term_name: str,
+        description: str | None,
+        synonyms: Sequence[str] | None,
+        exists_ok: bool,
+    ) -> Term:
+        with self.session(write=True) as s:
+            return terms.add(s, table, term_name, description, synonyms, exists_ok)
+
+    def lookup_term(self, table: str, term_name: str) -> Term:
+        with self.session() as s:
+            return terms.lookup(s, table, term_name)
+
+    def list_terms(self, table: str) -> list[Term]:
+        with self.session() as s:
+            return terms.list_terms(s, table)
+
+    def change_term(self, table: str, term_name: str, action: str, **values: Any) -> Term | None:
+        with self.session(write=True) as s:
+            if action == "add_synonym":
+                return terms.add_synonym(s, table, term_name, values["synonym"])
+            if action == "remove_synonym":
+                return terms.remove_synonym(s, table, term_name, values["synonym"])
+            if action == "update":
+                return terms.update(s, table, term_name, **values)
+            if action == "delete":
+                terms.delete(s, table, term_name)
+                return None
+        raise ValueError(f"unknown term action {action!r}")
+
+    # --- internal helpers for tests and tools --------------------------------------------
+    def set_setting(self, key: str, value: str) -> None:
+        """Change a recorded setting (used when a catalog file is cloned, e.g. in tests)."""
+        with self.session(write=True) as s:
+            st = internal.settings
+            s.conn.execute(st.update().where(st.c.key == key).values(value=value))
+        self._settings[key] = value
+
+
+def _version(
+    table: str, snapshot: int, until: int | None, row: dict[str, Any], first: bool
+) -> dict[str, Any]:
+    return {
+        "table": table,
+        "snapshot": snapshot,
+        "valid_until": until,
+        "action": "insert" if first else "update",
+        "user": row.get("RMB"),
+        "time": row.get("RMT"),
+        "row": row,
+    }

@@ -1,0 +1,189 @@
+"""How each BuiltinType is stored (SQLAlchemy type) and how its values are checked.
+
+A checker takes a Python value and returns the value to store, or raises ``ValueError``
+with a message that names what is wrong; the caller collects the messages of a whole call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+from assetry.catalog.definitions import BuiltinType
+
+UTC = dt.UTC
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timezone-aware timestamp stored in UTC on every engine.
+
+    SQLite has no time zone type, so values are normalised to UTC before they are stored
+    and marked UTC when read back.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def json_type() -> sa.types.TypeEngine[Any]:
+    """JSON everywhere, JSONB on PostgreSQL."""
+    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def sql_type(kind: BuiltinType) -> sa.types.TypeEngine[Any]:
+    """The SQLAlchemy type that stores values of ``kind``."""
+    kind = BuiltinType.parse(kind)
+    return _SQL_TYPES[kind.value]()
+
+
+_SQL_TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
+    "text": sa.Text,
+    "markdown": sa.Text,
+    "uri": sa.Text,
+    "int2": sa.SmallInteger,
+    "int4": sa.Integer,
+    "int8": sa.BigInteger,
+    "float4": lambda: sa.Float(precision=24),
+    "float8": sa.Double,
+    "boolean": sa.Boolean,
+    "date": sa.Date,
+    "timestamp": lambda: sa.DateTime(timezone=False),
+    "timestamptz": UTCDateTime,
+    "json": json_type,
+}
+
+
+# --- value checkers -------------------------------------------------------------------
+
+
+def _check_text(value: Any) -> str:
+    if type(value) is str or isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text may not contain a NUL character")
+        return str(value)
+    raise ValueError(f"expected text, got {type(value).__name__} {value!r:.60}")
+
+
+def _int_checker(bits: int) -> Callable[[Any], int]:
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"expected an integer, got {type(value).__name__} {value!r:.60}")
+        value = int(value)
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range for int{bits // 8}")
+        return value
+
+    return check
+
+
+def _check_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"expected a number, got {type(value).__name__} {value!r:.60}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    return value
+
+
+def _check_bool(value: Any) -> bool:
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise ValueError(f"expected true or false, got {type(value).__name__} {value!r:.60}")
+
+
+def _check_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"expected a date, got a timestamp {value!r:.60}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date (YYYY-MM-DD), got {value!r:.60}")
+
+
+def _parse_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected an ISO 8601 timestamp, got {value!r:.60}")
+
+
+def _check_timestamp(value: Any) -> dt.datetime:
+    stamp = _parse_datetime(value)
+    if stamp.tzinfo is not None:
+        raise ValueError(f"timestamp {value!r:.60} has a time zone; use a timestamptz column")
+    return stamp
+
+
+def _check_timestamptz(value: Any) -> dt.datetime:
+    stamp = _parse_datetime(value)
+    # A naive value is taken as UTC, the only zone a catalog stores.
+    if stamp.tzinfo is None:
+        return stamp.replace(tzinfo=UTC)
+    return stamp.astimezone(UTC)
+
+
+def _check_json(value: Any) -> Any:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"value is not JSON-serialisable: {exc}") from None
+    return value
+
+
+CHECKERS: dict[str, Callable[[Any], Any]] = {
+    "text": _check_text,
+    "markdown": _check_text,
+    "uri": _check_text,
+    "int2": _int_checker(16),
+    "int4": _int_checker(32),
+    "int8": _int_checker(64),
+    "float4": _check_float,
+    "float8": _check_float,
+    "boolean": _check_bool,
+    "date": _check_date,
+    "timestamp": _check_timestamp,
+    "timestamptz": _check_timestamptz,
+    "json": _check_json,
+}
+
+
+def checker(kind: BuiltinType | str) -> Callable[[Any], Any]:
+    """The value checker of ``kind``."""
+    return CHECKERS[BuiltinType.parse(kind).value]

@@ -1,0 +1,18 @@
+"""Alembic environment, configured in code by ``assetry.catalog.migrate``.
+
+The caller passes an open connection (inside a transaction) in
+``config.attributes["connection"]``; migrations run on it, so a failed migration rolls
+back as a whole.
+"""
+
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=None,
+    render_as_batch=connection.dialect.name == "sqlite",
+    transactional_ddl=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

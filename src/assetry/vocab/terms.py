@@ -1,0 +1,195 @@
+"""Vocabulary terms: add, look up, list, synonyms, descriptions, delete.
+
+Each function runs inside the caller's session; writes go through ``rows`` so they are
+checked, versioned and kept in history like any other row change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from assetry.catalog import rows
+from assetry.catalog.model import TableModel
+from assetry.catalog.session import Session
+from assetry.errors import ConflictError, TermNotFound, ValidationError
+from assetry.vocab import resolve
+
+
+@dataclass(frozen=True)
+class Term:
+    """One controlled term: its canonical name, description, synonyms and identifiers."""
+
+    name: str
+    description: str | None
+    synonyms: list[str] = field(default_factory=list)
+    id: str | None = None
+    uri: str | None = None
+    rid: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Term:
+        return cls(
+            name=row["Name"],
+            description=row.get("Description"),
+            synonyms=list(row.get("Synonyms") or []),
+            id=row.get("ID"),
+            uri=row.get("URI"),
+            rid=row.get("RID"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "synonyms": list(self.synonyms),
+            "id": self.id,
+            "uri": self.uri,
+            "rid": self.rid,
+        }
+
+
+def vocabulary(session: Session, table: str) -> TableModel:
+    """The model of vocabulary ``table``; a ``ValidationError`` if it is another kind."""
+    model = session.model.table(table)
+    if model.kind != "vocabulary":
+        raise ValidationError(f"table {table!r} is a {model.kind} table, not a vocabulary")
+    return model
+
+
+def _all_rows(session: Session, table: str) -> list[dict[str, Any]]:
+    t = session.table(table)
+    return [dict(r) for r in session.conn.execute(sa.select(t).order_by(t.c.Name)).mappings()]
+
+
+def find_row(session: Session, table: str, term_name: object) -> dict[str, Any]:
+    """The row of the term named ``term_name`` (name or synonym, any case)."""
+    vocabulary(session, table)
+    if not isinstance(term_name, str):
+        raise ValidationError(f"a term name must be text, got {type(term_name).__name__}")
+    wanted = term_name.lower()
+    for row in _all_rows(session, table):
+        if any(s.lower() == wanted for s in resolve.spellings(row)):
+            return row
+    raise TermNotFound(table, term_name)
+
+
+def lookup(session: Session, table: str, term_name: str) -> Term:
+    return Term.from_row(find_row(session, table, term_name))
+
+
+def list_terms(session: Session, table: str) -> list[Term]:
+    vocabulary(session, table)
+    return [Term.from_row(row) for row in _all_rows(session, table)]
+
+
+def add(
+    session: Session,
+    table: str,
+    term_name: str,
+    description: str | None = None,
+    synonyms: Sequence[str] | None = None,
+    exists_ok: bool = True,
+) -> Term:
+    """Add a term; an existing term of the same name is returned when ``exists_ok``."""
+    vocabulary(session, table)
+    if isinstance(synonyms, str):
+        synonyms = [synonyms]
+    problems = resolve.term_text_problems(term_name, "term name")
+    problems += resolve.synonym_list_problems(list(synonyms or []), "synonyms")
+    if problems:
+        raise ValidationError(problems)
+    existing = resolve.term_map(session, table)
+    owner = existing.get(term_name.lower())
+    if owner is not None and owner.lower() == term_name.lower():
+        if exists_ok:
+            return lookup(session, table, owner)
+        raise ConflictError(f"vocabulary {table!r} already has a term {owner!r}")
+    row = {"Name": term_name, "Description": description, "Synonyms": list(synonyms or [])}
+    try:
+        rows.insert(session, table, [row])
+    except ValidationError as err:
+        if any("already used by term" in p for p in err.problems):
+            raise ConflictError("; ".join(err.problems)) from None
+        raise
+    return lookup(session, table, term_name)
+
+
+def _change(session: Session, table: str, row: dict[str, Any], **values: Any) -> Term:
+    try:
+        rows.update(session, table, [{"RID": row["RID"], **values}])
+    except ValidationError as err:
+        if any("already used by term" in p for p in err.problems):
+            raise ConflictError("; ".join(err.problems)) from None
+        raise
+    return lookup(session, table, row["Name"] if "Name" not in values else values["Name"])
+
+
+def add_synonym(session: Session, table: str, term_name: str, synonym: str) -> Term:
+    row = find_row(session, table, term_name)
+    current = list(row.get("Synonyms") or [])
+    problems = resolve.term_text_problems(synonym, "synonym")
+    if problems:
+        raise ValidationError(problems)
+    if any(s.lower() == synonym.lower() for s in resolve.spellings(row)):
+        return Term.from_row(row)
+    return _change(session, table, row, Synonyms=[*current, synonym])
+
+
+def remove_synonym(session: Session, table: str, term_name: str, synonym: str) -> Term:
+    row = find_row(session, table, term_name)
+    current = list(row.get("Synonyms") or [])
+    kept = [s for s in current if s.lower() != str(synonym).lower()]
+    if len(kept) == len(current):
+        raise TermNotFound(table, f"{synonym} (as a synonym of {row['Name']})")
+    return _change(session, table, row, Synonyms=kept)
+
+
+def update(
+    session: Session,
+    table: str,
+    term_name: str,
+    *,
+    description: str | None = None,
+    synonyms: Sequence[str] | None = None,
+    name: str | None = None,
+) -> Term:
+    """Change a term's description, synonyms or name (renaming a term in use is refused)."""
+    row = find_row(session, table, term_name)
+    values: dict[str, Any] = {}
+    if description is not None:
+        values["Description"] = description
+    if synonyms is not None:
+        values["Synonyms"] = [synonyms] if isinstance(synonyms, str) else list(synonyms)
+    if name is not None and name != row["Name"]:
+        uses = _uses(session, table, row["Name"])
+        if uses:
+            raise ConflictError(f"term {row['Name']!r} is in use ({uses}); it cannot be renamed")
+        values["Name"] = name
+    if not values:
+        return Term.from_row(row)
+    return _change(session, table, row, **values)
+
+
+def _uses(session: Session, table: str, name: str) -> str:
+    found = []
+    for other, fk in session.model.referencing(table):
+        col = session.table(other.name).c[fk.column]
+        count = session.conn.execute(sa.select(sa.func.count()).where(col == name)).scalar_one()
+        if count:
+            found.append(f"{count} row(s) of {other.name!r}")
+    return ", ".join(found)
+
+
+def delete(session: Session, table: str, term_name: str) -> None:
+    """Delete a term; refused with ``ConflictError`` while any row uses it."""
+    row = find_row(session, table, term_name)
+    uses = _uses(session, table, row["Name"])
+    if uses:
+        raise ConflictError(
+            f"term {row['Name']!r} of {table!r} is still used by {uses}; it cannot be deleted"
+        )
+    rows.delete(session, table, [row["RID"]])
