@@ -163,8 +163,13 @@ def create_table(
     comment: str | None = None,
     schema: str | None = None,
     kind: str = "table",
+    order: Sequence[str] = (),
+    unique: Sequence[Sequence[str]] = (),
 ) -> TableModel:
-    """Create a plain table with user columns and one reference column per target."""
+    """Create a plain table with user columns and one reference column per target.
+
+    ``order`` lists column names in the order wanted (as in a model document).
+    """
     model = session.model
     problems = _table_name_problems(model, name)
     targets, ref_problems = _references(model, name, referenced_tables)
@@ -178,10 +183,20 @@ def create_table(
         _schema(session, schema),
         system_columns() + user_columns(column_defs) + [reference_column(t) for t in targets],
         foreign_keys=[reference_key(t) for t in targets],
+        unique=[list(u) for u in unique],
         comment=comment,
     )
+    unknown = [c for u in table.unique for c in u if not table.has_column(c)]
+    _raise([f"table {name!r}: unique key column {c!r} does not exist" for c in unknown])
+    _reorder(table, order)
     _create(session, [table])
     return table
+
+
+def _reorder(table: TableModel, order: Sequence[str]) -> None:
+    if order:
+        rank = {name: i for i, name in enumerate(order)}
+        table.columns.sort(key=lambda c: rank.get(c.name, len(rank)))
 
 
 def asset_tables(
@@ -253,11 +268,13 @@ def create_asset(
     referenced_tables: Sequence[str] = (),
     comment: str | None = None,
     schema: str | None = None,
+    order: Sequence[str] = (),
 ) -> TableModel:
     """Create asset table ``name`` with its association tables and its Asset_Type term."""
     tables = asset_tables(
         session.model, name, column_defs, referenced_tables, comment, _schema(session, schema)
     )
+    _reorder(tables[0], order)
     _create(session, tables)
     rows.insert(session, ASSET_TYPE, [{"Name": name, "Description": comment or f"A {name} asset"}])
     return tables[0]
@@ -347,10 +364,26 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
         if table.kind == "vocabulary":
             create_vocabulary(session, table.name, table.comment, table.schema)
         elif table.kind == "asset":
-            create_asset(session, table.name, defs, refs, table.comment, table.schema)
+            create_asset(
+                session,
+                table.name,
+                defs,
+                refs,
+                table.comment,
+                table.schema,
+                order=table.column_names,
+            )
         elif table.kind in ("table", "association"):
             create_table(
-                session, table.name, defs, refs, table.comment, table.schema, kind=table.kind
+                session,
+                table.name,
+                defs,
+                refs,
+                table.comment,
+                table.schema,
+                kind=table.kind,
+                order=table.column_names,
+                unique=table.unique,
             )
         changed.append(table.name)
     _raise(problems)

@@ -32,6 +32,11 @@ def head_revision() -> str:
     return head
 
 
+def _known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return {rev.revision for rev in script.walk_revisions()}
+
+
 def current_revision(conn: sa.Connection) -> str | None:
     """The migration the catalog's schema is at (None for an empty database)."""
     return MigrationContext.configure(conn).get_current_revision()
@@ -59,9 +64,7 @@ def check_current(engine: sa.Engine, location: str) -> None:
         return
     if revision is None:
         raise SchemaVersionError(f"{location} is not an assetry catalog (no schema version)")
-    script = ScriptDirectory.from_config(alembic_config())
-    known = {rev.revision for rev in script.walk_revisions()}
-    if revision not in known:
+    if revision not in _known_revisions():
         raise SchemaVersionError(
             f"catalog {location} has schema version {revision}, newer than this assetry "
             f"({head}); upgrade the assetry package"

@@ -1,0 +1,116 @@
+"""Migrations: the system schema is made only by the packaged migrations, which agree with
+the declared tables, upgrade from empty to head and back on both engines, and opening an
+outdated catalog is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from assetry import Catalog, SchemaVersionError
+from assetry.catalog import internal, migrate
+from assetry.catalog.engine import make_engine
+from assetry.catalog.model import Model, build_metadata
+from tests.conftest import PgDatabases
+from tests.test_model import define_basic
+
+
+def declared_metadata(cat: Catalog) -> sa.MetaData:
+    """Every table the code believes exists: bookkeeping tables plus the model's."""
+    metadata = sa.MetaData()
+    for table in internal.metadata.tables.values():
+        table.to_metadata(metadata)
+    for table in build_metadata(Model.from_doc(cat.model)).tables.values():
+        table.to_metadata(metadata)
+    return metadata
+
+
+def schema_differences(engine: sa.Engine, metadata: sa.MetaData) -> list:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = compare_metadata(context, metadata)
+    return [d for d in diffs if not _is_alembic_version(d)]
+
+
+def _is_alembic_version(diff: object) -> bool:
+    return "alembic_version" in repr(diff)
+
+
+def test_migrations_match_declared_tables(catalog: Catalog) -> None:
+    define_basic(catalog)  # user tables are declared by the model document too
+    engine = catalog._backend.engine
+    assert schema_differences(engine, declared_metadata(catalog)) == []
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    pg: PgDatabases = request.getfixturevalue("pg_databases")
+    return pg.empty()
+
+
+def table_names(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names())
+
+
+def test_upgrade_from_empty_to_head_and_back(empty_database: str) -> None:
+    engine = make_engine(empty_database)
+    try:
+        assert table_names(engine) == set()
+        migrate.run(engine, "head")
+        with engine.connect() as conn:
+            assert migrate.current_revision(conn) == migrate.head_revision()
+        assert {"Execution", "Dataset_Version", "assetry_history"} <= table_names(engine)
+        migrate.run(engine, "base", downgrade=True)
+        assert table_names(engine) <= {"alembic_version"}
+        migrate.run(engine, "head")
+        assert "Workflow" in table_names(engine)
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_also_removes_user_tables(empty_database: str, tmp_path: Path) -> None:
+    store = str(tmp_path / "objects")
+    cat = Catalog.create(empty_database, store=store)
+    define_basic(cat)
+    cat.close()
+    engine = make_engine(empty_database)
+    migrate.run(engine, "base", downgrade=True)
+    assert table_names(engine) <= {"alembic_version"}
+    engine.dispose()
+
+
+def test_opening_an_outdated_catalog_names_the_upgrade_command(
+    sqlite_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = sqlite_catalog.location
+    sqlite_catalog.close()
+    monkeypatch.setattr(migrate, "head_revision", lambda: "9999")
+    monkeypatch.setattr(migrate, "_known_revisions", lambda: {"0001", "9999"})
+    with pytest.raises(SchemaVersionError, match="assetry upgrade"):
+        Catalog(location)
+
+
+def test_opening_a_newer_catalog_is_refused(sqlite_catalog: Catalog) -> None:
+    location = sqlite_catalog.location
+    engine = sqlite_catalog._backend.engine
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff'"))
+    sqlite_catalog.close()
+    with pytest.raises(SchemaVersionError, match="newer"):
+        Catalog(location)
+
+
+def test_upgrade_is_a_no_op_at_head(sqlite_catalog: Catalog) -> None:
+    assert sqlite_catalog.upgrade() == migrate.head_revision()
+    assert Catalog.upgrade(sqlite_catalog.location) == migrate.head_revision()
+
+
+def test_a_non_catalog_database_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SchemaVersionError, match="not an assetry catalog"):
+        Catalog(f"sqlite:///{tmp_path / 'plain.db'}")
