@@ -17,7 +17,7 @@ from assetry.catalog.definitions import ColumnDef
 from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
 from assetry.catalog.model import Model, build_metadata
 from assetry.catalog.session import Session
-from assetry.errors import RIDNotFound, ValidationError
+from assetry.errors import ConflictError, RIDNotFound, ValidationError
 from assetry.vocab import terms
 from assetry.vocab.terms import Term
 
@@ -51,6 +51,12 @@ class SqlBackend(Backend):
     def create(cls, url: str, label: str, **settings: Any) -> SqlBackend:
         """Build the system schema in an empty database with the packaged migrations."""
         engine = make_engine(url)
+        with translated_errors("checking the database"), engine.connect() as conn:
+            revision = migrate.current_revision(conn)
+            conn.rollback()
+        if revision is not None:
+            engine.dispose()
+            raise ConflictError(f"a catalog already exists in {label}")
         migrate.run(engine, "head", **settings)
         return cls(engine, label)
 
