@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from assetry.catalog import types
 from assetry.catalog.types import UTCDateTime
 
 metadata = sa.MetaData()
@@ -48,7 +49,7 @@ history = sa.Table(
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
     sa.Column("table_name", sa.Text, nullable=False),
-    sa.Column("rid", sa.Text, nullable=False),
+    sa.Column("rid", types.rid_type(), nullable=False),
     sa.Column("snap_from", sa.BigInteger, nullable=False),
     sa.Column("snap_to", sa.BigInteger, nullable=False),
     sa.Column("row", sa.Text, nullable=False),

@@ -272,11 +272,14 @@ def derived_names(table: TableModel) -> list[str]:
 def sa_table(table: TableModel, metadata: sa.MetaData) -> sa.Table:
     """The SQLAlchemy table for ``table`` in ``metadata``."""
     cols: list[sa.Column[Any]] = []
+    rid_columns = {"RID"} | {
+        fk.column for fk in table.foreign_keys if fk.referenced_column == "RID"
+    }
     for col in table.columns:
         cols.append(
             sa.Column(
                 col.name,
-                types.sql_type(col.builtin_type),
+                types.rid_type() if col.name in rid_columns else types.sql_type(col.builtin_type),
                 primary_key=col.name == "RID",
                 nullable=col.nullok and col.name != "RID",
             )

@@ -52,6 +52,12 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         return value.astimezone(UTC)
 
 
+def rid_type() -> sa.types.TypeEngine[Any]:
+    """Text compared byte by byte on every engine, so RIDs sort the same everywhere
+    (PostgreSQL's default collation may ignore punctuation such as '-')."""
+    return sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+
+
 def json_type() -> sa.types.TypeEngine[Any]:
     """JSON everywhere, JSONB on PostgreSQL."""
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")

@@ -230,7 +230,7 @@ def upgrade() -> None:
         "assetry_history",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
         sa.Column("table_name", sa.Text, nullable=False),
-        sa.Column("rid", sa.Text, nullable=False),
+        sa.Column("rid", types.rid_type(), nullable=False),
         sa.Column("snap_from", sa.BigInteger, nullable=False),
         sa.Column("snap_to", sa.BigInteger, nullable=False),
         sa.Column("row", sa.Text, nullable=False),
