@@ -1,0 +1,161 @@
+"""Writing results: one JSON document (``--json``) or aligned text for people."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain, islice
+from typing import Any, TextIO
+
+SYSTEM_COLUMNS = ("RID", "RCT", "RMT", "RCB", "RMB")
+"""Columns every row has; text listings show only ``RID`` of them unless asked."""
+
+MAX_CELL = 48
+# Column widths come from the first page only, so a long listing streams instead of
+# being held in memory to measure every row.
+PAGE = 100
+
+
+def to_jsonable(value: Any) -> Any:
+    """``json.dumps`` fallback: ISO 8601 for dates and times, plain data for the rest."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID | os.PathLike):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any, indent: int | None = 2) -> str:
+    """``value`` as JSON text, dates and times as ISO 8601 strings."""
+    return json.dumps(value, default=to_jsonable, indent=indent, ensure_ascii=False)
+
+
+def text_value(value: Any) -> str:
+    """One value as short, single-line text (NULL is the empty string)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(text_value(v) for v in value)
+    if isinstance(value, Mapping):
+        return dumps(value, indent=None)
+    return " ".join(str(value).splitlines())
+
+
+def cell(value: Any, width: int = MAX_CELL) -> str:
+    """``text_value`` cut to ``width`` characters for a table cell."""
+    text = text_value(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def aligned(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[str]:
+    """Lines of a left-aligned text table: header, rule, rows (streamed)."""
+    stream = iter(rows)
+    first = list(islice(stream, PAGE))
+    widths = [len(h) for h in header]
+    for row in first:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    yield line(header)
+    yield line(["-" * w for w in widths])
+    for row in chain(first, stream):
+        yield line(row)
+
+
+class Output:
+    """Where a command writes: JSON documents in ``--json`` mode, else lines of text."""
+
+    def __init__(self, json_mode: bool, stream: TextIO) -> None:
+        self.json_mode = json_mode
+        self.stream = stream
+
+    def line(self, text: str = "") -> None:
+        """Write one line of text."""
+        self.stream.write(text + "\n")
+
+    def lines(self, lines: Iterable[str], indent: str = "") -> None:
+        """Write each of ``lines``, indented."""
+        for text in lines:
+            self.line(indent + text if text else text)
+
+    def json(self, doc: Any) -> None:
+        """Write ``doc`` as the command's one JSON document."""
+        self.stream.write(dumps(doc) + "\n")
+
+    def json_list(self, items: Iterable[Any]) -> None:
+        """Write ``items`` as one JSON array, one item per line, without holding them all."""
+        self.stream.write("[")
+        for n, item in enumerate(items):
+            self.stream.write(("," if n else "") + "\n  " + dumps(item, indent=None))
+        self.stream.write("\n]\n")
+
+    def table(
+        self,
+        header: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        empty: str,
+        full_last: bool = False,
+    ) -> None:
+        """Write an aligned text table of ``rows``, or ``empty`` when there are none.
+
+        Cells are cut to ``MAX_CELL`` characters, except the last column's if
+        ``full_last`` (nothing follows it, so it may be long).
+        """
+        stream = iter(rows)
+        first = next(stream, None)
+        if first is None:
+            self.line(empty)
+            return
+        last = len(header) - 1
+        cells = (
+            [text_value(v) if full_last and i == last else cell(v) for i, v in enumerate(row)]
+            for row in chain([first], stream)
+        )
+        self.lines(aligned(list(header), cells))
+
+    def rows(
+        self, rows: Iterable[Mapping[str, Any]], all_columns: bool = False, indent: str = ""
+    ) -> int:
+        """Write row dicts as an aligned table (system columns but RID hidden unless
+        ``all_columns``); return how many were written."""
+        stream = iter(rows)
+        first = next(stream, None)
+        if first is None:
+            self.line(indent + "(no rows)")
+            return 0
+        hidden = () if all_columns else SYSTEM_COLUMNS[1:]
+        columns = [c for c in first if c not in hidden]
+        count = 0
+
+        def cells() -> Iterator[list[str]]:
+            nonlocal count
+            for row in chain([first], stream):
+                count += 1
+                yield [cell(row.get(c)) for c in columns]
+
+        self.lines(aligned(columns, cells()), indent)
+        return count

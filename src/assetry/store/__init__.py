@@ -1,0 +1,1 @@
+"""Object stores: content-addressed, write-once, verified bytes (local directory, S3)."""

@@ -1,0 +1,140 @@
+"""The ObjectStore interface: a few primitives per store, composite operations once.
+
+Objects are addressed by the SHA-256 of their bytes. Identical bytes are stored once.
+Writes are atomic (nothing is visible under an object's key until all of it is there) and
+durable when they return; reads are verified against the key (and against MD5 and length
+when the caller knows them).
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, ClassVar
+
+from assetry.errors import ChecksumMismatch, NotFoundError, ValidationError
+from assetry.store.hashing import Digests, copy_hashing, is_sha256
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One stored object: its key and size."""
+
+    sha256: str
+    length: int
+
+
+class ObjectStore(abc.ABC):
+    """Content-addressed storage of immutable bytes."""
+
+    scheme: ClassVar[str]
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    # --- primitives ------------------------------------------------------------------
+    @abc.abstractmethod
+    def put_stream(self, source: BinaryIO) -> Digests:
+        """Store everything ``source`` yields, hashing it in the same pass; the object's
+        key is the SHA-256 of those bytes. Atomic and durable when it returns."""
+
+    @abc.abstractmethod
+    def stat(self, sha256: str) -> ObjectInfo | None:
+        """The stored object with this key, or None."""
+
+    @abc.abstractmethod
+    def open_raw(self, sha256: str) -> BinaryIO:
+        """A stream of the object's stored bytes, unverified (``NotFoundError`` if absent)."""
+
+    @abc.abstractmethod
+    def delete(self, sha256: str) -> None:
+        """Remove the object (no error if it is already gone)."""
+
+    @abc.abstractmethod
+    def iter_objects(self) -> Iterator[ObjectInfo]:
+        """Every stored object."""
+
+    def adopt(self, path: Path) -> Digests | None:
+        """Move the file at ``path`` into the store instead of copying it, if this store
+        can (same file system); return None when it cannot. Only for files nobody else
+        holds (see ``put_file``)."""
+        return None
+
+    # --- composites ------------------------------------------------------------------
+    def put_file(self, path: Path, *, move: bool = False) -> Digests:
+        """Store the file at ``path``.
+
+        With ``move`` a file with a single link may be moved into the store (it must be
+        one the caller owns, such as a file an execution created in its working
+        directory); anything else is copied while it is hashed, so no later write to the
+        user's file can change the stored object.
+        """
+        if move and path.stat().st_nlink == 1:
+            adopted = self.adopt(path)
+            if adopted is not None:
+                return adopted
+        with open(path, "rb") as handle:
+            return self.put_stream(handle)
+
+    def exists(self, sha256: str) -> bool:
+        return self.stat(_checked_key(sha256)) is not None
+
+    def object_url(self, sha256: str) -> str:
+        """The catalog-relative URL of an object: the same from every client."""
+        return f"/objects/{_checked_key(sha256)}"
+
+    def verify(
+        self, sha256: str, expected: Digests | None = None, name: str | None = None
+    ) -> Digests:
+        """Read the object once and check it against its key (and ``expected``)."""
+        with self.open_raw(_checked_key(sha256)) as stream:
+            found = copy_hashing(stream)
+        _compare(name or self.object_url(sha256), sha256, expected, found)
+        return found
+
+    def get_file(
+        self,
+        sha256: str,
+        dest: Path,
+        expected: Digests | None = None,
+        name: str | None = None,
+    ) -> Path:
+        """Write the object to ``dest`` (atomically), verifying it on the way."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out, self.open_raw(_checked_key(sha256)) as stream:
+                found = copy_hashing(stream, out.write)
+            _compare(name or str(dest), sha256, expected, found)
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return dest
+
+
+def _checked_key(sha256: str) -> str:
+    if not is_sha256(sha256):
+        raise ValidationError(f"{sha256!r} is not a SHA-256 object key")
+    return sha256
+
+
+def _compare(name: str, sha256: str, expected: Digests | None, found: Digests) -> None:
+    if found.sha256 != sha256:
+        raise ChecksumMismatch(name, "sha256", sha256, found.sha256)
+    if expected is None:
+        return
+    if expected.md5 and found.md5 != expected.md5:
+        raise ChecksumMismatch(name, "md5", expected.md5, found.md5)
+    if found.length != expected.length:
+        raise ChecksumMismatch(name, "length", str(expected.length), str(found.length))
+
+
+def missing(url: str, sha256: str) -> NotFoundError:
+    return NotFoundError(f"object {sha256} is not in the store {url}")

@@ -1,0 +1,127 @@
+"""A content-addressed object store in a local directory: ``<root>/ab/cdef...``."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from assetry.errors import StoreError
+from assetry.store.base import ObjectInfo, ObjectStore, missing
+from assetry.store.hashing import Digests, copy_hashing, hash_file, is_sha256
+
+_TMP = ".tmp"
+
+
+@contextmanager
+def _store_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise StoreError(f"{action}: the disk is full ({err})") from None
+        raise StoreError(f"{action}: {err}") from None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStore(ObjectStore):
+    """Objects as read-only files under a root directory, written atomically."""
+
+    scheme = "file"
+
+    def __init__(self, root: Path, url: str | None = None) -> None:
+        super().__init__(url or root.as_uri())
+        self.root = root
+
+    def path_of(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:]
+
+    def _tmp_dir(self) -> Path:
+        tmp = self.root / _TMP
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
+
+    def _install(self, tmp: Path, digests: Digests) -> None:
+        """Make ``tmp`` (durable, complete) the object for ``digests``."""
+        final = self.path_of(digests.sha256)
+        existing = self.stat(digests.sha256)
+        if existing is not None and existing.length == digests.length:
+            tmp.unlink()  # identical bytes are stored once
+            return
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+
+    def put_stream(self, source: BinaryIO) -> Digests:
+        with _store_errors(f"writing to the store {self.url}"):
+            fd, name = tempfile.mkstemp(dir=self._tmp_dir(), suffix=".part")
+            tmp = Path(name)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    digests = copy_hashing(source, out.write)
+                    out.flush()
+                    os.fsync(out.fileno())
+                self._install(tmp, digests)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        return digests
+
+    def adopt(self, path: Path) -> Digests | None:
+        with _store_errors(f"moving {path} into the store {self.url}"):
+            tmp = self._tmp_dir() / f"{os.getpid()}-{os.urandom(8).hex()}.adopt"
+            try:
+                os.rename(path, tmp)
+            except OSError as err:
+                if err.errno == errno.EXDEV:
+                    return None  # another file system: copy instead
+                raise
+            try:
+                digests = hash_file(tmp)
+                with open(tmp, "rb") as handle:
+                    os.fsync(handle.fileno())
+                self._install(tmp, digests)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        return digests
+
+    def stat(self, sha256: str) -> ObjectInfo | None:
+        try:
+            size = self.path_of(sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+        return ObjectInfo(sha256, size)
+
+    def open_raw(self, sha256: str) -> BinaryIO:
+        try:
+            return open(self.path_of(sha256), "rb")
+        except FileNotFoundError:
+            raise missing(self.url, sha256) from None
+
+    def delete(self, sha256: str) -> None:
+        with _store_errors(f"deleting from the store {self.url}"):
+            self.path_of(sha256).unlink(missing_ok=True)
+
+    def iter_objects(self) -> Iterator[ObjectInfo]:
+        if not self.root.is_dir():
+            return
+        for sub in sorted(self.root.iterdir()):
+            if sub.name == _TMP or not sub.is_dir() or len(sub.name) != 2:
+                continue
+            for item in sorted(sub.iterdir()):
+                key = sub.name + item.name
+                if is_sha256(key):
+                    yield ObjectInfo(key, item.stat().st_size)

@@ -1,0 +1,37 @@
+"""Opening an object store from its URL, by scheme; stores are imported lazily."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from assetry.errors import ConfigError
+from assetry.store.base import ObjectStore
+
+KNOWN = ("a path", "file://", "s3://")
+
+
+def open_store(url: str, base: Path | None = None) -> ObjectStore:
+    """The store at ``url``; a relative path is taken relative to ``base``."""
+    scheme = urlparse(url).scheme.lower() if "://" in url else ""
+    if scheme in ("", "file"):
+        from assetry.store.local import LocalStore
+
+        path = Path(url2pathname(urlparse(url).path)) if scheme == "file" else Path(url)
+        if not path.is_absolute():
+            if base is None:
+                raise ConfigError(f"the store path {url!r} is relative, but to what?")
+            path = base / path
+        return LocalStore(path.resolve())
+    if scheme == "s3":
+        try:
+            from assetry.store.s3 import S3Store
+        except ModuleNotFoundError as err:
+            raise ConfigError(
+                f"the S3 store needs {err.name!r}; install it with: pip install 'assetry[s3]'"
+            ) from None
+        return S3Store.from_url(url)
+    raise ConfigError(
+        f"unknown object store scheme {scheme!r} in {url!r}; known: {', '.join(KNOWN)}"
+    )
