@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest
 
@@ -425,7 +427,7 @@ def test_demo(run: Any, tmp_path: Path) -> None:
         images = list(cat.get_table_as_dict("Image"))
         assert len(images) == 3
         for image in images:
-            path = Path(image["URL"].removeprefix("file://"))
+            path = Path(url2pathname(urlparse(image["URL"]).path))
             assert path.stat().st_size == image["Length"]
 
 

@@ -1,5 +1,4 @@
-"""The ``assetry`` command line: ``assetry --help`` lists the subcommands."""
+"""The ``assetry`` command line (entry point ``assetry.cli.main:main``).
 
-from assetry.cli.main import main
-
-__all__ = ["main"]
+``assetry --help`` lists the subcommands.
+"""
