@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from assetry import Catalog, SchemaVersionError
+from assetry import Catalog, NotFoundError, SchemaVersionError
 from assetry.catalog import internal, migrate
 from assetry.catalog.engine import make_engine
 from assetry.catalog.model import Model, build_metadata
@@ -91,7 +91,7 @@ def test_opening_an_outdated_catalog_names_the_upgrade_command(
     location = sqlite_catalog.location
     sqlite_catalog.close()
     monkeypatch.setattr(migrate, "head_revision", lambda: "9999")
-    monkeypatch.setattr(migrate, "_known_revisions", lambda: {"0001", "9999"})
+    monkeypatch.setattr(migrate, "_known_revisions", lambda: {"0001", "0002", "9999"})
     with pytest.raises(SchemaVersionError, match="assetry upgrade"):
         Catalog(location)
 
@@ -114,3 +114,38 @@ def test_upgrade_is_a_no_op_at_head(sqlite_catalog: Catalog) -> None:
 def test_a_non_catalog_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SchemaVersionError, match="not an assetry catalog"):
         Catalog(f"sqlite:///{tmp_path / 'plain.db'}")
+
+
+def test_declared_head_matches_the_scripts() -> None:
+    assert migrate.head_revision() == migrate.scripts_head()
+
+
+def test_upgrade_from_the_first_revision(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    migrate.run(engine, "0001", rid_prefix="AAAAAAAA", store="objects")
+    engine.dispose()
+    with pytest.raises(SchemaVersionError, match="assetry upgrade"):
+        Catalog(url)
+    assert Catalog.upgrade(url) == migrate.head_revision()
+    with Catalog(url) as cat:
+        assert "Execution_Metadata" in cat.list_tables("asset")
+        assert cat.rid_prefix == "AAAAAAAA"
+
+
+def test_upgrade_of_no_catalog_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    for location in (tmp_path / "empty", tmp_path / "missing"):
+        with pytest.raises(NotFoundError):
+            Catalog.upgrade(location)
+    assert list((tmp_path / "empty").iterdir()) == []
+    with pytest.raises(NotFoundError):
+        Catalog.upgrade(f"sqlite:///{tmp_path / 'plain.db'}")
+
+
+def test_apply_model_defaults_the_schema(catalog: Catalog) -> None:
+    doc = {"tables": [{"name": "Sample", "kind": "table",
+                       "columns": [{"name": "Label", "type": "text"}]}]}  # fmt: skip
+    assert catalog.apply_model(doc) == ["Sample"]
+    [table] = [t for t in catalog.model["tables"] if t["name"] == "Sample"]
+    assert table["schema"] == catalog.domain_schema

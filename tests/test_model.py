@@ -72,7 +72,7 @@ def test_fresh_catalog_has_the_system_tables(catalog: Catalog) -> None:
 def test_tables_of_every_kind(catalog: Catalog) -> None:
     define_basic(catalog)
     assert catalog.list_tables("table") == ["Subject"]
-    assert catalog.list_tables("asset") == ["Image"]
+    assert catalog.list_tables("asset") == ["Execution_Metadata", "Execution_Asset", "Image"]
     assert "Species" in catalog.list_tables("vocabulary")
     assert {"Image_Asset_Type", "Image_Execution"} <= set(catalog.list_tables("association"))
 

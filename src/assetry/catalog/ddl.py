@@ -12,8 +12,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
 
 from assetry.catalog import internal, names, rows, types
 from assetry.catalog.definitions import ColumnDef
@@ -304,6 +302,9 @@ def add_column(session: Session, table_name: str, column: ColumnDef) -> ColumnMo
         nullable=new.nullok,
         server_default=default,
     )
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
     op = Operations(MigrationContext.configure(session.conn))
     if session.dialect == "sqlite" and not new.nullok and default is None:
         # SQLite's ADD COLUMN cannot add NOT NULL without a default; the table is empty,
@@ -318,10 +319,8 @@ def add_column(session: Session, table_name: str, column: ColumnDef) -> ColumnMo
     return new
 
 
-def _table_from_doc(doc: dict[str, Any]) -> TableModel:
-    return TableModel.from_doc(
-        {**doc, "columns": [c for c in doc.get("columns", []) if "name" in c]}
-    )
+def _table_from_doc(doc: dict[str, Any], default_schema: str) -> TableModel:
+    return TableModel.from_doc({"schema": default_schema, **doc})
 
 
 def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
@@ -330,7 +329,7 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
     Existing tables gain missing columns; a column whose type differs is an error. Tables
     are created in dependency order. Applying a catalog's own model changes nothing.
     """
-    wanted = [_table_from_doc(t) for t in doc.get("tables", [])]
+    wanted = [_table_from_doc(t, session.model.domain_schema) for t in doc.get("tables", [])]
     changed: list[str] = []
     problems: list[str] = []
     by_name = {t.name: t for t in wanted}

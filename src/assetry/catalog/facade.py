@@ -8,10 +8,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from assetry import config
 from assetry.catalog import migrate, model, names
@@ -20,6 +17,9 @@ from assetry.catalog.definitions import ColumnDef, TableDef
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.errors import ConfigError, ConflictError, NotFoundError, ValidationError
 from assetry.vocab.terms import Term
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _INT_TYPES = {"int2", "int4", "int8"}
 
@@ -114,11 +114,13 @@ class Catalog:
         opened) or ``cat.upgrade()``.
         """
         loc = self._location if self is not None else config.resolve_location(location)
+        if loc.directory is not None and not (loc.directory / config.DATABASE_FILE).is_file():
+            raise NotFoundError(f"no catalog at {loc.directory}")
         from assetry.catalog.engine import make_engine
 
         engine = make_engine(loc.database_url)
         try:
-            migrate.run(engine, "head")
+            migrate.upgrade_existing(engine, loc.text)
         finally:
             engine.dispose()
         return migrate.head_revision()
@@ -183,6 +185,8 @@ class Catalog:
         The document is checked against the packaged JSON Schema first; applying it again
         changes nothing.
         """
+        import jsonschema
+
         validator = jsonschema.Draft202012Validator(model_schema())
         problems = [
             f"model document at {'/'.join(str(p) for p in err.absolute_path) or '(top)'}: "
@@ -278,6 +282,8 @@ class Catalog:
         as_of: int | None = None,
     ) -> pd.DataFrame:
         """Rows of ``table`` (optionally filtered, or as of a snapshot) as a DataFrame."""
+        import pandas as pd
+
         rows = self._backend.iter_rows(table, filters, as_of)
         columns = self._backend.table_columns(table, as_of)
         frame = pd.DataFrame.from_records(list(rows), columns=[name for name, _ in columns])

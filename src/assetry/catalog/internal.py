@@ -6,6 +6,10 @@
   which it took effect.
 - ``assetry_history``: previous images of changed and deleted rows, each valid for the
   snapshot range ``[snap_from, snap_to)``.
+- ``assetry_edge``: the provenance graph (``used``, ``generated``, ``member_of``,
+  ``executed``), one edge per link row, written in the link's transaction.
+- ``assetry_upload``: which staged file of which execution became which asset, so an
+  interrupted upload records each staged entry exactly once.
 
 They are created by the packaged migrations; these declarations must match them (a test
 compares the two).
@@ -62,3 +66,31 @@ history = sa.Table(
 
 SNAPSHOT = "snapshot"
 RID_SEQUENCE = "rid"
+
+edges = sa.Table(
+    "assetry_edge",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("from_rid", types.rid_type(), nullable=False),
+    sa.Column("from_table", sa.Text, nullable=False),
+    sa.Column("to_rid", types.rid_type(), nullable=False),
+    sa.Column("to_table", sa.Text, nullable=False),
+    sa.Column("relation", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("link_rid", types.rid_type(), nullable=False),
+    sa.Column("snapshot", sa.BigInteger, nullable=False),
+    sa.Index("assetry_edge_from_idx", "from_rid"),
+    sa.Index("assetry_edge_to_idx", "to_rid"),
+    sa.Index("assetry_edge_link_idx", "link_rid"),
+)
+
+uploads = sa.Table(
+    "assetry_upload",
+    metadata,
+    sa.Column("execution", types.rid_type(), primary_key=True),
+    sa.Column("staged_name", sa.Text, primary_key=True),
+    sa.Column("table_name", sa.Text, nullable=False),
+    sa.Column("asset_rid", types.rid_type(), nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+)

@@ -8,6 +8,7 @@ name derived from them (association tables, constraints, indexes) within Postgre
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 
@@ -81,16 +82,26 @@ def derived_name_problems(names: Iterable[str], source: str) -> list[str]:
     ]
 
 
+def _constraint_name(table: str, detail: str, suffix: str) -> str:
+    """``<table>_<detail>_<suffix>``, or with a short hash of ``detail`` when that would
+    not fit PostgreSQL's identifier limit (names must be stable: they are recreated)."""
+    name = f"{table}_{detail}_{suffix}"
+    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha256(detail.encode()).hexdigest()[:8]
+    return f"{table}_{digest}_{suffix}"
+
+
 def fkey_name(table: str, column: str) -> str:
     """Name of the foreign-key constraint on ``table.column``."""
-    return f"{table}_{column}_fkey"
+    return _constraint_name(table, column, "fkey")
 
 
-def unique_name(table: str, column: str) -> str:
-    """Name of a unique constraint on ``table.column``."""
-    return f"{table}_{column}_key"
+def unique_name(table: str, columns: str) -> str:
+    """Name of a unique constraint on ``table``'s ``columns`` (joined by '_')."""
+    return _constraint_name(table, columns, "key")
 
 
 def index_name(table: str, what: str) -> str:
     """Name of an index on ``table``."""
-    return f"{table}_{what}_idx"
+    return _constraint_name(table, what, "idx")

@@ -55,9 +55,12 @@ def allocate_rids(conn: sa.Connection, count: int) -> list[str]:
     return [rids.make_rid(prefix, n) for n in range(int(last) - count + 1, int(last) + 1)]
 
 
-def create_tables(tables: list[model.TableModel]) -> None:
-    """Create ``tables`` (in order) with their constraints and indexes."""
+def create_tables(tables: list[model.TableModel], existing: model.Model | None = None) -> None:
+    """Create ``tables`` (in order) with their constraints and indexes; ``existing``
+    holds the tables they may reference."""
     metadata = sa.MetaData()
+    for table in existing.tables.values() if existing is not None else ():
+        model.sa_table(table, metadata)
     for table in tables:
         model.sa_table(table, metadata)
     conn = op.get_bind()
