@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.catalog import history, names, rids, types
+from assetry.catalog import history, names, provenance, rids, types
 from assetry.catalog.model import TableModel
 from assetry.catalog.session import Session
 from assetry.errors import ConflictError, RIDNotFound, ValidationError
@@ -212,6 +212,8 @@ def insert(
             out["ID"] = out.get("ID") or f"{prefix}:{out['RID']}"
             out["URI"] = out.get("URI") or f"urn:assetry:{prefix}:{out['RID']}"
     session.conn.execute(session.table(table_name).insert(), params)
+    if provenance.tracks(table):
+        provenance.add(session, table, params)
     return new_rids
 
 
@@ -316,6 +318,9 @@ def update(session: Session, table_name: str, rows: object) -> list[str]:
             .values({c: sa.bindparam(f"b_{c}") for c in (*columns, *stamp)})
         )
         session.conn.execute(statement, params)
+    if provenance.tracks(table):
+        now = fetch_current(session, table_name, [c["RID"] for c in changes])
+        provenance.replace(session, table, list(now.values()))
     return [c["RID"] for c in changes]
 
 
@@ -355,6 +360,8 @@ def delete(session: Session, table_name: str, rid_values: object) -> list[str]:
     t = session.table(table_name)
     for chunk in _chunks(wanted):
         session.conn.execute(t.delete().where(t.c.RID.in_(chunk)))
+    if provenance.tracks(table):
+        provenance.remove(session, wanted)
     return wanted
 
 

@@ -133,7 +133,8 @@ def _system_tables(ml: str) -> list[TableModel]:
         comment="A program that executions run",
     )
     wf_col, wf_fk = ref(workflow)
-    status_col, status_fk = ref(vocabs["Execution_Status"], nullok=False)
+    status_col = ColumnModel("Status", "text", nullok=False, comment="term of Execution_Status")
+    status_fk = ForeignKeyModel("Status", "Execution_Status", "Name")
     upload_col, upload_fk = ref(vocabs["Upload_Status"], nullok=False)
     execution = TableModel(
         "Execution",
