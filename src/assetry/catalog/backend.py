@@ -98,6 +98,23 @@ class Backend(abc.ABC):
         """(name, type) of each column of ``table`` in model order."""
 
     @abc.abstractmethod
+    def query_rows(
+        self, table: str, conditions: list[tuple[str, str, Any]], limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Current rows of ``table`` meeting every condition, ordered by RID.
+
+        Each condition is plain data, ``(column, op, value)`` with ``op`` one of ``==``,
+        ``!=``, ``<``, ``>``, ``<=``, ``>=``, so it can travel over the wire. Values are
+        checked against the column's type; RIDs (of ``RID`` and reference columns)
+        compare case-insensitively; a vocabulary column accepts a term's name or synonym
+        in any case. ``== None`` matches NULL; ``!=`` also matches NULL; ordering
+        operators never do and refuse ``None``. json columns cannot be compared. Every
+        problem (unknown column or operator, bad value) is reported together in one
+        ``ValidationError``; an unknown table is ``TableNotFound``. Rows have every
+        column of the table in model order; at most ``limit`` of them.
+        """
+
+    @abc.abstractmethod
     def search(self, text: str, tables: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
         """Rows whose text columns contain every word of ``text`` (case-insensitive)."""
 

@@ -391,6 +391,27 @@ class SqlBackend(Backend):
             s.conn.execute(st.update().where(st.c.key == key).values(value=value))
         self._settings[key] = value
 
+    def query_rows(
+        self, table: str, conditions: list[tuple[str, str, Any]], limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        from assetry.catalog.pathbuilder import sql_conditions
+
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
+        with self.session() as s:
+            model_table = s.model.table(table)
+            t = s.table(model_table.name)
+            query = (
+                sa.select(*(t.c[name] for name in model_table.column_names))
+                .where(*sql_conditions(s, model_table, conditions))
+                .order_by(t.c.RID)
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            return [dict(row) for row in s.conn.execute(query).mappings()]
+
 
 def _version(
     table: str, snapshot: int, until: int | None, row: dict[str, Any], first: bool

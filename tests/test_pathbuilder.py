@@ -1,0 +1,329 @@
+"""pathBuilder: DerivaML-style path queries on every engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+from assetry import BuiltinType, Catalog, ColumnDef, TableDef, TableNotFound, ValidationError
+from assetry.catalog.pathbuilder import Column, Condition, DataPath, PathBuilder
+
+
+def path_builder(cat: Catalog) -> PathBuilder:
+    """``cat.pathBuilder()`` once the facade has it; the same object built by hand until then."""
+    if hasattr(cat, "pathBuilder"):
+        pb: PathBuilder = cat.pathBuilder()
+        return pb
+    return PathBuilder(cat._backend, cat.ml_schema, cat.domain_schema)
+
+
+@dataclass
+class Stock:
+    cat: Catalog
+    pb: PathBuilder
+    subjects: dict[str, str]  # subject name -> RID
+    images: list[str]
+    execution: str
+
+
+def image_row(subject: str, width: int) -> dict[str, object]:
+    return {
+        "URL": f"file:///img/{width}",
+        "Length": width,
+        "MD5": "m",
+        "SHA256": "s",
+        "Subject": subject,
+        "Width": width,
+    }
+
+
+@pytest.fixture
+def stock(catalog: Catalog) -> Stock:
+    """Species (vocabulary), Subject (domain table), Image (asset) and one execution."""
+    cat = catalog
+    cat.create_vocabulary("Species")
+    cat.add_term("Species", "Mus musculus", synonyms=["mouse"])
+    cat.add_term("Species", "Rattus norvegicus", synonyms=["rat"])
+    cat.create_table(
+        TableDef(
+            "Subject",
+            column_defs=[
+                ColumnDef("Name", BuiltinType.text, nullok=False),
+                ColumnDef("Age", BuiltinType.int4),
+                ColumnDef("Weight", BuiltinType.float8),
+                ColumnDef("Born", BuiltinType.date),
+            ],
+            referenced_tables=["Species"],
+        )
+    )
+    cat.create_asset("Image", column_defs=[ColumnDef("Width", BuiltinType.int4)],
+                     referenced_tables=["Subject"])  # fmt: skip
+    people = [
+        {"Name": "A", "Age": 1, "Weight": 1.5, "Born": "2024-01-01", "Species": "mouse"},
+        {"Name": "B", "Age": 3, "Weight": 2.5, "Born": "2024-02-01", "Species": "Mus musculus"},
+        {"Name": "C", "Age": 5, "Weight": 3.5, "Born": "2024-03-01", "Species": "rat"},
+        {"Name": "D", "Age": None, "Species": None},
+    ]
+    rids = cat.insert("Subject", people)
+    subjects = {p["Name"]: rid for p, rid in zip(people, rids, strict=True)}
+    images = cat.insert("Image", [image_row(subjects["A"], w) for w in (10, 20, 30)])
+    [execution] = cat.insert(
+        "Execution", [{"Status": "Created", "Upload_Status": "Not_Started", "Description": "x"}]
+    )
+    return Stock(cat, path_builder(cat), subjects, images, execution)
+
+
+def names(rows: list[dict[str, object]]) -> list[object]:
+    return [row["Name"] for row in rows]
+
+
+# --- the DerivaML form --------------------------------------------------------------------
+
+
+def test_derivaml_association_query(stock: Stock) -> None:
+    cat, pb, exe = stock.cat, stock.pb, stock.execution
+    img_in, img_out, other = stock.images
+    cat.insert("Image_Execution", [
+        {"Image": img_in, "Execution": exe, "Asset_Role": "Input"},
+        {"Image": img_out, "Execution": exe, "Asset_Role": "Output"},
+    ])  # fmt: skip
+    t = pb.schemas[cat.ml_schema].Image_Execution
+    rows = t.filter(t.Execution == exe).filter(t.Asset_Role == "Output").entities().fetch()
+    assert isinstance(rows, list)
+    assert [(r["Image"], r["Execution"], r["Asset_Role"]) for r in rows] == [
+        (img_out, exe, "Output")
+    ]
+    assert list(rows[0]) == ["RID", "RCT", "RMT", "RCB", "RMB", "Image", "Execution", "Asset_Role"]
+    both = t.filter(t.Execution == exe).entities().fetch()
+    assert sorted(r["Image"] for r in both) == sorted([img_in, img_out])
+    assert t.filter(t.Image == other).entities().fetch() == []
+
+
+def test_domain_table_form(stock: Stock) -> None:
+    pb, domain = stock.pb, stock.cat.domain_schema
+    assert pb.schemas[domain].tables["Subject"].columns["Age"] == pb.schemas[domain].Subject.Age
+    rows = pb.schemas[domain].Subject.filter(pb.schemas[domain].Subject.Age > 3).entities()
+    assert names(rows.fetch()) == ["C"]
+
+
+# --- operators --------------------------------------------------------------------------
+
+
+def test_every_operator(stock: Stock) -> None:
+    s = stock.pb.schemas[stock.cat.domain_schema].Subject
+
+    def query(cond: Condition) -> list[object]:
+        return sorted(names(s.filter(cond).entities().fetch()))  # type: ignore[arg-type]
+
+    assert query(s.Age == 3) == ["B"]
+    assert query(s.Age != 3) == ["A", "C", "D"]  # != matches NULL, as in Python
+    assert query(s.Age < 3) == ["A"]
+    assert query(s.Age <= 3) == ["A", "B"]
+    assert query(s.Age > 3) == ["C"]
+    assert query(s.Age >= 3) == ["B", "C"]
+    assert query(s.Age == None) == ["D"]  # noqa: E711
+    assert query(s.Age != None) == ["A", "B", "C"]  # noqa: E711
+    assert query(s.Weight > 2.0) == ["B", "C"]
+    assert query(s.Born >= dt.date(2024, 2, 1)) == ["B", "C"]
+    assert query(s.Born < "2024-02-01") == ["A"]
+    assert query(s.Name > "A") == ["B", "C", "D"]
+
+
+def test_chained_filters_and_ranges(stock: Stock) -> None:
+    s = stock.pb.schemas[stock.cat.domain_schema].Subject
+    base = s.filter(s.Age >= 1)
+    narrowed = base.filter(s.Age < 5)
+    assert names(narrowed.entities().fetch()) == ["A", "B"]
+    assert names(narrowed.filter(s.Name != "A").entities().fetch()) == ["B"]
+    # paths are immutable: filtering again did not change the earlier ones
+    assert len(base.conditions) == 1
+    assert sorted(names(base.entities().fetch())) == ["A", "B", "C"]  # type: ignore[type-var]
+
+
+def test_rows_ordered_by_rid_with_limit(stock: Stock) -> None:
+    s = stock.pb.schemas[stock.cat.domain_schema].Subject
+    rows = s.entities().fetch()
+    assert [r["RID"] for r in rows] == sorted(stock.subjects.values())
+    assert rows[0]["Age"] == 1 and isinstance(rows[0]["Born"], dt.date)
+    assert list(rows[0]) == [
+        "RID", "RCT", "RMT", "RCB", "RMB", "Name", "Age", "Weight", "Born", "Species",
+    ]  # fmt: skip
+    assert s.entities().fetch(limit=2) == rows[:2]
+    assert s.entities().fetch(limit=0) == []
+    with pytest.raises(ValidationError, match="limit"):
+        s.entities().fetch(limit=-1)
+
+
+def test_entities_iterate_and_len(stock: Stock) -> None:
+    i = stock.pb.schemas[stock.cat.domain_schema].Image
+    entities = i.filter(i.Width > 10).entities()
+    assert len(entities) == 2
+    assert sorted(row["Width"] for row in entities) == [20, 30]
+
+
+def test_empty_results(stock: Stock) -> None:
+    s = stock.pb.schemas[stock.cat.domain_schema].Subject
+    assert s.filter(s.Age > 100).entities().fetch() == []
+    assert s.filter(s.Name == "nobody").entities().fetch() == []
+    assert list(s.filter(s.Age > 2).filter(s.Age < 3).entities()) == []
+    empty = stock.pb.schemas[stock.cat.ml_schema].Dataset
+    assert empty.entities().fetch() == []
+
+
+# --- values -----------------------------------------------------------------------------
+
+
+def test_rid_case_insensitive(stock: Stock) -> None:
+    pb, domain = stock.pb, stock.cat.domain_schema
+    s, img = pb.schemas[domain].Subject, pb.schemas[domain].Image
+    b = stock.subjects["B"]
+    assert names(s.filter(s.RID == b.lower()).entities().fetch()) == ["B"]
+    assert names(s.filter(s.RID == f"  {b.lower()} ").entities().fetch()) == ["B"]
+    a = stock.subjects["A"].lower()
+    assert len(img.filter(img.Subject == a).entities().fetch()) == 3
+    assert img.filter(img.Subject != a).entities().fetch() == []
+
+
+def test_vocabulary_synonyms(stock: Stock) -> None:
+    s = stock.pb.schemas[stock.cat.domain_schema].Subject
+    assert names(s.filter(s.Species == "MOUSE").entities().fetch()) == ["A", "B"]
+    assert names(s.filter(s.Species == "mus MUSCULUS").entities().fetch()) == ["A", "B"]
+    assert names(s.filter(s.Species != "mouse").entities().fetch()) == ["C", "D"]
+    assert s.filter(s.Species == "unicorn").entities().fetch() == []
+    t = stock.pb.schemas[stock.cat.ml_schema].Execution
+    assert len(t.filter(t.Status == "created").entities().fetch()) == 1
+
+
+def test_bad_value_types(stock: Stock) -> None:
+    s = stock.pb.schemas[stock.cat.domain_schema].Subject
+    with pytest.raises(ValidationError, match=r"Subject\.Age.*integer"):
+        s.filter(s.Age > "abc").entities().fetch()
+    with pytest.raises(ValidationError, match="Born"):
+        s.filter(s.Born == "yesterday").entities().fetch()
+    with pytest.raises(ValidationError, match="RID"):
+        s.filter(s.RID == 7).entities().fetch()
+    with pytest.raises(ValidationError, match="None"):
+        s.filter(s.Age < None).entities().fetch()
+    with pytest.raises(ValidationError) as err:  # every problem reported at once
+        s.filter(s.Age == "x").filter(s.Weight == "y").entities().fetch()
+    assert len(err.value.problems) == 2
+    v = stock.pb.schemas[stock.cat.domain_schema].Species
+    with pytest.raises(ValidationError, match="json"):
+        v.filter(v.Synonyms == ["mouse"]).entities().fetch()
+
+
+def test_backend_takes_plain_conditions(stock: Stock) -> None:
+    backend = stock.cat._backend
+    rows = backend.query_rows("Subject", [("Age", ">=", 3), ["Species", "==", "RAT"]])
+    assert names(rows) == ["C"]
+    with pytest.raises(ValidationError) as err:
+        backend.query_rows("Subject", [("Age", "LIKE", 3), ("Nope", "==", 1), ("Age",)])  # type: ignore[list-item]
+    assert len(err.value.problems) == 3
+    with pytest.raises(TableNotFound):
+        backend.query_rows("Nope", [])
+    with pytest.raises(ValidationError, match="limit"):
+        backend.query_rows("Subject", [], limit=True)
+
+
+def test_values_are_bound_not_spliced(stock: Stock) -> None:
+    s = stock.pb.schemas[stock.cat.domain_schema].Subject
+    hostile = "A' OR '1'='1"
+    assert s.filter(s.Name == hostile).entities().fetch() == []
+    assert len(s.entities().fetch()) == 4
+
+
+# --- navigation and errors --------------------------------------------------------------
+
+
+def test_item_and_attribute_access(stock: Stock) -> None:
+    pb, cat = stock.pb, stock.cat
+    for schema in (cat.ml_schema, cat.domain_schema):  # any table through either schema
+        by_item = pb.schemas[schema].tables["Subject"]
+        by_attr = pb.schemas[schema].Subject
+        assert by_item.name == by_attr.name == "Subject"
+        assert by_item.schema == cat.domain_schema
+        assert pb.schemas[schema].tables["Execution"].schema == cat.ml_schema
+    s = pb.schemas[cat.domain_schema].Subject
+    assert isinstance(s.Age, Column) and s.columns["Age"] == s.Age
+    assert list(s.columns)[:6] == ["RID", "RCT", "RMT", "RCB", "RMB", "Name"]
+    assert "Age" in s.columns and "Nope" not in s.columns
+    assert "Subject" in pb.schemas[cat.domain_schema].tables
+    assert "Subject" in list(pb.schemas[cat.domain_schema].tables)
+    assert "Execution" in list(pb.schemas[cat.ml_schema].tables)
+    assert "Subject" not in list(pb.schemas[cat.ml_schema].tables)
+    assert list(pb.schemas) == [cat.ml_schema, cat.domain_schema]
+    assert isinstance(s.filter(s.Age == 1), DataPath)
+
+
+def test_unknown_names(stock: Stock) -> None:
+    pb, domain = stock.pb, stock.cat.domain_schema
+    with pytest.raises(ValidationError, match="no schema 'nope'"):
+        pb.schemas["nope"]
+    with pytest.raises(TableNotFound, match="Nope"):
+        _ = pb.schemas[domain].Nope
+    with pytest.raises(TableNotFound, match="Nope"):
+        pb.schemas[domain].tables["Nope"]
+    s = pb.schemas[domain].Subject
+    with pytest.raises(ValidationError, match="'Subject' has no column 'Height'"):
+        _ = s.Height
+    with pytest.raises(ValidationError, match="'Subject' has no column 'Height'"):
+        s.columns["Height"]
+    # dunder and private lookups stay AttributeErrors, so hasattr and copy work
+    assert not hasattr(s, "__array__")
+    assert not hasattr(pb.schemas[domain], "_private")
+
+
+def test_condition_misuse(stock: Stock) -> None:
+    pb, domain = stock.pb, stock.cat.domain_schema
+    s, img = pb.schemas[domain].Subject, pb.schemas[domain].Image
+    with pytest.raises(ValidationError, match=r"Image\.Width.*'Subject'"):
+        s.filter(img.Width > 3)
+    with pytest.raises(ValidationError, match="condition"):
+        s.filter(True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="filter"):
+        bool(s.Age == 3)
+    assert (s.Age == s.Age) is True  # column vs column is identity, not a query
+    assert s.Age in [s.Name, s.Age]
+
+
+def test_new_tables_and_columns_are_found(stock: Stock) -> None:
+    pb, cat = stock.pb, stock.cat
+    _ = pb.schemas[cat.domain_schema].Subject.Age  # model read and kept
+    cat.create_table(TableDef("Late", column_defs=[ColumnDef("N", BuiltinType.int4)]))
+    cat.add_column("Subject", ColumnDef("Height", BuiltinType.int4))
+    late = pb.schemas[cat.domain_schema].Late
+    cat.insert("Late", [{"N": 1}, {"N": 2}])
+    assert [r["N"] for r in late.filter(late.N > 1).entities().fetch()] == [2]
+    s = pb.schemas[cat.domain_schema].Subject
+    assert s.filter(s.Height == None).entities().fetch()[0]["Height"] is None  # noqa: E711
+
+
+def test_float4_boolean_and_timestamps(catalog: Catalog) -> None:
+    cat = catalog
+    cat.create_table(TableDef("Reading", column_defs=[
+        ColumnDef("F4", BuiltinType.float4),
+        ColumnDef("Ok", BuiltinType.boolean),
+        ColumnDef("At", BuiltinType.timestamptz),
+        ColumnDef("Local", BuiltinType.timestamp),
+    ]))  # fmt: skip
+    cat.insert("Reading", [
+        {"F4": 0.1, "Ok": True, "At": "2024-01-01T10:00:00+02:00", "Local": "2024-01-01T10:00"},
+        {"F4": 0.5, "Ok": False, "At": "2024-01-02T10:00:00+00:00", "Local": "2024-01-02T10:00"},
+    ])  # fmt: skip
+    r = path_builder(cat).schemas[cat.domain_schema].Reading
+
+    def count(cond: Condition) -> int:
+        return len(r.filter(cond).entities().fetch())
+
+    assert count(r.F4 == 0.1) == 1  # a stored real equals the literal it was written as
+    assert count(r.F4 > 0.1) == 1
+    assert count(r.Ok == True) == 1  # noqa: E712
+    assert count(r.Ok != True) == 1  # noqa: E712
+    assert count(r.At == "2024-01-01T08:00:00Z") == 1  # compared in UTC
+    assert count(r.At > dt.datetime(2024, 1, 1, 9, tzinfo=dt.UTC)) == 1
+    assert count(r.Local >= dt.datetime(2024, 1, 1, 12)) == 1
+    assert count(r.RCT <= dt.datetime.now(dt.UTC)) == 2
+    with pytest.raises(ValidationError, match="true or false"):
+        count(r.Ok == "yes")
