@@ -150,3 +150,14 @@ def test_empty_insert_changes_nothing(catalog: Catalog) -> None:
     snapshot = catalog.snapshot()
     assert catalog.insert("Subject", []) == []
     assert catalog.snapshot() == snapshot
+
+
+def test_filter_values_are_checked_and_float4_matches(catalog: Catalog) -> None:
+    catalog.create_table(
+        TableDef("Num", column_defs=[ColumnDef("N", "int4"), ColumnDef("F", "float4")])
+    )
+    [rid] = catalog.insert("Num", [{"N": 1, "F": 0.1}])
+    with pytest.raises(ValidationError, match="'N'"):
+        list(catalog.get_table_as_dict("Num", filters={"N": "abc"}))
+    assert [r["RID"] for r in catalog.get_table_as_dict("Num", filters={"F": 0.1})] == [rid]
+    assert [r["RID"] for r in catalog.get_table_as_dict("Num", filters={"N": [1, 2]})] == [rid]

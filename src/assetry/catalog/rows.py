@@ -217,6 +217,29 @@ def insert(
     return new_rids
 
 
+def check_values(
+    session: Session, table: TableModel, values: Mapping[str, Any], skip: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Check one row's user values as ``insert`` would, without writing; return them
+    canonical (terms resolved, RIDs normalised). Columns in ``skip`` are filled later."""
+    checker = _Checker(session, table)
+    skipped = set(skip)
+    checker.problems += _unknown_columns(
+        table, values, "values", set(checker.plans) - skipped, False
+    )
+    out: dict[str, Any] = {}
+    for plan in checker.plans.values():
+        if plan.name in skipped:
+            continue
+        value = values.get(plan.name)
+        if value is None and plan.default is not None:
+            value = plan.default
+        out[plan.name] = checker.value("values", plan, value)
+    checker.check_references()
+    _raise_problems(checker.problems)
+    return {k: v for k, v in out.items() if k in values}
+
+
 def _new_term_problems(
     session: Session, table: TableModel, row_list: list[Mapping[str, Any]]
 ) -> list[str]:
@@ -404,6 +427,18 @@ def normalize_filters(
             problems.append(f"table {table.name!r} has no column {column!r}")
             continue
         values = list(wanted) if isinstance(wanted, list | tuple | set) else [wanted]
+        kind = table.column(column).builtin_type.value
+        if kind == "json":
+            problems.append(f"column {column!r} holds json and cannot be filtered on")
+            continue
+        check = types.checker(kind)
+        checked = []
+        for value in values:
+            try:
+                checked.append(None if value is None else check(value))
+            except ValueError as err:
+                problems.append(f"filter on column {column!r}: {err}")
+        values = checked
         fk = table.foreign_key(column)
         if column == "RID" or (fk is not None and fk.referenced_column == "RID"):
             values = [rids.normalize(v) if isinstance(v, str) else v for v in values]
@@ -432,13 +467,14 @@ def select_page(
     columns = [t.c[name] for name in table.column_names]
     query = sa.select(*columns).order_by(t.c.RID)
     for column, values in filters.items():
-        query = (
-            query.where(t.c[column].in_(values))
-            if len(values) != 1
-            else query.where(t.c[column] == values[0])
-        )
+        col = t.c[column]
+        if table.column(column).builtin_type.value == "float4":
+            # PostgreSQL compares a real column with a double parameter in double
+            # precision; compare as the column's own type.
+            values = [sa.cast(sa.literal(v, col.type), col.type) for v in values]
+        query = query.where(col == values[0]) if len(values) == 1 else query.where(col.in_(values))
     if after_rid is not None:
-        query = query.where(after_rid < t.c.RID)
+        query = query.where(t.c.RID > after_rid)
     if snapshot is not None:
         query = query.where(t.c[names.SNAPSHOT_COLUMN] <= snapshot)
     if limit is not None:
