@@ -1,0 +1,1 @@
+"""Workflows and executions: environment capture, source detection, lineage graphs."""
