@@ -29,6 +29,8 @@ from assetry.errors import (
     TermNotFound,
     ValidationError,
 )
+from assetry.executions.execution import Execution
+from assetry.executions.workflow import ExecutionConfiguration, Workflow
 from assetry.vocab.terms import Term
 
 __version__ = "0.1.0"
@@ -47,6 +49,8 @@ __all__ = [
     "ColumnDefinition",
     "ConfigError",
     "ConflictError",
+    "Execution",
+    "ExecutionConfiguration",
     "IntegrityError",
     "NotFoundError",
     "PermissionDenied",
@@ -60,4 +64,5 @@ __all__ = [
     "Term",
     "TermNotFound",
     "ValidationError",
+    "Workflow",
 ]

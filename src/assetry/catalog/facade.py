@@ -16,10 +16,13 @@ from assetry.catalog.backend import ResolvedRID
 from assetry.catalog.definitions import ColumnDef, TableDef
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.errors import ConfigError, ConflictError, NotFoundError, ValidationError
+from assetry.executions.api import ExecutionsAPI
 from assetry.vocab.terms import Term
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from assetry.catalog.pathbuilder import PathBuilder
 
 _INT_TYPES = {"int2", "int4", "int8"}
 
@@ -45,7 +48,7 @@ def model_schema() -> dict[str, Any]:
     return schema
 
 
-class Catalog:
+class Catalog(ExecutionsAPI):
     """A data catalog: user-defined tables, assets, vocabularies, history.
 
     ``Catalog(location)`` opens an existing catalog: a directory (embedded SQLite), a
@@ -155,6 +158,20 @@ class Catalog:
     def rid_prefix(self) -> str:
         """The random prefix of this catalog's RIDs."""
         return self._backend.settings["rid_prefix"]
+
+    def _local_root(self) -> Path:
+        """Where this machine keeps execution folders and the download cache: the
+        catalog folder of an embedded catalog, else the user's cache folder."""
+        if self._location.directory is not None:
+            return self._location.directory
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+        return Path(base) / "assetry" / self.rid_prefix
+
+    def pathBuilder(self) -> PathBuilder:
+        """DerivaML-style queries: ``pb.schemas[cat.ml_schema].Table.filter(...)``."""
+        from assetry.catalog.pathbuilder import PathBuilder
+
+        return PathBuilder(self._backend, self.ml_schema, self.domain_schema)
 
     def close(self) -> None:
         """Release the catalog's connections."""

@@ -17,6 +17,7 @@ from assetry.catalog.definitions import ColumnDef
 from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
 from assetry.catalog.model import Model, build_metadata
 from assetry.catalog.session import Session
+from assetry.catalog.sql_assets import SqlAssetsMixin
 from assetry.errors import ConflictError, RIDNotFound, ValidationError
 from assetry.vocab import terms
 from assetry.vocab.terms import Term
@@ -24,7 +25,7 @@ from assetry.vocab.terms import Term
 PAGE_SIZE = 1000
 
 
-class SqlBackend(Backend):
+class SqlBackend(SqlAssetsMixin, Backend):
     """A catalog stored in a relational database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: sa.Engine, label: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from assetry.errors import ChecksumMismatch, NotFoundError, ValidationError
-from assetry.store.hashing import Digests, copy_hashing, is_sha256
+from assetry.store.hashing import Digests, copy_hashing, hash_file, is_sha256
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class ObjectStore(abc.ABC):
     """Content-addressed storage of immutable bytes."""
 
     scheme: ClassVar[str]
+    # True when ``adopt`` can move files into the store (same file system).
+    adopt_supported: ClassVar[bool] = False
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -58,10 +60,10 @@ class ObjectStore(abc.ABC):
     def iter_objects(self) -> Iterator[ObjectInfo]:
         """Every stored object."""
 
-    def adopt(self, path: Path) -> Digests | None:
-        """Move the file at ``path`` into the store instead of copying it, if this store
-        can (same file system); return None when it cannot. Only for files nobody else
-        holds (see ``put_file``)."""
+    def adopt(self, path: Path, digests: Digests) -> Digests | None:
+        """Move the file at ``path``, whose digests the caller computed, into the store
+        instead of copying it; return None when this store cannot (another file system).
+        Only for files nobody else holds (see ``put_file``)."""
         return None
 
     # --- composites ------------------------------------------------------------------
@@ -73,8 +75,8 @@ class ObjectStore(abc.ABC):
         directory); anything else is copied while it is hashed, so no later write to the
         user's file can change the stored object.
         """
-        if move and path.stat().st_nlink == 1:
-            adopted = self.adopt(path)
+        if move and self.adopt_supported and path.stat().st_nlink == 1:
+            adopted = self.adopt(path, hash_file(path))
             if adopted is not None:
                 return adopted
         with open(path, "rb") as handle:

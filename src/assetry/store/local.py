@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from assetry.errors import StoreError
 from assetry.store.base import ObjectInfo, ObjectStore, missing
-from assetry.store.hashing import Digests, copy_hashing, hash_file, is_sha256
+from assetry.store.hashing import Digests, copy_hashing, is_sha256
 
 _TMP = ".tmp"
 
@@ -39,6 +39,7 @@ class LocalStore(ObjectStore):
     """Objects as read-only files under a root directory, written atomically."""
 
     scheme = "file"
+    adopt_supported = True
 
     def __init__(self, root: Path, url: str | None = None) -> None:
         super().__init__(url or root.as_uri())
@@ -79,7 +80,7 @@ class LocalStore(ObjectStore):
                 raise
         return digests
 
-    def adopt(self, path: Path) -> Digests | None:
+    def adopt(self, path: Path, digests: Digests) -> Digests | None:
         with _store_errors(f"moving {path} into the store {self.url}"):
             tmp = self._tmp_dir() / f"{os.getpid()}-{os.urandom(8).hex()}.adopt"
             try:
@@ -89,7 +90,6 @@ class LocalStore(ObjectStore):
                     return None  # another file system: copy instead
                 raise
             try:
-                digests = hash_file(tmp)
                 with open(tmp, "rb") as handle:
                     os.fsync(handle.fileno())
                 self._install(tmp, digests)

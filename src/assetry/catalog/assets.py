@@ -1,0 +1,321 @@
+"""Assets and executions in the database: recording outputs, linking inputs, statuses,
+and the listings of §5 of the API.
+
+Every function runs inside the caller's session, so each call of the backend is one
+transaction: an uploaded batch's asset rows, their types, their Output links, their
+provenance edges and their upload-ledger entries commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from assetry.catalog import internal, rids, rows
+from assetry.catalog.model import TableModel
+from assetry.catalog.session import Session
+from assetry.errors import RIDNotFound, ValidationError
+
+ROLES = ("Input", "Output")
+_RELATION_ROLE = {"used": "Input", "generated": "Output"}
+
+
+@dataclass(frozen=True)
+class OutputEntry:
+    """One staged file of an execution, stored and ready to be recorded."""
+
+    staged_name: str
+    table: str
+    filename: str
+    url: str
+    md5: str
+    sha256: str
+    length: int
+    asset_types: list[str] = field(default_factory=list)
+    description: str | None = None
+    columns: dict[str, Any] = field(default_factory=dict)
+
+
+def asset_table(session: Session, name: str) -> TableModel:
+    """The model of asset table ``name`` (``ValidationError`` for another kind)."""
+    table = session.model.table(name)
+    if table.kind != "asset":
+        raise ValidationError(f"table {name!r} is a {table.kind} table, not an asset table")
+    return table
+
+
+def check_role(role: str | None) -> str | None:
+    if role is None:
+        return None
+    for known in ROLES:
+        if isinstance(role, str) and role.lower() == known.lower():
+            return known
+    raise ValidationError(f"unknown asset role {role!r}; roles: Input, Output")
+
+
+def asset_dicts(session: Session, table: str, wanted: Sequence[str]) -> list[dict[str, Any]]:
+    """Asset rows of ``table`` (in the order of ``wanted``) with their ``Asset_Type`` names."""
+    model = asset_table(session, table)
+    found = rows.fetch_current(session, table, wanted)
+    link = session.table(f"{table}_Asset_Type")
+    types: dict[str, list[str]] = defaultdict(list)
+    ordered = sorted(found)
+    for start in range(0, len(ordered), 900):
+        chunk = ordered[start : start + 900]
+        query = (
+            sa.select(link.c[table], link.c.Asset_Type)
+            .where(link.c[table].in_(chunk))
+            .order_by(link.c.Asset_Type)
+        )
+        for rid, term in session.conn.execute(query):
+            types[rid].append(term)
+    out = []
+    for rid in wanted:
+        row = found.get(rid)
+        if row is not None:
+            asset = {c: row[c] for c in model.column_names}
+            asset["Asset_Type"] = types.get(rid, [])
+            out.append(asset)
+    return out
+
+
+def find_by_content(session: Session, table: str, sha256: str, filename: str) -> str | None:
+    """The RID of an asset of ``table`` with these bytes and this file name, if any."""
+    t = session.table(table)
+    return session.conn.execute(
+        sa.select(t.c.RID)
+        .where(t.c.SHA256 == sha256, t.c.Filename == filename)
+        .order_by(t.c.RID)
+        .limit(1)
+    ).scalar()
+
+
+def recorded_outputs(session: Session, execution: str) -> dict[str, tuple[str, str]]:
+    """staged name -> (table, asset RID) for every output already recorded."""
+    u = internal.uploads
+    query = sa.select(u.c.staged_name, u.c.table_name, u.c.asset_rid).where(
+        u.c.execution == execution
+    )
+    return {name: (table, rid) for name, table, rid in session.conn.execute(query)}
+
+
+def record_outputs(
+    session: Session, execution: str, entries: Sequence[OutputEntry], dedupe: bool = False
+) -> dict[str, tuple[str, str]]:
+    """Record stored files as assets made by ``execution``; return staged name -> (table,
+    RID). Entries already recorded for this execution are skipped, so a batch can be sent
+    again after a crash. With ``dedupe`` an asset of the same table with the same bytes
+    and file name is reused instead of adding a row (one-call ingest)."""
+    done = recorded_outputs(session, execution)
+    result: dict[str, tuple[str, str]] = {}
+    by_table: dict[str, list[OutputEntry]] = defaultdict(list)
+    for entry in entries:
+        if entry.staged_name in done:
+            result[entry.staged_name] = done[entry.staged_name]
+        else:
+            by_table[entry.table].append(entry)
+    ledger: list[dict[str, Any]] = []
+    for table, group in by_table.items():
+        asset_table(session, table)
+        fresh: list[OutputEntry] = []
+        for entry in group:
+            existing = (
+                find_by_content(session, table, entry.sha256, entry.filename) if dedupe else None
+            )
+            if existing is not None:
+                result[entry.staged_name] = (table, existing)
+                ledger.append(_ledger_row(session, execution, entry, existing))
+            else:
+                fresh.append(entry)
+        if not fresh:
+            continue
+        new_rids = rows.insert(session, table, [_asset_row(e) for e in fresh])
+        rows.insert(
+            session,
+            f"{table}_Asset_Type",
+            [
+                {table: rid, "Asset_Type": term}
+                for rid, entry in zip(new_rids, fresh, strict=True)
+                for term in dict.fromkeys(entry.asset_types or [table])
+            ],
+        )
+        rows.insert(
+            session,
+            f"{table}_Execution",
+            [{table: rid, "Execution": execution, "Asset_Role": "Output"} for rid in new_rids],
+        )
+        for rid, entry in zip(new_rids, fresh, strict=True):
+            result[entry.staged_name] = (table, rid)
+            ledger.append(_ledger_row(session, execution, entry, rid))
+    if ledger:
+        session.conn.execute(internal.uploads.insert(), ledger)
+    return result
+
+
+def _asset_row(entry: OutputEntry) -> dict[str, Any]:
+    return {
+        **entry.columns,
+        "URL": entry.url,
+        "Filename": entry.filename,
+        "Length": entry.length,
+        "MD5": entry.md5,
+        "SHA256": entry.sha256,
+        "Description": entry.description,
+    }
+
+
+def _ledger_row(session: Session, execution: str, entry: OutputEntry, rid: str) -> dict[str, Any]:
+    return {
+        "execution": execution,
+        "staged_name": entry.staged_name,
+        "table_name": entry.table,
+        "asset_rid": rid,
+        "sha256": entry.sha256,
+        "created": session.now,
+    }
+
+
+def link_assets(
+    session: Session, execution: str, table: str, asset_rids: Iterable[str], role: str
+) -> None:
+    """Link assets to an execution with ``role`` (links that exist already are kept)."""
+    asset_table(session, table)
+    link = session.table(f"{table}_Execution")
+    wanted = sorted({rids.normalize(r) for r in asset_rids})
+    present = {
+        rid
+        for (rid,) in session.conn.execute(
+            sa.select(link.c[table]).where(
+                link.c.Execution == execution, link.c.Asset_Role == role, link.c[table].in_(wanted)
+            )
+        )
+    }
+    new = [{table: rid, "Execution": execution, "Asset_Role": role} for rid in wanted
+           if rid not in present]  # fmt: skip
+    if new:
+        rows.insert(session, f"{table}_Execution", new)
+
+
+def set_status(
+    session: Session, execution: str, column: str, new: str, detail: str | None
+) -> dict[str, Any]:
+    """Move ``column`` (Status or Upload_Status) to ``new`` if the machine allows it."""
+    from assetry.executions.status import FINISHED, check_transition
+
+    row = rows.fetch_current(session, "Execution", [execution]).get(execution)
+    if row is None:
+        raise RIDNotFound(execution, f"no execution has RID {execution!r}")
+    check_transition(column, row[column], new, execution)
+    change: dict[str, Any] = {"RID": execution, column: new}
+    if column == "Status":
+        change["Status_Detail"] = detail
+        if new == "Running" and row["Start_Time"] is None:
+            change["Start_Time"] = session.now
+        if new in FINISHED:
+            change["Stop_Time"] = session.now
+    rows.update(session, "Execution", [change])
+    return {**row, **change}
+
+
+def execution_assets(session: Session, execution: str, role: str | None) -> list[dict[str, Any]]:
+    """Assets an execution used or made, each with ``Table`` and ``Asset_Role``."""
+    e = internal.edges
+    relations = [r for r, name in _RELATION_ROLE.items() if role in (None, name)]
+    query = (
+        sa.select(e.c.to_rid, e.c.to_table, e.c.relation)
+        .where(e.c.from_rid == execution, e.c.relation.in_(relations))
+        .order_by(e.c.to_table, e.c.to_rid)
+    )
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for rid, table, relation in session.conn.execute(query):
+        model = session.model.tables.get(table)
+        if model is not None and model.kind == "asset":
+            grouped[(table, _RELATION_ROLE[relation])].append(rid)
+    out = []
+    for (table, asset_role), group in grouped.items():
+        for asset in asset_dicts(session, table, group):
+            out.append({**asset, "Table": table, "Asset_Role": asset_role})
+    return out
+
+
+def asset_executions(session: Session, asset: str, role: str | None) -> list[dict[str, Any]]:
+    """Executions that used or made an asset, each with ``Asset_Role``."""
+    e = internal.edges
+    relations = [r for r, name in _RELATION_ROLE.items() if role in (None, name)]
+    query = (
+        sa.select(e.c.from_rid, e.c.relation)
+        .where(e.c.to_rid == asset, e.c.relation.in_(relations))
+        .order_by(e.c.from_rid)
+    )
+    links = list(session.conn.execute(query))
+    found = rows.fetch_current(session, "Execution", [rid for rid, _ in links])
+    columns = session.model.table("Execution").column_names
+    return [
+        {**{c: found[rid][c] for c in columns}, "Asset_Role": _RELATION_ROLE[relation]}
+        for rid, relation in links
+        if rid in found
+    ]
+
+
+def check_columns(session: Session, table: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check an asset's own column values now (staging time), without writing; return
+    them canonical."""
+    model = asset_table(session, table)
+    reserved = {"URL", "Filename", "Length", "MD5", "SHA256", "Description"}
+    problems = [f"column {c!r} is set by the upload, not by the caller" for c in values
+                if c in reserved]  # fmt: skip
+    if problems:
+        raise ValidationError(problems)
+    return rows.check_values(session, model, dict(values), skip=reserved)
+
+
+def check_asset_types(session: Session, table: str, asset_types: Sequence[str]) -> list[str]:
+    """The canonical names of ``asset_types`` (synonyms accepted) for assets of ``table``."""
+    from assetry.vocab import resolve
+
+    asset_table(session, table)
+    terms = resolve.term_map(session, "Asset_Type")
+    out, problems = [], []
+    for term in asset_types:
+        canonical = terms.get(term.lower()) if isinstance(term, str) else None
+        if canonical is None:
+            problems.append(f"{term!r} is not a term of vocabulary 'Asset_Type'")
+        else:
+            out.append(canonical)
+    if problems:
+        raise ValidationError(problems)
+    return list(dict.fromkeys(out))
+
+
+def ensure_asset(session: Session, entry: OutputEntry) -> str:
+    """The RID of an asset of ``entry.table`` with these bytes and file name, adding one
+    (with its types, linked to no execution) when there is none."""
+    existing = find_by_content(session, entry.table, entry.sha256, entry.filename)
+    if existing is not None:
+        return existing
+    [rid] = rows.insert(session, entry.table, [_asset_row(entry)])
+    rows.insert(
+        session,
+        f"{entry.table}_Asset_Type",
+        [
+            {entry.table: rid, "Asset_Type": t}
+            for t in dict.fromkeys(entry.asset_types or [entry.table])
+        ],
+    )
+    return rid
+
+
+def create_execution(
+    session: Session, values: Mapping[str, Any], inputs: Mapping[str, Sequence[str]]
+) -> str:
+    """Insert an Execution row and link its input assets, in one transaction."""
+    [rid] = rows.insert(
+        session, "Execution", [{"Status": "Created", "Upload_Status": "Not_Started", **values}]
+    )
+    for table, asset_rids in inputs.items():
+        link_assets(session, rid, table, asset_rids, "Input")
+    return rid

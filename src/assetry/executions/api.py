@@ -1,0 +1,317 @@
+"""The execution part of the public API (workflows, executions, assets, lineage), mixed
+into ``Catalog``."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assetry.catalog.assets import OutputEntry
+from assetry.errors import ValidationError
+from assetry.executions.cache import ObjectCache
+from assetry.executions.execution import Execution
+from assetry.executions.staging import WorkingDir
+from assetry.executions.workflow import ExecutionConfiguration, Workflow, workflow_rid
+from assetry.store.base import ObjectStore
+from assetry.store.hashing import Digests
+
+if TYPE_CHECKING:
+    from assetry.catalog.sql_backend import SqlBackend
+    from assetry.executions.lineage import LineageGraph
+
+ENV_WORKDIR = "ASSETRY_WORKDIR"
+ENV_CACHE = "ASSETRY_CACHE"
+ENVIRONMENT_FILE = "environment.json"
+
+# Per process: (catalog, environment SHA-256) -> RID of its Execution_Metadata asset.
+_ENVIRONMENT_ASSETS: dict[tuple[str, str], str] = {}
+
+
+def _digests(asset: dict[str, Any]) -> Digests:
+    return Digests(asset["MD5"], asset["SHA256"], int(asset["Length"]))
+
+
+class ExecutionsAPI:
+    """Workflows, executions, assets and lineage of a catalog."""
+
+    _backend: SqlBackend
+    _store_cache: ObjectStore | None = None
+
+    @property
+    def store_location(self) -> str | None:  # provided by Catalog
+        raise NotImplementedError
+
+    @property
+    def rid_prefix(self) -> str:  # provided by Catalog
+        raise NotImplementedError
+
+    def _local_root(self) -> Path:  # provided by Catalog
+        raise NotImplementedError
+
+    # --- local places ----------------------------------------------------------------
+    def _store(self) -> ObjectStore:
+        if self._store_cache is None:
+            from assetry.store.registry import open_store
+
+            location = self.store_location
+            if location is None:
+                from assetry.errors import ConfigError
+
+                raise ConfigError("this catalog records no object store")
+            self._store_cache = open_store(location)
+        return self._store_cache
+
+    def _workdir_root(self) -> Path:
+        override = os.environ.get(ENV_WORKDIR)
+        return Path(override) if override else self._local_root() / "executions"
+
+    def _cache(self) -> ObjectCache:
+        override = os.environ.get(ENV_CACHE)
+        return ObjectCache(Path(override) if override else self._local_root() / "cache")
+
+    # --- workflows -------------------------------------------------------------------
+    def create_workflow(
+        self,
+        name: str,
+        workflow_type: str,
+        description: str | None = None,
+        url: str | None = None,
+        checksum: str | None = None,
+        version: str | None = None,
+        source: str | os.PathLike[str] | None = None,
+    ) -> Workflow:
+        """Register a workflow (or return the same one registered before).
+
+        Without ``url`` and ``checksum`` they are detected from ``source`` (default: the
+        running script) and its git repository when there is one.
+        """
+        if url is None and checksum is None:
+            from assetry.executions.gitinfo import detect_source
+
+            info = detect_source(Path(source) if source is not None else None)
+            url, checksum = info.url, info.checksum
+            version = version or info.version
+        wf_type = self._backend.lookup_term("Workflow_Type", workflow_type).name
+        same = {"Name": name, "URL": url, "Checksum": checksum, "Workflow_Type": wf_type}
+        for row in self._backend.iter_rows("Workflow", filters=same, limit=1):
+            return Workflow.from_row(row)
+        [rid] = self._backend.insert(
+            "Workflow",
+            [{**same, "Description": description, "Version": version}],
+        )
+        return Workflow.from_row(self._backend.resolve_rid(rid).row)
+
+    def lookup_workflow(self, rid: str) -> Workflow:
+        """The workflow with this RID."""
+        found = self._backend.resolve_rid(rid)
+        if found.table != "Workflow":
+            raise ValidationError(f"{rid} is a row of {found.table!r}, not a Workflow")
+        return Workflow.from_row(found.row)
+
+    # --- executions ------------------------------------------------------------------
+    def create_execution(self, configuration: ExecutionConfiguration) -> Execution:
+        """Start an execution: record it, capture the environment, fetch its inputs."""
+        if not isinstance(configuration, ExecutionConfiguration):
+            raise ValidationError(
+                f"create_execution needs an ExecutionConfiguration, got {configuration!r}"
+            )
+        if configuration.datasets:
+            raise ValidationError(
+                "dataset inputs are not supported by this version of assetry yet; pass the "
+                "dataset's assets in assets= instead"
+            )
+        wf = workflow_rid(configuration.workflow)
+        if wf is not None:
+            self.lookup_workflow(wf)
+        inputs = self._input_assets(configuration.assets)
+        env_rid = self._environment_asset()
+        links: dict[str, list[str]] = defaultdict(list)
+        links["Execution_Metadata"].append(env_rid)
+        for table, asset in inputs:
+            links[table].append(asset["RID"])
+        rid = self._backend.create_execution(
+            {
+                "Workflow": wf,
+                "Description": configuration.description,
+                "Parameters": configuration.parameters or None,
+            },
+            links,
+        )
+        work = WorkingDir(self._workdir_root() / rid)
+        work.create({"execution": rid, "catalog": self.rid_prefix, "workflow": wf})
+        paths: dict[str, list[Path]] = defaultdict(list)
+        cache, store = self._cache(), self._store()
+        for table, asset in inputs:
+            dest = work.inputs / table / asset["RID"] / (asset["Filename"] or asset["RID"])
+            cache.place(store, _digests(asset), f"{table}/{asset['RID']}", dest)
+            paths[table].append(dest)
+        return Execution(self, rid, work.path, configuration, dict(paths))  # type: ignore[arg-type]
+
+    def _input_assets(self, rids: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+        if isinstance(rids, str):
+            rids = [rids]
+        out, problems = [], []
+        for rid in rids:
+            found = self._backend.resolve_rid(rid)
+            table = self._backend.table_kind(found.table)
+            if table != "asset":
+                problems.append(f"input {rid} is a row of {found.table!r}, not an asset")
+                continue
+            [asset] = self._backend.asset_dicts(found.table, [found.row["RID"]])
+            out.append((found.table, asset))
+        if problems:
+            raise ValidationError(problems)
+        # Fetch (and verify) every input before anything is recorded.
+        cache, store = self._cache(), self._store()
+        for table, asset in out:
+            cache.fetch(store, _digests(asset), f"{table}/{asset['RID']}")
+        return out
+
+    def _environment_asset(self) -> str:
+        from assetry.executions.environment import capture_environment, environment_document
+
+        document = environment_document(capture_environment())
+        store = self._store()
+        key = (self.rid_prefix, _sha256(document))
+        cached = _ENVIRONMENT_ASSETS.get(key)
+        if cached is not None:
+            return cached
+        digests = store.put_stream(io.BytesIO(document))
+        rid = self._backend.ensure_asset(
+            OutputEntry(
+                staged_name=ENVIRONMENT_FILE,
+                table="Execution_Metadata",
+                filename=ENVIRONMENT_FILE,
+                url=store.object_url(digests.sha256),
+                md5=digests.md5,
+                sha256=digests.sha256,
+                length=digests.length,
+                asset_types=["Execution_Metadata", "Runtime_Env"],
+                description="Python, platform, packages, git state and command line",
+            )
+        )
+        _ENVIRONMENT_ASSETS[key] = rid
+        return rid
+
+    def restore_execution(self, rid: str) -> Execution:
+        """Reopen an execution (e.g. to finish an interrupted upload) from any process."""
+        found = self._backend.resolve_rid(rid)
+        if found.table != "Execution":
+            raise ValidationError(f"{rid} is a row of {found.table!r}, not an Execution")
+        rid = found.row["RID"]
+        work = WorkingDir(self._workdir_root() / rid)
+        if work.state() is None:
+            work.create({"execution": rid, "catalog": self.rid_prefix, "restored": True})
+        configuration = ExecutionConfiguration(
+            workflow=found.row.get("Workflow"),
+            description=found.row.get("Description"),
+            parameters=found.row.get("Parameters") or {},
+        )
+        return Execution(self, rid, work.path, configuration)  # type: ignore[arg-type]
+
+    def list_executions(
+        self, status: str | None = None, workflow: Workflow | str | None = None
+    ) -> list[dict[str, Any]]:
+        """Execution rows, optionally of one status and/or workflow."""
+        filters: dict[str, Any] = {}
+        if status is not None:
+            filters["Status"] = self._backend.lookup_term("Execution_Status", status).name
+        if workflow is not None:
+            filters["Workflow"] = workflow_rid(workflow)
+        return list(self._backend.iter_rows("Execution", filters=filters))
+
+    def list_execution_assets(
+        self, execution: Execution | str, role: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Assets an execution used (Input) or made (Output), with ``Table``, ``Asset_Role``."""
+        rid = execution.rid if isinstance(execution, Execution) else execution
+        return self._backend.execution_assets(rid, role)
+
+    def list_asset_executions(self, asset: str, role: str | None = None) -> list[dict[str, Any]]:
+        """Executions that used or made an asset, each with ``Asset_Role``."""
+        return self._backend.asset_executions(asset, role)
+
+    def list_assets(self, table: str, asset_type: str | None = None) -> list[dict[str, Any]]:
+        """Asset dicts of ``table`` (optionally of one asset type), by RID."""
+        found = list(self._backend.iter_asset_rids(table, asset_type))
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(found), 1000):
+            out += self._backend.asset_dicts(table, found[start : start + 1000])
+        return out
+
+    def download_asset(self, rid: str, dest: str | os.PathLike[str]) -> Path:
+        """Write an asset's verified bytes into directory ``dest`` (created if needed) as
+        its file name; return the file's path."""
+        found = self._backend.resolve_rid(rid)
+        if self._backend.table_kind(found.table) != "asset":
+            raise ValidationError(f"{rid} is a row of {found.table!r}, not an asset")
+        asset = found.row
+        filename = Path(asset["Filename"] or asset["RID"]).name
+        target = Path(dest) / filename
+        name = f"{found.table}/{asset['RID']} ({asset['Filename']})"
+        return self._store().get_file(asset["SHA256"], target, _digests(asset), name=name)
+
+    def upload_assets(
+        self,
+        table: str,
+        paths: Sequence[str | os.PathLike[str]],
+        asset_types: list[str] | str | None = None,
+        workflow: Workflow | str | None = None,
+        description: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Ingest files into ``table`` in one call, recorded by an ``Ingest`` execution.
+
+        The same bytes under the same file name already in ``table`` are not added
+        again: the existing asset is returned.
+        """
+        if isinstance(paths, str | os.PathLike):
+            paths = [paths]
+        missing = [os.fspath(p) for p in paths if not Path(p).is_file()]
+        if missing:
+            raise ValidationError([f"{p} is not a file" for p in missing])
+        if workflow is None:
+            workflow = self.create_workflow(
+                "assetry ingest", "Ingest", "Files loaded with upload_assets",
+                url="assetry:upload_assets", checksum="",
+            )  # fmt: skip
+        cfg = ExecutionConfiguration(workflow=workflow, description=description or "ingest")
+        exe = self.create_execution(cfg)
+        with exe:
+            staged, used = [], set()
+            for n, p in enumerate(paths):
+                name = Path(p).name if Path(p).name not in used else f"{n}/{Path(p).name}"
+                used.add(name)
+                staged.append(
+                    exe.asset_file_path(
+                        table,
+                        os.fspath(Path(p).resolve()),
+                        asset_types=asset_types,
+                        rename_file=name,
+                    )
+                )
+            outputs = exe.upload_execution_outputs(clean_folder=True, dedupe=True)
+        by_name = {a["RID"]: a for a in outputs.get(table, [])}
+        recorded = self._backend.recorded_outputs(exe.rid)
+        result = []
+        root = (exe.working_dir / "assets" / table).resolve()
+        for path in staged:
+            key = f"{table}/{path.relative_to(root).as_posix()}"
+            rid = recorded[key][1]
+            result.append(by_name.get(rid) or self._backend.asset_dicts(table, [rid])[0])
+        return result
+
+    def lineage(
+        self, rid: str, direction: str = "upstream", depth: int | None = None
+    ) -> LineageGraph:
+        """The provenance graph around ``rid`` (one recursive query)."""
+        return self._backend.lineage(rid, direction, depth)
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,187 @@
+"""An execution's private working directory and what is staged in it.
+
+Layout of ``<root>/<execution RID>/``::
+
+    execution.json   which catalog and execution this directory belongs to
+    staging.jsonl    one line per asset_file_path call (table, name, types, columns)
+    stored.jsonl     digests of files moved into the store (so a crash after the move
+                     still knows what the object is)
+    assets/<Table>/<staged name>   files to upload (regular files or links to user files)
+    inputs/<Table>/<RID>/<file>    input assets, read-only
+
+Journals are append-only JSON lines: appending is atomic enough for one writer, and a
+torn last line (a crash mid-write) is ignored when reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from assetry.errors import ValidationError
+from assetry.store.hashing import Digests
+
+STATE_FILE = "execution.json"
+STAGING_JOURNAL = "staging.jsonl"
+STORED_JOURNAL = "stored.jsonl"
+ASSETS_DIR = "assets"
+INPUTS_DIR = "inputs"
+
+
+@dataclass
+class StagedFile:
+    """One file to upload: where it is, which table, and its metadata."""
+
+    table: str
+    name: str  # relative to assets/<table>/, with '/' separators
+    path: Path
+    asset_types: list[str] = field(default_factory=list)
+    description: str | None = None
+    columns: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def staged_name(self) -> str:
+        """The key of this entry within its execution: ``<table>/<name>``."""
+        return f"{self.table}/{self.name}"
+
+
+def checked_relative_name(name: object, what: str) -> str:
+    """``name`` as a safe relative path inside the staging folder, or ``ValidationError``."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"{what} must be a non-empty relative file name, got {name!r}")
+    if "\x00" in name or "\\" in name:
+        raise ValidationError(f"{what} {name!r} contains a NUL or backslash character")
+    pure = PurePosixPath(name)
+    if pure.is_absolute():
+        raise ValidationError(f"{what} {name!r} is absolute; it would leave the staging folder")
+    parts = pure.parts
+    if any(part in ("..", "") for part in parts):
+        raise ValidationError(f"{what} {name!r} would leave the staging folder")
+    if any(part == "." for part in name.split("/")):
+        raise ValidationError(f"{what} {name!r} has a '.' path component")
+    return "/".join(parts)
+
+
+def _append(path: Path, record: dict[str, Any], sync: bool = False) -> None:
+    line = json.dumps(record, sort_keys=True, default=str) + "\n"
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        if sync:
+            os.fsync(handle.fileno())
+
+
+def _read(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.is_file():
+        return
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line from a crash
+            if isinstance(record, dict):
+                yield record
+
+
+class WorkingDir:
+    """The staging area of one execution."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.assets = path / ASSETS_DIR
+        self.inputs = path / INPUTS_DIR
+
+    def create(self, state: dict[str, Any]) -> None:
+        """Make the directory and write its state file (atomically)."""
+        self.assets.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / f".{STATE_FILE}.tmp"
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True, default=str))
+        os.replace(tmp, self.path / STATE_FILE)
+
+    def state(self) -> dict[str, Any] | None:
+        try:
+            loaded = json.loads((self.path / STATE_FILE).read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        return loaded if isinstance(loaded, dict) else None
+
+    def staged_path(self, table: str, name: str) -> Path:
+        """Where ``name`` of ``table`` is staged; refuses paths that leave the folder."""
+        name = checked_relative_name(name, "staged file name")
+        base = (self.assets / table).resolve()
+        target = (base / name).resolve()
+        if os.path.commonpath([base, target]) != str(base):
+            raise ValidationError(f"staged file name {name!r} would leave the staging folder")
+        return base / name
+
+    def record_staging(self, entry: StagedFile) -> None:
+        _append(
+            self.path / STAGING_JOURNAL,
+            {
+                "table": entry.table,
+                "name": entry.name,
+                "asset_types": entry.asset_types,
+                "description": entry.description,
+                "columns": entry.columns,
+            },
+        )
+
+    def record_stored(self, staged_name: str, digests: Digests) -> None:
+        """Remember (durably) the digests of a file about to be moved into the store."""
+        _append(
+            self.path / STORED_JOURNAL,
+            {
+                "name": staged_name,
+                "md5": digests.md5,
+                "sha256": digests.sha256,
+                "length": digests.length,
+            },  # fmt: skip
+            sync=True,
+        )
+
+    def stored(self) -> dict[str, Digests]:
+        return {
+            r["name"]: Digests(r["md5"], r["sha256"], int(r["length"]))
+            for r in _read(self.path / STORED_JOURNAL)
+            if {"name", "md5", "sha256", "length"} <= set(r)
+        }
+
+    def staged(self) -> list[StagedFile]:
+        """Every staged entry: journal entries (latest wins) plus files found in
+        ``assets/<Table>/`` that were written there directly."""
+        entries: dict[str, StagedFile] = {}
+        for record in _read(self.path / STAGING_JOURNAL):
+            try:
+                entry = StagedFile(
+                    table=record["table"],
+                    name=record["name"],
+                    path=self.assets / record["table"] / record["name"],
+                    asset_types=list(record.get("asset_types") or []),
+                    description=record.get("description"),
+                    columns=dict(record.get("columns") or {}),
+                )
+            except (KeyError, TypeError):
+                continue
+            entries[entry.staged_name] = entry
+        if self.assets.is_dir():
+            for table_dir in sorted(p for p in self.assets.iterdir() if p.is_dir()):
+                for path in sorted(table_dir.rglob("*")):
+                    if path.is_dir() and not path.is_symlink():
+                        continue
+                    name = path.relative_to(table_dir).as_posix()
+                    key = f"{table_dir.name}/{name}"
+                    if key not in entries:
+                        entries[key] = StagedFile(table_dir.name, name, path)
+        return sorted(entries.values(), key=lambda e: e.staged_name)
+
+    def sync_journals(self) -> None:
+        for name in (STAGING_JOURNAL, STORED_JOURNAL):
+            path = self.path / name
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
