@@ -153,8 +153,9 @@ def pg_databases(pg_admin: sa.Engine | None, pg_template: str | None) -> Iterato
 
 
 @pytest.fixture
-def postgres_catalog(pg_databases: PgDatabases) -> Iterator[Catalog]:
+def postgres_catalog(pg_databases: PgDatabases, tmp_path: Path) -> Iterator[Catalog]:
     cat = fresh_prefix(Catalog(pg_databases.clone()))
+    cat._backend.set_setting("store", str(tmp_path / "pg-objects"))
     yield cat
     cat.close()
 

@@ -319,3 +319,32 @@ def create_execution(
     for table, asset_rids in inputs.items():
         link_assets(session, rid, table, asset_rids, "Input")
     return rid
+
+
+def stored_objects(session: Session) -> list[tuple[str, str, str, str, int]]:
+    """(table, RID, SHA256, MD5, Length) of every current asset row."""
+    out: list[tuple[str, str, str, str, int]] = []
+    for model in session.model.tables.values():
+        if model.kind != "asset":
+            continue
+        t = session.table(model.name)
+        query = sa.select(t.c.RID, t.c.SHA256, t.c.MD5, t.c.Length).order_by(t.c.RID)
+        out += [(model.name, *row) for row in session.conn.execute(query)]
+    return out
+
+
+def referenced_keys(session: Session) -> set[str]:
+    """Object keys referenced by any current or historical asset row, or by an upload
+    ledger entry: what garbage collection must keep."""
+    import json
+
+    keys = {sha for _, _, sha, _, _ in stored_objects(session)}
+    assets = [m.name for m in session.model.tables.values() if m.kind == "asset"]
+    h = internal.history
+    query = sa.select(h.c.row).where(h.c.table_name.in_(assets))
+    for (text,) in session.conn.execute(query):
+        sha = json.loads(text).get("SHA256")
+        if isinstance(sha, str):
+            keys.add(sha)
+    keys.update(session.conn.execute(sa.select(internal.uploads.c.sha256)).scalars())
+    return keys

@@ -27,6 +27,14 @@ class SqlAssetsMixin:
         with self.session() as s:
             return walk(s, rid, direction, depth)
 
+    def stored_objects(self) -> list[tuple[str, str, str, str, int]]:
+        with self.session() as s:
+            return assets.stored_objects(s)
+
+    def referenced_keys(self) -> set[str]:
+        with self.session() as s:
+            return assets.referenced_keys(s)
+
     def table_kind(self, table: str) -> str:
         with self.session() as s:
             return s.model.table(table).kind

@@ -21,6 +21,7 @@ from assetry.store.hashing import Digests
 
 if TYPE_CHECKING:
     from assetry.catalog.sql_backend import SqlBackend
+    from assetry.executions.fsck import FsckReport
     from assetry.executions.lineage import LineageGraph
 
 ENV_WORKDIR = "ASSETRY_WORKDIR"
@@ -303,6 +304,27 @@ class ExecutionsAPI:
             rid = recorded[key][1]
             result.append(by_name.get(rid) or self._backend.asset_dicts(table, [rid])[0])
         return result
+
+    def fsck(
+        self, repair: bool = False, grace_seconds: float = 3600.0, verify: bool = True
+    ) -> FsckReport:
+        """Check every stored object against the catalog: missing, corrupt, unreferenced.
+
+        A dry run unless ``repair``; repair deletes only unreferenced objects older than
+        ``grace_seconds`` (objects referenced by history or by an interrupted upload are
+        kept).
+        """
+        from assetry.executions import fsck
+
+        referenced = self._backend.referenced_keys() | fsck.staged_keys(self._workdir_root())
+        return fsck.check(
+            self._store(),
+            self._backend.stored_objects(),
+            referenced,
+            verify=verify,
+            repair=repair,
+            grace_seconds=grace_seconds,
+        )
 
     def lineage(
         self, rid: str, direction: str = "upstream", depth: int | None = None

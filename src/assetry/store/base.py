@@ -22,10 +22,11 @@ from assetry.store.hashing import Digests, copy_hashing, hash_file, is_sha256
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One stored object: its key and size."""
+    """One stored object: its key, size and (when known) modification time."""
 
     sha256: str
     length: int
+    modified: float | None = None
 
 
 class ObjectStore(abc.ABC):

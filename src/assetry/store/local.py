@@ -100,10 +100,10 @@ class LocalStore(ObjectStore):
 
     def stat(self, sha256: str) -> ObjectInfo | None:
         try:
-            size = self.path_of(sha256).stat().st_size
+            stat = self.path_of(sha256).stat()
         except FileNotFoundError:
             return None
-        return ObjectInfo(sha256, size)
+        return ObjectInfo(sha256, stat.st_size, stat.st_mtime)
 
     def open_raw(self, sha256: str) -> BinaryIO:
         try:
@@ -124,4 +124,5 @@ class LocalStore(ObjectStore):
             for item in sorted(sub.iterdir()):
                 key = sub.name + item.name
                 if is_sha256(key):
-                    yield ObjectInfo(key, item.stat().st_size)
+                    stat = item.stat()
+                    yield ObjectInfo(key, stat.st_size, stat.st_mtime)

@@ -219,4 +219,7 @@ class S3Store(ObjectStore):
                 for item in page.get("Contents", []):
                     key = item["Key"][len(prefix) :].replace("/", "")
                     if is_sha256(key):
-                        yield ObjectInfo(key, int(item["Size"]))
+                        modified = item.get("LastModified")
+                        yield ObjectInfo(
+                            key, int(item["Size"]), modified.timestamp() if modified else None
+                        )
