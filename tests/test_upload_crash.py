@@ -26,11 +26,10 @@ CHILD = textwrap.dedent(
     wf = cat.create_workflow("crash", "Training", url="u", checksum="c")
     exe = cat.create_execution(ExecutionConfiguration(workflow=wf))
     print(exe.rid, flush=True)
-    for i in range(%d):
-        exe.asset_file_path("Image", f"out/{i:03d}.bin", Width=i).write_bytes(b"x%%d" %% i)
+    for i in range(int(sys.argv[3])):
+        exe.asset_file_path("Image", f"out/{i:03d}.bin", Width=i).write_bytes(b"x%d" % i)
     exe.upload_execution_outputs(clean_folder=sys.argv[2] == "clean")
     """
-    % FILES
 )
 
 
@@ -42,7 +41,7 @@ def test_killed_upload_finishes_on_restore(catalog: Catalog, point: str, clean: 
     catalog.create_asset("Image", column_defs=[ColumnDef("Width", "int4")])
     env = {**os.environ, "ASSETRY_FAULT_POINT": point}
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, catalog.location, clean],
+        [sys.executable, "-c", CHILD, catalog.location, clean, str(FILES)],
         env=env,
         capture_output=True,
         text=True,
