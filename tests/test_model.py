@@ -202,3 +202,21 @@ def test_model_change_is_seen_by_another_catalog_object(catalog: Catalog) -> Non
     other.insert("Late", [{"X": 1}])
     assert [r["X"] for r in other.get_table_as_dict("Late")] == [1]
     other.close()
+
+
+def test_every_type_round_trips_through_the_bulk_insert(catalog: Catalog) -> None:
+    columns = [ColumnDef(f"C_{kind}", kind) for kind, _ in ALL_TYPES]
+    catalog.create_table(TableDef("Wide", column_defs=columns))
+    row = {f"C_{kind}": value for kind, value in ALL_TYPES}
+    rows = [row] * 40 + [dict.fromkeys(row)] * 40  # past the bulk threshold, NULLs too
+    catalog.insert("Wide", rows)
+    got = list(catalog.get_table_as_dict("Wide"))
+    assert len(got) == 80
+    full = [g for g in got if g["C_text"] is not None]
+    empty = [g for g in got if g["C_text"] is None]
+    assert len(full) == 40 and len(empty) == 40
+    for g in full:
+        for kind, value in ALL_TYPES:
+            assert g[f"C_{kind}"] == value and type(g[f"C_{kind}"]) is type(value), kind
+    assert all(g[f"C_{kind}"] is None for g in empty for kind, _ in ALL_TYPES)
+    assert full[0]["RCT"].tzinfo is not None

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.catalog import history, names, provenance, rids, types
+from assetry.catalog import bulk, history, names, provenance, rids, types
 from assetry.catalog.model import TableModel
 from assetry.catalog.session import Session
 from assetry.errors import ConflictError, RIDNotFound, ValidationError
@@ -95,6 +95,10 @@ def existing_rids(session: Session, table: str, wanted: Iterable[str]) -> set[st
     return found
 
 
+def _place(where: int | str) -> str:
+    return f"row {where}" if isinstance(where, int) else where
+
+
 class _Checker:
     """Checks values of one table's columns, resolving terms and references in bulk."""
 
@@ -106,15 +110,16 @@ class _Checker:
         self._term_maps: dict[str, dict[str, str]] = {}
         self._refs: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
 
-    def value(self, where: str, plan: _ColumnPlan, value: Any) -> Any:
+    def value(self, where: int | str, plan: _ColumnPlan, value: Any) -> Any:
+        """The value to store (``where`` is a row number or a label for messages)."""
         if value is None:
             if not plan.nullok:
-                self.problems.append(f"{where}: column {plan.name!r} may not be null")
+                self.problems.append(f"{_place(where)}: column {plan.name!r} may not be null")
             return None
         try:
             value = plan.check(value)
         except ValueError as err:
-            self.problems.append(f"{where}: column {plan.name!r}: {err}")
+            self.problems.append(f"{_place(where)}: column {plan.name!r}: {err}")
             return None
         if plan.vocabulary is not None:
             terms = self._term_maps.get(plan.vocabulary)
@@ -124,13 +129,13 @@ class _Checker:
             canonical = terms.get(value.lower())
             if canonical is None:
                 self.problems.append(
-                    f"{where}: column {plan.name!r}: {value!r} is not a term of "
+                    f"{_place(where)}: column {plan.name!r}: {value!r} is not a term of "
                     f"vocabulary {plan.vocabulary!r}"
                 )
             return canonical
         if plan.target is not None:
             value = rids.normalize(value)
-            self._refs[plan.target].append((value, where, plan.name))
+            self._refs[plan.target].append((value, _place(where), plan.name))
         return value
 
     def check_references(self) -> None:
@@ -178,15 +183,16 @@ def insert(
     plans = list(checker.plans.values())
     allowed = set(checker.plans)
     params: list[dict[str, Any]] = []
+    check = checker.value
     for i, row in enumerate(row_list):
-        where = f"row {i}"
-        checker.problems += _unknown_columns(table, row, where, allowed, keep_system)
+        if not row.keys() <= allowed:
+            checker.problems += _unknown_columns(table, row, f"row {i}", allowed, keep_system)
         out: dict[str, Any] = {}
         for plan in plans:
             value = row.get(plan.name)
             if value is None and plan.default is not None:
                 value = plan.default
-            out[plan.name] = checker.value(where, plan, value)
+            out[plan.name] = check(i, plan, value)
         params.append(out)
     checker.check_references()
     if table.kind == "vocabulary":
@@ -211,7 +217,12 @@ def insert(
         for out in params:
             out["ID"] = out.get("ID") or f"{prefix}:{out['RID']}"
             out["URI"] = out.get("URI") or f"urn:assetry:{prefix}:{out['RID']}"
-    session.conn.execute(session.table(table_name).insert(), params)
+    bulk.insert(
+        session.conn,
+        session.table(table_name),
+        params,
+        constants=() if keep_system else ("RCT", "RMT", "RCB", "RMB", names.SNAPSHOT_COLUMN),
+    )
     if provenance.tracks(table):
         provenance.add(session, table, params)
     return new_rids

@@ -90,7 +90,7 @@ _SQL_TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
 
 
 def _check_text(value: Any) -> str:
-    if type(value) is str or isinstance(value, str):
+    if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("text may not contain a NUL character")
         return str(value)
@@ -101,6 +101,8 @@ def _int_checker(bits: int) -> Callable[[Any], int]:
     low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
     def check(value: Any) -> int:
+        if type(value) is int and low <= value <= high:
+            return value
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ValueError(f"expected an integer, got {type(value).__name__} {value!r:.60}")
         value = int(value)
@@ -112,6 +114,8 @@ def _int_checker(bits: int) -> Callable[[Any], int]:
 
 
 def _check_float(value: Any) -> float:
+    if type(value) is float and math.isfinite(value):
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"expected a number, got {type(value).__name__} {value!r:.60}")
     value = float(value)
@@ -121,6 +125,8 @@ def _check_float(value: Any) -> float:
 
 
 def _check_bool(value: Any) -> bool:
+    if value is True or value is False:
+        return value
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return bool(value)
     raise ValueError(f"expected true or false, got {type(value).__name__} {value!r:.60}")
