@@ -2,22 +2,28 @@
 
 Exit codes: 0 success; 1 an ``AssetryError`` (or an operating-system error such as a
 permission problem), reported as one ``assetry: error: ...`` line on stderr; 2 a usage
-error (argparse's own).
+error (argparse's own). ``fsck`` also exits 1 when it finds missing or corrupt objects: its
+report goes to stdout, the one error line to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from assetry import __version__
-from assetry.cli import commands, demo
+from assetry.cli import assets, commands, demo, executions
 from assetry.cli.output import Output
 from assetry.errors import AssetryError
 
 Handler = Callable[[argparse.Namespace, Output], None]
+if TYPE_CHECKING:  # argparse's subparsers action is generic only to type checkers
+    Group = argparse._SubParsersAction[argparse.ArgumentParser]
+    AddCommand = Callable[[Group, str, Handler | None, str], argparse.ArgumentParser]
 
 TABLE_KINDS = ("table", "asset", "vocabulary", "association", "system")
 
@@ -29,6 +35,16 @@ def _non_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
+def _non_negative_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative number")
     return value
 
 
@@ -155,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(sub, "history", commands.cmd_history, "every version of a row")
     p.add_argument("rid", metavar="RID")
 
+    _asset_commands(command, sub)
+    _execution_commands(command, sub)
+
     p = command(sub, "demo", demo.cmd_demo, "build and tour a small example catalog")
     p.add_argument(
         "--dir",
@@ -165,12 +184,92 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _asset_commands(command: AddCommand, sub: Group) -> None:
+    """``assets list|ingest|download`` and ``fsck``."""
+    group = command(sub, "assets", None, "files stored as assets of asset tables")
+    asub = group.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+    p = command(asub, "list", assets.cmd_assets_list, "list the assets of an asset table")
+    p.add_argument("table", metavar="TABLE")
+    p.add_argument("--type", metavar="ASSET_TYPE", help="only assets of this Asset_Type term")
+    p = command(asub, "ingest", assets.cmd_assets_ingest, "store files as assets of a table")
+    p.add_argument("table", metavar="TABLE")
+    p.add_argument("files", metavar="FILE", nargs="+", help="files to ingest")
+    p.add_argument(
+        "--type",
+        dest="types",
+        metavar="T",
+        action="extend",
+        nargs="+",
+        help="Asset_Type term of the new assets (repeatable; default: the table's own)",
+    )
+    p.add_argument(
+        "--description", metavar="D", help="what this ingest is (recorded on its execution)"
+    )
+    p = command(asub, "download", assets.cmd_assets_download, "write an asset's verified file")
+    p.add_argument("rid", metavar="RID")
+    p.add_argument("dest", metavar="DEST_DIR", help="directory to write into (created if needed)")
+
+    p = command(sub, "fsck", assets.cmd_fsck, "check stored objects against the asset rows")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove unreferenced objects older than the grace period (default: dry run)",
+    )
+    p.add_argument(
+        "--grace",
+        type=_non_negative_seconds,
+        default=3600.0,
+        metavar="SECONDS",
+        help="keep unreferenced objects younger than this (default: 3600)",
+    )
+    p.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="only check that objects exist; do not re-read their checksums",
+    )
+
+
+def _execution_commands(command: AddCommand, sub: Group) -> None:
+    """``exec list|show|restore`` and ``lineage``."""
+    group = command(sub, "exec", None, "executions: runs of workflows")
+    esub = group.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+    p = command(esub, "list", executions.cmd_exec_list, "list executions")
+    p.add_argument("--status", metavar="S", help="only executions with this Execution_Status")
+    p.add_argument("--workflow", metavar="RID", help="only executions of this workflow")
+    p = command(esub, "show", executions.cmd_exec_show, "an execution with its inputs and outputs")
+    p.add_argument("rid", metavar="RID")
+    p = command(
+        esub, "restore", executions.cmd_exec_restore, "finish uploading an execution's outputs"
+    )
+    p.add_argument("rid", metavar="RID")
+    p.add_argument("--no-clean", action="store_true", help="keep the working directory")
+
+    p = command(sub, "lineage", executions.cmd_lineage, "what a row came from or led to")
+    p.add_argument("rid", metavar="RID")
+    p.add_argument(
+        "--direction",
+        choices=executions.DIRECTIONS,
+        default="upstream",
+        help="upstream: where it came from (default); downstream: what used it; both",
+    )
+    p.add_argument("--depth", type=_non_negative, metavar="N", help="at most N steps away")
+    p.add_argument(
+        "--format",
+        choices=executions.LINEAGE_FORMATS,
+        default=None,
+        help="text (default), Graphviz dot, mermaid, or W3C PROV-JSON",
+    )
+
+
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     return text or type(err).__name__
 
 
 def _error(message: str) -> int:
+    with contextlib.suppress(OSError, ValueError):  # stdout output comes before the error
+        sys.stdout.flush()
     print(f"assetry: error: {message}", file=sys.stderr)
     return 1
 

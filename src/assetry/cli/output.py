@@ -119,6 +119,7 @@ class Output:
         rows: Iterable[Sequence[Any]],
         empty: str,
         full_last: bool = False,
+        indent: str = "",
     ) -> None:
         """Write an aligned text table of ``rows``, or ``empty`` when there are none.
 
@@ -128,14 +129,14 @@ class Output:
         stream = iter(rows)
         first = next(stream, None)
         if first is None:
-            self.line(empty)
+            self.line(indent + empty)
             return
         last = len(header) - 1
         cells = (
             [text_value(v) if full_last and i == last else cell(v) for i, v in enumerate(row)]
             for row in chain([first], stream)
         )
-        self.lines(aligned(list(header), cells))
+        self.lines(aligned(list(header), cells), indent)
 
     def rows(
         self, rows: Iterable[Mapping[str, Any]], all_columns: bool = False, indent: str = ""
