@@ -293,17 +293,12 @@ def test_names_that_fit_are_accepted(stocked: Catalog) -> None:
     for name in ["Segmentation_Mask", "Microscopy_Image_Tile"]:
         assert stocked.create_asset(name) == name
         assert {name, f"{name}_Asset_Type", f"{name}_Execution"} <= set(stocked.list_tables())
-    referenced = "R" * 58
+    referenced = "R" * 55  # Dataset_<T> must fit 63 bytes too
     stocked.create_table(TableDef(referenced))
     stocked.create_table(TableDef("Referrer", referenced_tables=[referenced]))
     assert "Referrer" in stocked.list_tables(kind="table")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: API §2 counts Dataset_<T> among the derived names that must fit 63 "
-    "bytes, but a 60-character table name (Dataset_<T>: 68 bytes) is accepted",
-)
 def test_table_name_whose_dataset_association_name_is_too_long(stocked: Catalog) -> None:
     name = "T" * 60
     before = state(stocked)
@@ -563,51 +558,25 @@ def _insert_refused(cat: Catalog, column: str, value: Any) -> None:
     assert state(cat) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: float4 values outside float4's range are not checked; SQLite "
-    "stores them as they are, PostgreSQL fails with a bare AssetryError "
-    "('catalog write failed: value out of range: overflow')",
-)
 def test_float4_out_of_range_is_validation_error(stocked: Catalog) -> None:
     for value in (1e39, -1e300):
         _insert_refused(stocked, "C_float4", value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: a NUL character inside a json value is accepted on SQLite and "
-    "fails on PostgreSQL with a bare AssetryError ('unsupported Unicode escape sequence')",
-)
 def test_nul_character_in_json_is_validation_error(stocked: Catalog) -> None:
     for value in ({"a": "x\x00y"}, {"k\x00": 1}, ["\x00"]):
         _insert_refused(stocked, "C_json", value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: text with a lone surrogate passes the text check and raises a raw "
-    "UnicodeEncodeError ('surrogates not allowed') from the driver",
-)
 def test_unencodable_text_is_validation_error(stocked: Catalog) -> None:
     for column in ("C_text", "C_markdown", "C_uri"):
         _insert_refused(stocked, column, "a\ud800b")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: pandas.NaT into a timestamptz column raises a bare AssetryError "
-    "('catalog write failed: (builtins.ValueError) NaTType does not support astimezone')",
-)
 def test_nat_is_validation_error(stocked: Catalog) -> None:
     _insert_refused(stocked, "C_timestamptz", pd.NaT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: a timestamptz that leaves the datetime range when converted to UTC "
-    "(0001-01-01T00:00+05:00) raises a raw OverflowError ('date value out of range')",
-)
 def test_timestamp_out_of_range_after_utc_conversion_is_validation_error(
     stocked: Catalog,
 ) -> None:
@@ -631,11 +600,6 @@ def test_numpy_numbers_from_a_dataframe_are_accepted(stocked: Catalog) -> None:
     assert (row["C_int4"], row["C_int2"], row["C_float8"]) == (5, -3, 0.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: numpy booleans are refused ('expected true or false, got bool "
-    "np.True_'): the check looks for the type name 'bool_', which numpy 2 calls 'bool'",
-)
 def test_numpy_booleans_from_a_dataframe_are_accepted(stocked: Catalog) -> None:
     [rid] = stocked.insert("Typed", [{"Required": "r", "C_boolean": np.bool_(False)}])
     assert stocked.resolve_rid(rid).row["C_boolean"] is False
@@ -667,11 +631,6 @@ def test_bad_definitions(stocked: Catalog) -> None:
     assert state(stocked) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: nullok and comment are not type-checked; the bad value is stored "
-    "in the model, which then breaks the model JSON Schema (cat.apply_model(cat.model) fails)",
-)
 def test_definition_fields_of_the_wrong_type(stocked: Catalog) -> None:
     before = state(stocked)
     calls: dict[str, Callable[[], object]] = {

@@ -44,7 +44,7 @@ def asset_table(session: Session, name: str) -> TableModel:
     """The model of asset table ``name`` (``ValidationError`` for another kind)."""
     table = session.model.table(name)
     if table.kind != "asset":
-        raise ValidationError(f"table {name!r} is a {table.kind} table, not an asset table")
+        raise ValidationError(f"table {name!r} is not an asset table (its kind: {table.kind})")
     return table
 
 
@@ -52,7 +52,7 @@ def check_role(role: str | None) -> str | None:
     if role is None:
         return None
     for known in ROLES:
-        if isinstance(role, str) and role.lower() == known.lower():
+        if isinstance(role, str) and role.casefold() == known.casefold():
             return known
     raise ValidationError(f"unknown asset role {role!r}; roles: Input, Output")
 
@@ -281,7 +281,7 @@ def check_asset_types(session: Session, table: str, asset_types: Sequence[str]) 
     terms = resolve.term_map(session, "Asset_Type")
     out, problems = [], []
     for term in asset_types:
-        canonical = terms.get(term.lower()) if isinstance(term, str) else None
+        canonical = terms.get(term.casefold()) if isinstance(term, str) else None
         if canonical is None:
             problems.append(f"{term!r} is not a term of vocabulary 'Asset_Type'")
         else:

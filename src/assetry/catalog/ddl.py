@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry.catalog import internal, names, rows, types
-from assetry.catalog.definitions import ColumnDef
+from assetry.catalog.definitions import ColumnDef, check_comment
 from assetry.catalog.model import (
     ColumnModel,
     Model,
@@ -140,6 +140,7 @@ def create_vocabulary(
     session: Session, name: str, comment: str | None = None, schema: str | None = None
 ) -> TableModel:
     """Create an empty vocabulary table ``name``."""
+    check_comment(comment, f"vocabulary {name!r}")
     _raise(_table_name_problems(session.model, name))
     table = TableModel(
         name,
@@ -269,6 +270,7 @@ def create_asset(
     order: Sequence[str] = (),
 ) -> TableModel:
     """Create asset table ``name`` with its association tables and its Asset_Type term."""
+    check_comment(comment, f"asset table {name!r}")
     tables = asset_tables(
         session.model, name, column_defs, referenced_tables, comment, _schema(session, schema)
     )

@@ -68,6 +68,13 @@ class ColumnDef:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", BuiltinType.parse(self.type))
+        problems = []
+        if not isinstance(self.nullok, bool):
+            problems.append(f"column {self.name!r}: nullok must be True or False")
+        if self.comment is not None and not isinstance(self.comment, str):
+            problems.append(f"column {self.name!r}: comment must be text")
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def builtin_type(self) -> BuiltinType:
@@ -96,6 +103,15 @@ class TableDef:
     column_defs: list[ColumnDef] = field(default_factory=list)
     referenced_tables: list[str] = field(default_factory=list)
     comment: str | None = None
+
+    def __post_init__(self) -> None:
+        check_comment(self.comment, f"table {self.name!r}")
+
+
+def check_comment(comment: object, what: str) -> None:
+    """A comment is text or None."""
+    if comment is not None and not isinstance(comment, str):
+        raise ValidationError(f"{what}: comment must be text, got {type(comment).__name__}")
 
 
 # DerivaML's older names, kept so its documented code runs unchanged.

@@ -259,7 +259,8 @@ def reference_key(target: TableModel) -> ForeignKeyModel:
 
 def derived_names(table: TableModel) -> list[str]:
     """Every identifier the database will hold for ``table``."""
-    out = [table.name]
+    # Any table may become a dataset element type, which adds Dataset_<T>.
+    out = [table.name, f"Dataset_{table.name}"]
     out += [names.fkey_name(table.name, fk.column) for fk in table.foreign_keys]
     out += [names.index_name(table.name, fk.column) for fk in table.foreign_keys]
     out += [names.unique_name(table.name, "_".join(u)) for u in table.unique]

@@ -126,7 +126,7 @@ class _Checker:
             if terms is None:
                 terms = resolve.term_map(self.session, plan.vocabulary)
                 self._term_maps[plan.vocabulary] = terms
-            canonical = terms.get(value.lower())
+            canonical = terms.get(value.casefold())
             if canonical is None:
                 self.problems.append(
                     f"{_place(where)}: column {plan.name!r}: {value!r} is not a term of "
@@ -455,7 +455,7 @@ def normalize_filters(
             values = [rids.normalize(v) if isinstance(v, str) else v for v in values]
         elif fk is not None:
             terms = resolve.term_map(session, fk.table)
-            values = [terms.get(v.lower(), v) if isinstance(v, str) else v for v in values]
+            values = [terms.get(v.casefold(), v) if isinstance(v, str) else v for v in values]
         out[column] = values
     _raise_problems(problems)
     return out

@@ -106,7 +106,7 @@ class SqlAssetsMixin:
             t = s.table(table)
             query = sa.select(t.c.RID).order_by(t.c.RID)
             if asset_type is not None:
-                canonical = resolve.term_map(s, "Asset_Type").get(asset_type.lower())
+                canonical = resolve.term_map(s, "Asset_Type").get(asset_type.casefold())
                 if canonical is None:
                     from assetry.errors import TermNotFound
 

@@ -93,6 +93,11 @@ def _check_text(value: Any) -> str:
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("text may not contain a NUL character")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("text is not valid Unicode (it holds a lone surrogate)") from None
         return str(value)
     raise ValueError(f"expected text, got {type(value).__name__} {value!r:.60}")
 
@@ -124,10 +129,21 @@ def _check_float(value: Any) -> float:
     return value
 
 
+FLOAT4_MAX = 3.4028234663852886e38
+
+
+def _check_float4(value: Any) -> float:
+    number = _check_float(value)
+    if abs(number) > FLOAT4_MAX:
+        raise ValueError(f"{number} is out of range for float4")
+    return number
+
+
 def _check_bool(value: Any) -> bool:
     if value is True or value is False:
         return value
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    kind = type(value)
+    if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
         return bool(value)
     raise ValueError(f"expected true or false, got {type(value).__name__} {value!r:.60}")
 
@@ -147,6 +163,8 @@ def _check_date(value: Any) -> dt.date:
 
 def _parse_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
+        if value != value:  # pandas.NaT, a datetime that equals nothing
+            raise ValueError("NaT is not a timestamp (use None for a missing value)")
         return value
     if isinstance(value, str):
         try:
@@ -168,7 +186,10 @@ def _check_timestamptz(value: Any) -> dt.datetime:
     # A naive value is taken as UTC, the only zone a catalog stores.
     if stamp.tzinfo is None:
         return stamp.replace(tzinfo=UTC)
-    return stamp.astimezone(UTC)
+    try:
+        return stamp.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r:.60} is out of range once converted to UTC") from None
 
 
 def _check_json(value: Any) -> Any:
@@ -176,7 +197,23 @@ def _check_json(value: Any) -> Any:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"value is not JSON-serialisable: {exc}") from None
+    _check_json_strings(value)
     return value
+
+
+def _check_json_strings(value: Any) -> None:
+    """Every key and string inside a JSON value must be storable text (no NUL, no lone
+    surrogate), as PostgreSQL's jsonb demands."""
+    if isinstance(value, str):
+        _check_text(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                _check_text(key)
+            _check_json_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_json_strings(item)
 
 
 CHECKERS: dict[str, Callable[[Any], Any]] = {
@@ -186,7 +223,7 @@ CHECKERS: dict[str, Callable[[Any], Any]] = {
     "int2": _int_checker(16),
     "int4": _int_checker(32),
     "int8": _int_checker(64),
-    "float4": _check_float,
+    "float4": _check_float4,
     "float8": _check_float,
     "boolean": _check_bool,
     "date": _check_date,

@@ -205,8 +205,6 @@ class ExecutionsAPI:
             raise ValidationError(f"{rid} is a row of {found.table!r}, not an Execution")
         rid = found.row["RID"]
         work = WorkingDir(self._workdir_root() / rid)
-        if work.state() is None:
-            work.create({"execution": rid, "catalog": self.rid_prefix, "restored": True})
         configuration = ExecutionConfiguration(
             workflow=found.row.get("Workflow"),
             description=found.row.get("Description"),
@@ -252,6 +250,8 @@ class ExecutionsAPI:
             raise ValidationError(f"{rid} is a row of {found.table!r}, not an asset")
         asset = found.row
         filename = Path(asset["Filename"] or asset["RID"]).name
+        if Path(dest).exists() and not Path(dest).is_dir():
+            raise ValidationError(f"download destination {os.fspath(dest)} is not a directory")
         target = Path(dest) / filename
         name = f"{found.table}/{asset['RID']} ({asset['Filename']})"
         return self._store().get_file(asset["SHA256"], target, _digests(asset), name=name)
@@ -265,6 +265,8 @@ class ExecutionsAPI:
         description: str | None = None,
     ) -> list[dict[str, Any]]:
         """Ingest files into ``table`` in one call, recorded by an ``Ingest`` execution.
+
+        ``description`` describes the new assets (and their execution).
 
         The same bytes under the same file name already in ``table`` are not added
         again: the existing asset is returned.

@@ -120,6 +120,7 @@ class WorkingDir:
         return base / name
 
     def record_staging(self, entry: StagedFile) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
         _append(
             self.path / STAGING_JOURNAL,
             {

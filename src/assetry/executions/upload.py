@@ -119,6 +119,6 @@ def missing_error(execution: str, missing: Sequence[StagedFile]) -> NotFoundErro
     more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
     return NotFoundError(
         f"execution {execution}: staged file(s) missing, so not uploaded: {names}{more}. "
-        "Put them back and call upload_execution_outputs() again; everything else was "
-        "uploaded."
+        "Put them back and upload again (upload_execution_outputs(), or "
+        f"`assetry exec restore {execution}`); everything else was uploaded."
     )

@@ -24,9 +24,9 @@ def term_map(session: Session, vocabulary: str) -> dict[str, str]:
     table = session.table(vocabulary)
     mapping: dict[str, str] = {}
     for name, synonyms in session.conn.execute(sa.select(table.c.Name, table.c.Synonyms)):
-        mapping[name.lower()] = name
+        mapping[name.casefold()] = name
         for synonym in synonyms or []:
-            mapping.setdefault(str(synonym).lower(), name)
+            mapping.setdefault(str(synonym).casefold(), name)
     return mapping
 
 
@@ -69,7 +69,7 @@ def collision_problems(
     for name, synonyms in new_terms:
         own: set[str] = set()
         for spelling in [name, *synonyms]:
-            key = spelling.lower()
+            key = spelling.casefold()
             if key in own:
                 continue
             owner = taken.get(key)

@@ -70,9 +70,9 @@ def find_row(session: Session, table: str, term_name: object) -> dict[str, Any]:
     vocabulary(session, table)
     if not isinstance(term_name, str):
         raise ValidationError(f"a term name must be text, got {type(term_name).__name__}")
-    wanted = term_name.lower()
+    wanted = term_name.casefold()
     for row in _all_rows(session, table):
-        if any(s.lower() == wanted for s in resolve.spellings(row)):
+        if any(s.casefold() == wanted for s in resolve.spellings(row)):
             return row
     raise TermNotFound(table, term_name)
 
@@ -103,12 +103,15 @@ def add(
     if problems:
         raise ValidationError(problems)
     existing = resolve.term_map(session, table)
-    owner = existing.get(term_name.lower())
-    if owner is not None and owner.lower() == term_name.lower():
+    owner = existing.get(term_name.casefold())
+    if owner is not None and owner.casefold() == term_name.casefold():
         if exists_ok:
             return lookup(session, table, owner)
         raise ConflictError(f"vocabulary {table!r} already has a term {owner!r}")
-    row = {"Name": term_name, "Description": description, "Synonyms": list(synonyms or [])}
+    unique: dict[str, str] = {term_name.casefold(): term_name}
+    for synonym in synonyms or []:
+        unique.setdefault(synonym.casefold(), synonym)
+    row = {"Name": term_name, "Description": description, "Synonyms": list(unique.values())[1:]}
     try:
         rows.insert(session, table, [row])
     except ValidationError as err:
@@ -134,7 +137,7 @@ def add_synonym(session: Session, table: str, term_name: str, synonym: str) -> T
     problems = resolve.term_text_problems(synonym, "synonym")
     if problems:
         raise ValidationError(problems)
-    if any(s.lower() == synonym.lower() for s in resolve.spellings(row)):
+    if any(s.casefold() == synonym.casefold() for s in resolve.spellings(row)):
         return Term.from_row(row)
     return _change(session, table, row, Synonyms=[*current, synonym])
 
@@ -142,7 +145,7 @@ def add_synonym(session: Session, table: str, term_name: str, synonym: str) -> T
 def remove_synonym(session: Session, table: str, term_name: str, synonym: str) -> Term:
     row = find_row(session, table, term_name)
     current = list(row.get("Synonyms") or [])
-    kept = [s for s in current if s.lower() != str(synonym).lower()]
+    kept = [s for s in current if s.casefold() != str(synonym).casefold()]
     if len(kept) == len(current):
         raise TermNotFound(table, f"{synonym} (as a synonym of {row['Name']})")
     return _change(session, table, row, Synonyms=kept)
