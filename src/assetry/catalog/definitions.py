@@ -68,7 +68,7 @@ class ColumnDef:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", BuiltinType.parse(self.type))
-        problems = []
+        problems: list[str] = []
         if not isinstance(self.nullok, bool):
             problems.append(f"column {self.name!r}: nullok must be True or False")
         if self.comment is not None and not isinstance(self.comment, str):
