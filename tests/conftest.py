@@ -125,7 +125,11 @@ class PgDatabases:
     def clone(self) -> str:
         name = f"assetry_t_{RUN_ID}_{uuid.uuid4().hex[:10]}"
         with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+            # FILE_COPY copies the template's files instead of WAL-logging every block:
+            # about twice as fast for a small template.
+            conn.exec_driver_sql(
+                f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY'
+            )
         self.created.append(name)
         return pg_url(name)
 
