@@ -301,3 +301,19 @@ def test_lineage_of_a_derived_asset(cat: Catalog, tmp_path: Path) -> None:
     assert derived["RID"] in {n["rid"] for n in down.nodes}
     assert "derived.png" in up.to_dot() and "flowchart" in up.to_mermaid()
     assert up.to_prov()["wasGeneratedBy"]
+
+
+def test_removed_links_leave_history_in_the_edge_table(cat: Catalog) -> None:
+    exe = cat.create_execution(ExecutionConfiguration(workflow=workflow(cat)))
+    exe.asset_file_path("Image", "a.png").write_bytes(b"a")
+    [asset] = exe.upload_execution_outputs()["Image"]
+    before = cat.snapshot()
+    links = list(cat.get_table_as_dict("Image_Execution", filters={"Image": asset["RID"]}))
+    cat.delete("Image_Execution", [links[0]["RID"]])
+    assert cat.list_asset_executions(asset["RID"]) == []
+    assert exe.rid not in {n["rid"] for n in cat.lineage(asset["RID"]).nodes}
+    from assetry.catalog.lineage import walk
+
+    with cat._backend.session() as s:
+        then = walk(s, asset["RID"], "upstream", None, as_of=before)
+    assert (exe.rid, asset["RID"], "generated") in then.edges

@@ -227,7 +227,7 @@ def execution_assets(session: Session, execution: str, role: str | None) -> list
     relations = [r for r, name in _RELATION_ROLE.items() if role in (None, name)]
     query = (
         sa.select(e.c.to_rid, e.c.to_table, e.c.relation)
-        .where(e.c.from_rid == execution, e.c.relation.in_(relations))
+        .where(e.c.from_rid == execution, e.c.relation.in_(relations), e.c.snap_to.is_(None))
         .order_by(e.c.to_table, e.c.to_rid)
     )
     grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -248,7 +248,7 @@ def asset_executions(session: Session, asset: str, role: str | None) -> list[dic
     relations = [r for r, name in _RELATION_ROLE.items() if role in (None, name)]
     query = (
         sa.select(e.c.from_rid, e.c.relation)
-        .where(e.c.to_rid == asset, e.c.relation.in_(relations))
+        .where(e.c.to_rid == asset, e.c.relation.in_(relations), e.c.snap_to.is_(None))
         .order_by(e.c.from_rid)
     )
     links = list(session.conn.execute(query))

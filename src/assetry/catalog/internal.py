@@ -7,7 +7,8 @@
 - ``assetry_history``: previous images of changed and deleted rows, each valid for the
   snapshot range ``[snap_from, snap_to)``.
 - ``assetry_edge``: the provenance graph (``used``, ``generated``, ``member_of``,
-  ``executed``), one edge per link row, written in the link's transaction.
+  ``executed``), one edge per link row, written in the link's transaction; an edge whose
+  link is deleted gets ``snap_to`` (it is kept, so the graph can be read as of a snapshot).
 - ``assetry_upload``: which staged file of which execution became which asset, so an
   interrupted upload records each staged entry exactly once.
 
@@ -79,6 +80,7 @@ edges = sa.Table(
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("link_rid", types.rid_type(), nullable=False),
     sa.Column("snapshot", sa.BigInteger, nullable=False),
+    sa.Column("snap_to", sa.BigInteger, nullable=True),
     sa.Index("assetry_edge_from_idx", "from_rid"),
     sa.Index("assetry_edge_to_idx", "to_rid"),
     sa.Index("assetry_edge_link_idx", "link_rid"),

@@ -46,10 +46,12 @@ _DOWN = "d"
 _LABEL_CHUNK = 5000
 
 
-def walk(session: Session, rid: str, direction: str, depth: int | None) -> LineageGraph:
+def walk(
+    session: Session, rid: str, direction: str, depth: int | None, as_of: int | None = None
+) -> LineageGraph:
     """The lineage graph of ``rid``: nodes and edges reached walking ``direction``
     (``upstream``, ``downstream`` or ``both``) at most ``depth`` steps (None: no limit;
-    0: just the node).
+    0: just the node), over the edges that exist now or at snapshot ``as_of``.
 
     Raises ``ValidationError`` for a malformed argument and ``RIDNotFound`` when ``rid``
     is neither a row of the catalog nor the end of any provenance edge.
@@ -66,7 +68,7 @@ def walk(session: Session, rid: str, direction: str, depth: int | None) -> Linea
 
     edge_rows: list[sa.Row[Any]] = []
     if depth != 0:
-        edge_rows = list(session.conn.execute(_walk_statement(root, direction, depth)))
+        edge_rows = list(session.conn.execute(_walk_statement(root, direction, depth, as_of)))
 
     tables: dict[str, str] = {}
     versions: dict[str, list[str]] = {}
@@ -102,7 +104,17 @@ def walk(session: Session, rid: str, direction: str, depth: int | None) -> Linea
 # --- the recursive query ----------------------------------------------------------------------
 
 
-def _walk_statement(root: str, direction: str, depth: int | None) -> sa.Select[Any]:
+def live_edges(as_of: int | None) -> sa.ColumnElement[bool]:
+    """Edges that exist now, or existed at snapshot ``as_of``."""
+    e = internal.edges
+    if as_of is None:
+        return e.c.snap_to.is_(None)
+    return sa.and_(e.c.snapshot <= as_of, sa.or_(e.c.snap_to.is_(None), e.c.snap_to > as_of))
+
+
+def _walk_statement(
+    root: str, direction: str, depth: int | None, as_of: int | None = None
+) -> sa.Select[Any]:
     e = internal.edges
     dir_type = sa.Text()
     up, down = sa.cast(sa.literal(_UP), dir_type), sa.cast(sa.literal(_DOWN), dir_type)
@@ -144,7 +156,7 @@ def _walk_statement(root: str, direction: str, depth: int | None) -> sa.Select[A
                 sa.and_(w.c.dir == down, e.c.relation.in_(UPSTREAM_FORWARD)),
             ),
         )
-        condition = sa.or_(forward, backward)
+        condition = sa.and_(sa.or_(forward, backward), live_edges(as_of))
         if depth is not None:
             condition = sa.and_(condition, w.c.depth < sa.cast(sa.literal(depth), sa.Integer))
         reached = sa.case((forward, e.c.to_rid), else_=e.c.from_rid)

@@ -74,10 +74,15 @@ def add(session: Session, table: TableModel, rows: Sequence[Mapping[str, Any]]) 
 
 
 def remove(session: Session, rids: Sequence[str]) -> None:
-    """Remove the edges implied by the link rows ``rids``."""
+    """End the edges implied by the link rows ``rids`` (kept with ``snap_to`` set)."""
     e = internal.edges
+    snapshot = session.snapshot()
     for start in range(0, len(rids), 900):
-        session.conn.execute(e.delete().where(e.c.link_rid.in_(rids[start : start + 900])))
+        session.conn.execute(
+            e.update()
+            .where(e.c.link_rid.in_(rids[start : start + 900]), e.c.snap_to.is_(None))
+            .values(snap_to=snapshot)
+        )
 
 
 def replace(session: Session, table: TableModel, rows: Sequence[Mapping[str, Any]]) -> None:

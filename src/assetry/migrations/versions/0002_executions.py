@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text, nullable=True),
         sa.Column("link_rid", types.rid_type(), nullable=False),
         sa.Column("snapshot", sa.BigInteger, nullable=False),
+        sa.Column("snap_to", sa.BigInteger, nullable=True),
     )
     op.create_index("assetry_edge_from_idx", "assetry_edge", ["from_rid"])
     op.create_index("assetry_edge_to_idx", "assetry_edge", ["to_rid"])
