@@ -61,6 +61,14 @@ class ObjectStore(abc.ABC):
     def iter_objects(self) -> Iterator[ObjectInfo]:
         """Every stored object."""
 
+    @abc.abstractmethod
+    def fetch_url(self, sha256: str) -> str:
+        """An absolute URL other tools can fetch the object from (a bag's fetch.txt)."""
+
+    def local_path(self, sha256: str) -> Path | None:
+        """The object's file on this machine, if the store is a local directory."""
+        return None
+
     def adopt(self, path: Path, digests: Digests) -> Digests | None:
         """Move the file at ``path``, whose digests the caller computed, into the store
         instead of copying it; return None when this store cannot (another file system).

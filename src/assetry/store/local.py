@@ -48,6 +48,12 @@ class LocalStore(ObjectStore):
     def path_of(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:]
 
+    def fetch_url(self, sha256: str) -> str:
+        return self.path_of(sha256).as_uri()
+
+    def local_path(self, sha256: str) -> Path | None:
+        return self.path_of(sha256)
+
     def _tmp_dir(self) -> Path:
         tmp = self.root / _TMP
         tmp.mkdir(parents=True, exist_ok=True)

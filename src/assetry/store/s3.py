@@ -109,6 +109,9 @@ class S3Store(ObjectStore):
     def key_of(self, sha256: str) -> str:
         return "/".join(p for p in (self.prefix, sha256[:2], sha256[2:]) if p)
 
+    def fetch_url(self, sha256: str) -> str:
+        return f"s3://{self.bucket}/{self.key_of(sha256)}"
+
     def _tmp_key(self) -> str:
         return "/".join(p for p in (self.prefix, _TMP, uuid.uuid4().hex) if p)
 

@@ -1,0 +1,158 @@
+"""The bag CSV format: UTF-8, RFC 4180, header in model column order, NULL as an empty
+unquoted field and the empty string as ``""`` (so the two round-trip distinctly), json as
+compact JSON, timestamps in ISO 8601 UTC.
+
+Python's csv module cannot tell an empty unquoted field from ``""`` before Python 3.12,
+so both directions are written here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from assetry.errors import BagError
+
+_SPECIAL = (",", '"', "\r", "\n")
+
+
+def format_value(value: Any, kind: str) -> str | None:
+    """The text of one value (None for NULL)."""
+    if value is None:
+        return None
+    if kind == "json":
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "timestamptz" and isinstance(value, dt.datetime):
+        stamp = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return stamp.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _field(text: str | None) -> str:
+    if text is None:
+        return ""
+    if text == "" or any(c in text for c in _SPECIAL):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def write_line(fields: Iterable[str | None]) -> str:
+    """One CSV record with CRLF, as RFC 4180 says."""
+    return ",".join(_field(f) for f in fields) + "\r\n"
+
+
+def dump_rows(
+    columns: list[str], types: Mapping[str, str], rows: Iterable[Mapping[str, Any]]
+) -> Iterator[str]:
+    """The lines of a table's CSV file: header, then one record per row."""
+    yield write_line(columns)
+    for row in rows:
+        yield write_line(format_value(row.get(c), types.get(c, "text")) for c in columns)
+
+
+def parse_records(text: str, name: str = "CSV") -> list[list[str | None]]:
+    """RFC 4180 records; an empty unquoted field is None, a quoted one is text."""
+    records: list[list[str | None]] = []
+    fields: list[str | None] = []
+    i, n = 0, len(text)
+    if n == 0:
+        return records
+    while True:
+        if i < n and text[i] == '"':
+            i += 1
+            chunk = []
+            while True:
+                j = text.find('"', i)
+                if j < 0:
+                    raise BagError(f"{name}: a quoted field is not closed")
+                chunk.append(text[i:j])
+                if j + 1 < n and text[j + 1] == '"':
+                    chunk.append('"')
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            fields.append("".join(chunk))
+        else:
+            j = i
+            while j < n and text[j] not in ",\r\n":
+                j += 1
+            value = text[i:j]
+            if '"' in value:
+                raise BagError(f"{name}: a quote inside an unquoted field")
+            fields.append(value if value else None)
+            i = j
+        if i >= n:
+            records.append(fields)
+            return records
+        if text[i] == ",":
+            i += 1
+            if i >= n:
+                fields.append(None)
+                records.append(fields)
+                return records
+            continue
+        if text.startswith("\r\n", i):
+            i += 2
+        elif text[i] in "\r\n":
+            i += 1
+        else:
+            raise BagError(f"{name}: unexpected character after a quoted field")
+        records.append(fields)
+        fields = []
+        if i >= n:
+            return records
+
+
+def parse_value(text: str | None, kind: str) -> Any:
+    """The Python value of one field of a column of ``kind``."""
+    if text is None:
+        return None
+    try:
+        if kind in ("int2", "int4", "int8"):
+            return int(text)
+        if kind in ("float4", "float8"):
+            return float(text)
+        if kind == "boolean":
+            if text not in ("true", "false"):
+                raise ValueError(f"not a boolean: {text!r}")
+            return text == "true"
+        if kind == "json":
+            return json.loads(text)
+        if kind == "date":
+            return dt.date.fromisoformat(text)
+        if kind == "timestamp":
+            return dt.datetime.fromisoformat(text)
+        if kind == "timestamptz":
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
+    except ValueError as err:
+        raise BagError(f"bad {kind} value {text!r}: {err}") from None
+    return text
+
+
+def load_rows(
+    text: str, types: Mapping[str, str], name: str = "CSV"
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns and typed rows of a table's CSV text."""
+    records = parse_records(text, name)
+    if not records:
+        raise BagError(f"{name}: no header")
+    header = [h or "" for h in records[0]]
+    rows = []
+    for number, record in enumerate(records[1:], start=2):
+        if len(record) != len(header):
+            raise BagError(
+                f"{name}: record {number} has {len(record)} fields, expected {len(header)}"
+            )
+        rows.append(
+            {c: parse_value(v, types.get(c, "text")) for c, v in zip(header, record, strict=True)}
+        )
+    return header, rows
