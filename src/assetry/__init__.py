@@ -9,6 +9,7 @@ from assetry.catalog.definitions import (
     TableDef,
 )
 from assetry.catalog.facade import Catalog
+from assetry.datasets.dataset import Dataset, DatasetSpec, DatasetVersion
 from assetry.errors import (
     AssetryError,
     AuthenticationError,
@@ -49,6 +50,9 @@ __all__ = [
     "ColumnDefinition",
     "ConfigError",
     "ConflictError",
+    "Dataset",
+    "DatasetSpec",
+    "DatasetVersion",
     "Execution",
     "ExecutionConfiguration",
     "IntegrityError",

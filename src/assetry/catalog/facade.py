@@ -15,6 +15,7 @@ from assetry.catalog import migrate, model, names
 from assetry.catalog.backend import ResolvedRID
 from assetry.catalog.definitions import ColumnDef, TableDef
 from assetry.catalog.sql_backend import SqlBackend
+from assetry.datasets.api import DatasetsAPI
 from assetry.errors import ConfigError, ConflictError, NotFoundError, ValidationError
 from assetry.executions.api import ExecutionsAPI
 from assetry.vocab.terms import Term
@@ -48,7 +49,7 @@ def model_schema() -> dict[str, Any]:
     return schema
 
 
-class Catalog(ExecutionsAPI):
+class Catalog(ExecutionsAPI, DatasetsAPI):
     """A data catalog: user-defined tables, assets, vocabularies, history.
 
     ``Catalog(location)`` opens an existing catalog: a directory (embedded SQLite), a

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,8 +82,10 @@ def valid_at(
     snapshot: int,
     after_rid: str | None = None,
     limit: int | None = None,
+    only: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """History images of ``table`` valid at ``snapshot``, ordered by RID."""
+    """History images of ``table`` valid at ``snapshot``, ordered by RID (only the RIDs
+    in ``only``, when given)."""
     h = internal.history
     query = (
         sa.select(h.c.row)
@@ -92,6 +94,8 @@ def valid_at(
     )
     if after_rid is not None:
         query = query.where(h.c.rid > after_rid)
+    if only is not None:
+        query = query.where(h.c.rid.in_(only))
     if limit is not None:
         query = query.limit(limit)
     return [decode_row(table, text) for (text,) in session.conn.execute(query)]

@@ -5,7 +5,10 @@ transaction, so lineage never disagrees with the links:
 
 - ``<T>_Execution`` rows (asset, Execution, Asset_Role): ``generated`` (execution ->
   asset) for Output, ``used`` (execution -> asset) for Input;
-- ``Execution`` rows with a Workflow: ``executed`` (execution -> workflow).
+- ``Execution`` rows with a Workflow: ``executed`` (execution -> workflow);
+- ``Dataset_<T>`` rows (Dataset, T): ``member_of`` (element -> dataset);
+- ``Dataset_Dataset`` rows: ``member_of`` (nested dataset -> dataset);
+- ``Dataset_Execution`` rows: ``used`` (execution -> dataset, with the version).
 """
 
 from __future__ import annotations
@@ -29,15 +32,81 @@ def asset_of_execution_link(table: TableModel) -> str | None:
     return next(iter(others)) if len(others) == 1 else None
 
 
+# Tables named Dataset_<X> that are not memberships of element type X.
+NOT_MEMBERSHIPS = frozenset(
+    {"Dataset_Dataset", "Dataset_Dataset_Type", "Dataset_Execution", "Dataset_Version"}
+)
+
+
+def element_of_dataset_link(table: TableModel) -> str | None:
+    """The element table of a ``Dataset_<T>`` membership table, if ``table`` is one."""
+    if table.kind != "association" or not table.name.startswith("Dataset_"):
+        return None
+    if table.name in NOT_MEMBERSHIPS:
+        return None
+    element = table.name[len("Dataset_") :]
+    targets = {fk.table for fk in table.foreign_keys}
+    return element if targets == {"Dataset", element} else None
+
+
 def tracks(table: TableModel) -> bool:
     """True if rows of ``table`` imply provenance edges."""
-    return table.name == "Execution" or asset_of_execution_link(table) is not None
+    return (
+        table.name in ("Execution", "Dataset_Dataset", "Dataset_Execution")
+        or asset_of_execution_link(table) is not None
+        or element_of_dataset_link(table) is not None
+    )
+
+
+def _edge(
+    row: Mapping[str, Any],
+    source: tuple[str, str],
+    target: tuple[str, str],
+    relation: str,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "from_rid": source[0],
+        "from_table": source[1],
+        "to_rid": target[0],
+        "to_table": target[1],
+        "relation": relation,
+        "detail": detail,
+        "link_rid": row["RID"],
+    }
 
 
 def _edges(table: TableModel, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     asset_table = asset_of_execution_link(table)
+    element = element_of_dataset_link(table)
     for row in rows:
+        if element is not None:
+            out.append(
+                _edge(row, (row[element], element), (row["Dataset"], "Dataset"), "member_of")
+            )
+            continue
+        if table.name == "Dataset_Dataset":
+            out.append(
+                _edge(
+                    row,
+                    (row["Nested_Dataset"], "Dataset"),
+                    (row["Dataset"], "Dataset"),
+                    "member_of",
+                )
+            )
+            continue
+        if table.name == "Dataset_Execution":
+            out.append(
+                _edge(
+                    row,
+                    (row["Execution"], "Execution"),
+                    (row["Dataset"], "Dataset"),
+                    "used",
+                    row.get("Version"),
+                )
+            )
+            continue
         if asset_table is not None:
             out.append(
                 {

@@ -505,3 +505,39 @@ def select_page(
             row.setdefault(name, None)
     merged = sorted(current + old, key=lambda r: r["RID"])
     return merged[:limit] if limit is not None else merged
+
+
+def fetch_as_of(
+    session: Session, table: TableModel, wanted: Iterable[str], snapshot: int | None
+) -> dict[str, dict[str, Any]]:
+    """Rows of ``table`` (its model at ``snapshot``) with RIDs in ``wanted``, as they were
+    at ``snapshot`` (current rows when None), keyed by RID."""
+    t = session.table(table.name)
+    columns = [t.c[name] for name in table.column_names]
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(wanted))):
+        query = sa.select(*columns).where(t.c.RID.in_(chunk))
+        if snapshot is not None:
+            query = query.where(t.c[names.SNAPSHOT_COLUMN] <= snapshot)
+        for current in session.conn.execute(query).mappings():
+            found[current["RID"]] = dict(current)
+        if snapshot is not None:
+            for old in history.valid_at(session, table, snapshot, only=list(chunk)):
+                found[old["RID"]] = {name: old.get(name) for name in table.column_names}
+    return found
+
+
+def tables_of(session: Session, wanted: Iterable[str]) -> dict[str, str]:
+    """The table of each existing RID in ``wanted`` (one query per chunk)."""
+    out: dict[str, str] = {}
+    ordered = sorted(set(wanted))
+    for chunk in _chunks(ordered, 500):
+        queries = [
+            sa.select(sa.literal(name).label("t"), session.table(name).c.RID).where(
+                session.table(name).c.RID.in_(chunk)
+            )
+            for name in session.model.tables
+        ]
+        for table, rid in session.conn.execute(sa.union_all(*queries)):
+            out[rid] = table
+    return out

@@ -18,6 +18,7 @@ from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
 from assetry.catalog.model import Model, build_metadata
 from assetry.catalog.session import Session
 from assetry.catalog.sql_assets import SqlAssetsMixin
+from assetry.catalog.sql_datasets import SqlDatasetsMixin
 from assetry.errors import ConflictError, RIDNotFound, ValidationError
 from assetry.vocab import terms
 from assetry.vocab.terms import Term
@@ -25,7 +26,7 @@ from assetry.vocab.terms import Term
 PAGE_SIZE = 1000
 
 
-class SqlBackend(SqlAssetsMixin, Backend):
+class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
     """A catalog stored in a relational database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: sa.Engine, label: str) -> None:
