@@ -221,7 +221,7 @@ def add_members(
 ) -> str | None:  # fmt: skip
     """Add members (any element type, or nested datasets) and mint the next minor version;
     None when every member was already there (no new version)."""
-    dataset_row(session, ds)
+    ds = dataset_row(session, ds)["RID"]
     added = 0
     for table, group in _group_members(session, ds, members).items():
         present = _present(session, ds, table, group)
@@ -242,7 +242,7 @@ def delete_members(
     session: Session, ds: str, members: Iterable[str], description: str | None
 ) -> str | None:
     """Remove members and mint the next minor version (None if none was a member)."""
-    dataset_row(session, ds)
+    ds = dataset_row(session, ds)["RID"]
     removed = 0
     for table, group in _group_members(session, ds, members).items():
         present = _present(session, ds, table, group)

@@ -59,24 +59,24 @@ class SqlDatasetsMixin:
         self, ds: str, component: str, description: str | None, execution: str | None
     ) -> str:
         with self.session(write=True) as s:
-            datasets.dataset_row(s, ds)
+            ds = datasets.dataset_row(s, ds)["RID"]
             return datasets.next_version(s, ds, component, description, execution)
 
     def dataset_versions(self, ds: str) -> list[dict[str, Any]]:
         with self.session() as s:
-            datasets.dataset_row(s, ds)
+            ds = datasets.dataset_row(s, ds)["RID"]
             return datasets.version_rows(s, ds)
 
     def dataset_version(self, ds: str, version: str | None) -> dict[str, Any]:
         with self.session() as s:
-            datasets.dataset_row(s, ds)
+            ds = datasets.dataset_row(s, ds)["RID"]
             return datasets.resolve_version(s, ds, version)
 
     def dataset_members(
         self, ds: str, version: str | None, recurse: bool
     ) -> dict[str, list[dict[str, Any]]]:
         with self.session() as s:
-            datasets.dataset_row(s, ds)
+            ds = datasets.dataset_row(s, ds)["RID"]
             snapshot = int(datasets.resolve_version(s, ds, version)["Snapshot"])
             model = self._model_at(s, snapshot)
             nested = datasets.nested_closure(s, ds, snapshot) if recurse else [ds]
@@ -90,7 +90,7 @@ class SqlDatasetsMixin:
 
     def dataset_relatives(self, ds: str, children: bool) -> list[str]:
         with self.session() as s:
-            datasets.dataset_row(s, ds)
+            ds = datasets.dataset_row(s, ds)["RID"]
             if children:
                 snapshot = None
                 members = datasets.member_rids(s, [ds], snapshot)
@@ -125,7 +125,7 @@ class SqlDatasetsMixin:
     def bag_content(self, ds: str, version: str | None) -> BagContent:
         """The content of the bag of a dataset version (as of its snapshot)."""
         with self.session() as s:
-            datasets.dataset_row(s, ds)
+            ds = datasets.dataset_row(s, ds)["RID"]
             row = datasets.resolve_version(s, ds, version)
             model = self._model_at(s, int(row["Snapshot"]))
             return scope.compute(s, model, ds, row, self.settings["rid_prefix"])

@@ -1,0 +1,153 @@
+"""Datasets: element types, members, nesting, versions frozen at their snapshot."""
+
+from __future__ import annotations
+
+import pytest
+
+from assetry import (
+    Catalog,
+    ColumnDef,
+    Dataset,
+    RIDNotFound,
+    TableDef,
+    ValidationError,
+)
+
+
+@pytest.fixture
+def cat(catalog: Catalog) -> Catalog:
+    catalog.create_vocabulary("Species")
+    catalog.add_term("Species", "Mus musculus", synonyms=["mouse"])
+    catalog.create_table(
+        TableDef("Subject", [ColumnDef("Name", "text")], referenced_tables=["Species"])
+    )
+    catalog.create_asset("Image", referenced_tables=["Subject"])
+    catalog.add_dataset_element_type("Subject")
+    catalog.add_dataset_element_type("Image")
+    return catalog
+
+
+def subjects(cat: Catalog, n: int) -> list[str]:
+    return cat.insert("Subject", [{"Name": f"S{i}", "Species": "mouse"} for i in range(n)])
+
+
+def rids_by_table(members: dict) -> dict[str, list[str]]:
+    return {table: [r["RID"] for r in found] for table, found in members.items()}
+
+
+def test_create_records_the_first_version(cat: Catalog) -> None:
+    ds = cat.create_dataset(["training", "Labeled"], description="first")
+    [v] = cat.dataset_history(ds)
+    assert (v.version, v.description, v.dataset) == ("0.1.0", "first", ds)
+    assert v.snapshot == cat.snapshot()
+    [found] = cat.find_datasets("Training")
+    assert found["RID"] == ds and found["Version"] == "0.1.0"
+    assert found["Dataset_Type"] == ["Labeled", "Training"]
+    assert cat.find_datasets("Testing") == []
+    other = cat.create_dataset(version="1.0.0")
+    assert cat.dataset_history(other)[0].version == "1.0.0"
+
+
+def test_membership_changes_mint_minor_versions(cat: Catalog) -> None:
+    s = subjects(cat, 3)
+    ds = cat.create_dataset("Training")
+    assert cat.add_dataset_members(ds, s[:2]) == "0.2.0"
+    assert cat.add_dataset_members(ds, s[:2]) is None  # nothing new, no version
+    assert cat.add_dataset_members(ds, {"Subject": [s[2]]}) == "0.3.0"
+    assert cat.delete_dataset_members(ds, [s[0]]) == "0.4.0"
+    assert cat.increment_dataset_version(ds, "major", "release") == "1.0.0"
+    assert cat.increment_dataset_version(ds, "patch") == "1.0.1"
+    history = cat.dataset_history(ds)
+    assert [v.version for v in history] == ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "1.0.0", "1.0.1"]
+    assert [v.snapshot for v in history] == sorted(v.snapshot for v in history)
+    assert rids_by_table(cat.list_dataset_members(ds)) == {"Subject": sorted(s[1:])}
+    assert rids_by_table(cat.list_dataset_members(ds, version="0.2.0")) == {
+        "Subject": sorted(s[:2])
+    }
+
+
+def test_a_version_is_frozen(cat: Catalog) -> None:
+    s = subjects(cat, 2)
+    ds = cat.create_dataset("Training")
+    v = cat.add_dataset_members(ds, s)
+    cat.update("Subject", [{"RID": s[0], "Name": "renamed"}])
+    cat.add_term("Species", "Rattus")
+    cat.update("Subject", [{"RID": s[1], "Species": "Rattus"}])
+    cat.delete_dataset_members(ds, [s[1]])
+    then = cat.list_dataset_members(ds, version=v)["Subject"]
+    assert [(r["Name"], r["Species"]) for r in then] == [
+        ("S0", "Mus musculus"),
+        ("S1", "Mus musculus"),
+    ]
+    now = cat.list_dataset_members(ds)["Subject"]
+    assert [(r["Name"], r["Species"]) for r in now] == [("renamed", "Mus musculus")]
+
+
+def test_members_of_any_type_and_nested_datasets(cat: Catalog) -> None:
+    [s] = subjects(cat, 1)
+    [img] = cat.insert(
+        "Image", [{"URL": "/objects/x", "Length": 1, "MD5": "m", "SHA256": "s", "Subject": s}]
+    )
+    parent = cat.create_dataset("Complete")
+    child = cat.create_dataset("Training")
+    grandchild = cat.create_dataset("Testing")
+    cat.add_dataset_members(grandchild, [img])
+    cat.add_dataset_members(child, [s, grandchild])
+    cat.add_dataset_members(parent, [child])
+    assert rids_by_table(cat.list_dataset_members(parent)) == {"Dataset": [child]}
+    deep = rids_by_table(cat.list_dataset_members(parent, recurse=True))
+    assert deep == {"Dataset": sorted([child, grandchild]), "Image": [img], "Subject": [s]}
+    assert cat.list_dataset_children(parent) == [child]
+    assert cat.list_dataset_parents(grandchild) == [child]
+    assert cat.list_dataset_parents(parent) == []
+
+
+def test_lookup_dataset_object(cat: Catalog) -> None:
+    s = subjects(cat, 2)
+    dataset = cat.lookup_dataset(cat.create_dataset("Training", description="d").lower())
+    assert isinstance(dataset, Dataset)
+    assert dataset.add_dataset_members(members=s) == "0.2.0"
+    assert dataset.version == "0.2.0"
+    assert dataset.description == "d"
+    assert dataset.dataset_types == ["Training"]
+    assert len(dataset.list_dataset_members()["Subject"]) == 2
+    assert dataset.increment_dataset_version("minor") == "0.3.0"
+    assert [v.version for v in dataset.dataset_history()][-1] == "0.3.0"
+
+
+def test_dataset_bad_input(cat: Catalog) -> None:
+    s = subjects(cat, 1)
+    ds = cat.create_dataset("Training")
+    before = cat.snapshot()
+    cat.create_vocabulary("Color")
+    [term] = cat.insert("Color", [{"Name": "red"}])
+    after_setup = cat.snapshot()
+    with pytest.raises(ValidationError, match="not a dataset element type"):
+        cat.add_dataset_members(ds, [term])
+    with pytest.raises(RIDNotFound):
+        cat.add_dataset_members(ds, ["ZZZZZZZZ-1"])
+    with pytest.raises(ValidationError, match="member of itself"):
+        cat.add_dataset_members(ds, [ds])
+    with pytest.raises(ValidationError, match="no version '9.9.9'"):
+        cat.list_dataset_members(ds, version="9.9.9")
+    with pytest.raises(ValidationError, match="not a version"):
+        cat.list_dataset_members(ds, version="latest")
+    with pytest.raises(ValidationError, match="not a Dataset"):
+        cat.list_dataset_members(s[0])
+    with pytest.raises(ValidationError, match="Dataset_Type"):
+        cat.create_dataset(["Nonsense"])
+    with pytest.raises(ValidationError, match="not a version"):
+        cat.create_dataset(version="1.0")
+    with pytest.raises(ValidationError, match="component"):
+        cat.increment_dataset_version(ds, "huge")
+    with pytest.raises(ValidationError):
+        cat.add_dataset_element_type("Dataset")
+    assert cat.snapshot() == after_setup and after_setup > before
+    assert [v.version for v in cat.dataset_history(ds)] == ["0.1.0"]
+
+
+def test_element_type_is_idempotent_and_checked(cat: Catalog) -> None:
+    assert cat.add_dataset_element_type("Subject") == "Dataset_Subject"
+    assert set(cat.list_dataset_element_types()) == {"Image", "Subject"}
+    with pytest.raises(ValidationError):
+        cat.add_dataset_element_type("Image_Execution")
