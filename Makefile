@@ -29,6 +29,7 @@ test: lint unit
 
 bench: install
 	$(BIN)/python benchmarks/bench_insert.py
+	$(BIN)/python benchmarks/bench_executions.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
