@@ -310,15 +310,39 @@ def ensure_asset(session: Session, entry: OutputEntry) -> str:
 
 
 def create_execution(
-    session: Session, values: Mapping[str, Any], inputs: Mapping[str, Sequence[str]]
+    session: Session,
+    values: Mapping[str, Any],
+    inputs: Mapping[str, Sequence[str]],
+    datasets: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """Insert an Execution row and link its input assets, in one transaction."""
+    """Insert an Execution row and link its input assets and (dataset, version) inputs,
+    in one transaction."""
     [rid] = rows.insert(
         session, "Execution", [{"Status": "Created", "Upload_Status": "Not_Started", **values}]
     )
     for table, asset_rids in inputs.items():
         link_assets(session, rid, table, asset_rids, "Input")
+    link_datasets(session, rid, datasets)
     return rid
+
+
+def link_datasets(session: Session, execution: str, datasets: Sequence[tuple[str, str]]) -> None:
+    """Record that ``execution`` used these (dataset, version) pairs (once per dataset)."""
+    if not datasets:
+        return
+    link = session.table("Dataset_Execution")
+    present = set(
+        session.conn.execute(
+            sa.select(link.c.Dataset).where(link.c.Execution == execution)
+        ).scalars()
+    )
+    new = [
+        {"Dataset": ds, "Execution": execution, "Version": version}
+        for ds, version in dict(datasets).items()
+        if ds not in present
+    ]
+    if new:
+        rows.insert(session, "Dataset_Execution", new)
 
 
 def stored_objects(session: Session) -> list[tuple[str, str, str, str, int]]:

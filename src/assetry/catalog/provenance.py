@@ -58,6 +58,15 @@ def tracks(table: TableModel) -> bool:
     )
 
 
+def affected(table: TableModel, change: Mapping[str, Any]) -> bool:
+    """True if ``change`` (a row update) touches a column that edges are built from."""
+    if table.name == "Execution":
+        columns = {"Workflow"}
+    else:
+        columns = {fk.column for fk in table.foreign_keys} | {"Version"}
+    return any(column in columns for column in change if column != "RID")
+
+
 def _edge(
     row: Mapping[str, Any],
     source: tuple[str, str],

@@ -353,8 +353,10 @@ def update(session: Session, table_name: str, rows: object) -> list[str]:
         )
         session.conn.execute(statement, params)
     if provenance.tracks(table):
-        now = fetch_current(session, table_name, [c["RID"] for c in changes])
-        provenance.replace(session, table, list(now.values()))
+        moved = [c["RID"] for c in changes if provenance.affected(table, c)]
+        if moved:
+            now = fetch_current(session, table_name, moved)
+            provenance.replace(session, table, list(now.values()))
     return [c["RID"] for c in changes]
 
 

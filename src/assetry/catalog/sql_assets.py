@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from assetry.catalog import assets, rids
+from assetry.catalog import assets, rids, rows
 from assetry.catalog.assets import OutputEntry
 from assetry.catalog.session import Session
 
@@ -34,6 +34,18 @@ class SqlAssetsMixin:
     def referenced_keys(self) -> set[str]:
         with self.session() as s:
             return assets.referenced_keys(s)
+
+    def get_row(self, table: str, rid: str) -> dict[str, Any]:
+        """The current row ``rid`` of ``table`` (``RIDNotFound`` naming the table)."""
+        from assetry.errors import RIDNotFound
+
+        wanted = rids.normalize(rid)
+        with self.session() as s:
+            model = s.model.table(table)
+            row = rows.fetch_current(s, table, [wanted]).get(wanted)
+        if row is None:
+            raise RIDNotFound(wanted, f"no row of {table!r} has RID {wanted!r}")
+        return {c: row[c] for c in model.column_names}
 
     def table_kind(self, table: str) -> str:
         with self.session() as s:
@@ -85,10 +97,17 @@ class SqlAssetsMixin:
             return assets.ensure_asset(s, entry)
 
     def create_execution(
-        self, values: Mapping[str, Any], inputs: Mapping[str, Sequence[str]]
+        self,
+        values: Mapping[str, Any],
+        inputs: Mapping[str, Sequence[str]],
+        datasets: Sequence[tuple[str, str]] = (),
     ) -> str:
         with self.session(write=True) as s:
-            return assets.create_execution(s, values, inputs)
+            return assets.create_execution(s, values, inputs, datasets)
+
+    def link_datasets(self, execution: str, datasets: Sequence[tuple[str, str]]) -> None:
+        with self.session(write=True) as s:
+            assets.link_datasets(s, execution, datasets)
 
     def find_asset(self, table: str, sha256: str, filename: str) -> str | None:
         with self.session() as s:

@@ -122,6 +122,15 @@ class SqlDatasetsMixin:
                 )
             return out
 
+    def import_rows(
+        self, model_doc: dict[str, Any], tables: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, int]:
+        """Load a bag's rows (one transaction; ConflictError imports nothing)."""
+        from assetry.catalog.imports import import_rows
+
+        with self.session(write=True) as s:
+            return import_rows(s, model_doc, tables)
+
     def bag_content(self, ds: str, version: str | None) -> BagContent:
         """The content of the bag of a dataset version (as of its snapshot)."""
         with self.session() as s:

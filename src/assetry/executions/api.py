@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetry.catalog.assets import OutputEntry
-from assetry.errors import ValidationError
+from assetry.errors import RIDNotFound, ValidationError
 from assetry.executions.cache import ObjectCache
 from assetry.executions.execution import Execution
 from assetry.executions.staging import WorkingDir
@@ -42,16 +42,17 @@ class ExecutionsAPI:
     _backend: SqlBackend
     _store_cache: ObjectStore | None = None
 
-    @property
-    def store_location(self) -> str | None:  # provided by Catalog
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by Catalog and BagsAPI
 
-    @property
-    def rid_prefix(self) -> str:  # provided by Catalog
-        raise NotImplementedError
+        @property
+        def store_location(self) -> str | None: ...
 
-    def _local_root(self) -> Path:  # provided by Catalog
-        raise NotImplementedError
+        @property
+        def rid_prefix(self) -> str: ...
+
+        def _local_root(self) -> Path: ...
+
+        def download_dataset_bag(self, spec: Any, dest: Any = None) -> Any: ...
 
     # --- local places ----------------------------------------------------------------
     def _store(self) -> ObjectStore:
@@ -104,14 +105,15 @@ class ExecutionsAPI:
             "Workflow",
             [{**same, "Description": description, "Version": version}],
         )
-        return Workflow.from_row(self._backend.resolve_rid(rid).row)
+        return Workflow.from_row(self._backend.get_row("Workflow", rid))
 
     def lookup_workflow(self, rid: str) -> Workflow:
         """The workflow with this RID."""
-        found = self._backend.resolve_rid(rid)
-        if found.table != "Workflow":
-            raise ValidationError(f"{rid} is a row of {found.table!r}, not a Workflow")
-        return Workflow.from_row(found.row)
+        try:
+            return Workflow.from_row(self._backend.get_row("Workflow", rid))
+        except RIDNotFound:
+            found = self._backend.resolve_rid(rid)  # RIDNotFound if it is nowhere
+            raise ValidationError(f"{rid} is a row of {found.table!r}, not a Workflow") from None
 
     # --- executions ------------------------------------------------------------------
     def create_execution(self, configuration: ExecutionConfiguration) -> Execution:
@@ -120,15 +122,11 @@ class ExecutionsAPI:
             raise ValidationError(
                 f"create_execution needs an ExecutionConfiguration, got {configuration!r}"
             )
-        if configuration.datasets:
-            raise ValidationError(
-                "dataset inputs are not supported by this version of assetry yet; pass the "
-                "dataset's assets in assets= instead"
-            )
         wf = workflow_rid(configuration.workflow)
         if wf is not None:
             self.lookup_workflow(wf)
         inputs = self._input_assets(configuration.assets)
+        bags = [self.download_dataset_bag(_spec(d)) for d in configuration.datasets]
         env_rid = self._environment_asset()
         links: dict[str, list[str]] = defaultdict(list)
         links["Execution_Metadata"].append(env_rid)
@@ -141,6 +139,7 @@ class ExecutionsAPI:
                 "Parameters": configuration.parameters or None,
             },
             links,
+            [(bag.dataset_rid, bag.version) for bag in bags],
         )
         work = WorkingDir(self._workdir_root() / rid)
         work.create({"execution": rid, "catalog": self.rid_prefix, "workflow": wf})
@@ -150,7 +149,9 @@ class ExecutionsAPI:
             dest = work.inputs / table / asset["RID"] / (asset["Filename"] or asset["RID"])
             cache.place(store, _digests(asset), f"{table}/{asset['RID']}", dest)
             paths[table].append(dest)
-        return Execution(self, rid, work.path, configuration, dict(paths))  # type: ignore[arg-type]
+        exe = Execution(self, rid, work.path, configuration, dict(paths))  # type: ignore[arg-type]
+        exe.datasets = bags
+        return exe
 
     def _input_assets(self, rids: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
         if isinstance(rids, str):
@@ -333,6 +334,16 @@ class ExecutionsAPI:
     ) -> LineageGraph:
         """The provenance graph around ``rid`` (one recursive query)."""
         return self._backend.lineage(rid, direction, depth)
+
+
+def _spec(value: Any) -> Any:
+    from assetry.datasets.dataset import DatasetSpec
+
+    if isinstance(value, DatasetSpec):
+        return value
+    if isinstance(value, str):
+        return DatasetSpec(value)
+    raise ValidationError(f"expected a DatasetSpec or a dataset RID, got {value!r}")
 
 
 def _sha256(data: bytes) -> str:

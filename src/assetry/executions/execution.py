@@ -61,7 +61,7 @@ class Execution:
         return str(self._row()["Upload_Status"])
 
     def _row(self) -> dict[str, Any]:
-        return self._catalog.resolve_rid(self.rid).row
+        return self._catalog._backend.get_row("Execution", self.rid)
 
     # --- status --------------------------------------------------------------------
     def __enter__(self) -> Execution:
@@ -84,6 +84,13 @@ class Execution:
         """Move the run to ``status`` (a term or synonym of Execution_Status)."""
         term = self._catalog.lookup_term("Execution_Status", status).name
         self._catalog._backend.set_status(self.rid, "Status", term, detail)
+
+    def download_dataset_bag(self, spec: Any) -> Any:
+        """Download a dataset version's bag and record it as an input of this execution."""
+        bag = self._catalog.download_dataset_bag(spec)
+        self._catalog._backend.link_datasets(self.rid, [(bag.dataset_rid, bag.version)])
+        self.datasets.append(bag)
+        return bag
 
     # --- staging -------------------------------------------------------------------
     def asset_file_path(
