@@ -317,3 +317,14 @@ def test_removed_links_leave_history_in_the_edge_table(cat: Catalog) -> None:
     with cat._backend.session() as s:
         then = walk(s, asset["RID"], "upstream", None, as_of=before)
     assert (exe.rid, asset["RID"], "generated") in then.edges
+
+
+def test_a_failed_status_session_leaves_the_connection_durable(sqlite_catalog: Catalog) -> None:
+    backend = sqlite_catalog._backend
+    seen = []
+    with pytest.raises(RuntimeError), backend.session(write=True, durable=False) as s:
+        driver = s.conn.connection.driver_connection
+        seen.append(driver)
+        assert driver.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL inside
+        raise RuntimeError("fail inside")
+    assert seen[0].execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again

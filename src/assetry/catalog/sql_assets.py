@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class SqlAssetsMixin:
     """Asset and execution operations, written once over ``session()``."""
 
-    def session(self, write: bool = False) -> AbstractContextManager[Session]:
+    def session(self, write: bool = False, durable: bool = True) -> AbstractContextManager[Session]:
         raise NotImplementedError
 
     def lineage(self, rid: str, direction: str, depth: int | None) -> LineageGraph:
@@ -73,7 +73,7 @@ class SqlAssetsMixin:
     def set_status(
         self, execution: str, column: str, new: str, detail: str | None = None
     ) -> dict[str, Any]:
-        with self.session(write=True) as s:
+        with self.session(write=True, durable=False) as s:
             return assets.set_status(s, execution, column, new, detail)
 
     def execution_assets(self, execution: str, role: str | None) -> list[dict[str, Any]]:

@@ -26,6 +26,13 @@ from assetry.vocab.terms import Term
 PAGE_SIZE = 1000
 
 
+def _set_synchronous(conn: sa.Connection, level: str) -> None:
+    # On the driver connection: outside SQLAlchemy's transaction handling.
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA synchronous=NORMAL" if level == "NORMAL" else "PRAGMA synchronous=FULL")
+
+
 class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
     """A catalog stored in a relational database (SQLite or PostgreSQL)."""
 
@@ -75,37 +82,57 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
 
     # --- sessions ------------------------------------------------------------------------
     @contextmanager
-    def session(self, write: bool = False) -> Iterator[Session]:
-        """A transaction: commit on success, roll back on error, errors translated."""
+    def session(self, write: bool = False, durable: bool = True) -> Iterator[Session]:
+        """A transaction: commit on success, roll back on error, errors translated.
+
+        ``durable=False`` (for bookkeeping such as execution statuses) lets SQLite commit
+        without syncing the WAL: still atomic and never corrupt, but a power loss may undo
+        it. Everything that records data keeps the default.
+        """
         action = "catalog " + ("write" if write else "read")
         with translated_errors(action), self._engine.connect() as conn:
             postgres = conn.dialect.name == "postgresql"
-            if write:
-                conn.execution_options(**{WRITE_OPTION: True})
-            elif postgres:
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                if write and postgres:
-                    # Writers take turns on the snapshot counter, so snapshots are
-                    # committed in the order they are numbered.
-                    conn.execute(
-                        sa.select(internal.counter.c.value)
-                        .where(internal.counter.c.name == internal.SNAPSHOT)
-                        .with_for_update()
-                    )
-                model, metadata = self._current_model(conn)
-                session = Session(
-                    conn=conn,
-                    model=model,
-                    metadata=metadata,
-                    user=config.local_user(),
-                    writes=write,
-                    settings=self._settings,
-                )
-                yield session
+            relaxed = write and not durable and conn.dialect.name == "sqlite"
+            if relaxed:
+                _set_synchronous(conn, "NORMAL")
+                try:
+                    with self._transaction(conn, write, postgres) as session:
+                        yield session
+                finally:
+                    _set_synchronous(conn, "FULL")
+            else:
+                with self._transaction(conn, write, postgres) as session:
+                    yield session
             if session.model_changed:
                 with self._lock:
                     self._model, self._metadata = session.model, session.metadata
+
+    @contextmanager
+    def _transaction(self, conn: sa.Connection, write: bool, postgres: bool) -> Iterator[Session]:
+        """Begin, check the model version, yield the session; commit on success."""
+        if write:
+            conn.execution_options(**{WRITE_OPTION: True})
+        elif postgres:
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            if write and postgres:
+                # Writers take turns on the snapshot counter, so snapshots are
+                # committed in the order they are numbered.
+                conn.execute(
+                    sa.select(internal.counter.c.value)
+                    .where(internal.counter.c.name == internal.SNAPSHOT)
+                    .with_for_update()
+                )
+            model, metadata = self._current_model(conn)
+            session = Session(
+                conn=conn,
+                model=model,
+                metadata=metadata,
+                user=config.local_user(),
+                writes=write,
+                settings=self._settings,
+            )
+            yield session
 
     def _settings_from(self, conn: sa.Connection) -> dict[str, str]:
         s = internal.settings

@@ -134,16 +134,21 @@ class WorkingDir:
 
     def record_stored(self, staged_name: str, digests: Digests) -> None:
         """Remember (durably) the digests of a file about to be moved into the store."""
-        _append(
-            self.path / STORED_JOURNAL,
-            {
-                "name": staged_name,
-                "md5": digests.md5,
-                "sha256": digests.sha256,
-                "length": digests.length,
-            },  # fmt: skip
-            sync=True,
-        )
+        self.record_stored_many([(staged_name, digests)])
+
+    def record_stored_many(self, entries: list[tuple[str, Digests]]) -> None:
+        """Remember (durably, with one sync) the digests of files about to be moved."""
+        if not entries:
+            return
+        records = [
+            {"name": name, "md5": d.md5, "sha256": d.sha256, "length": d.length}
+            for name, d in entries
+        ]
+        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+        with open(self.path / STORED_JOURNAL, "a", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def stored(self) -> dict[str, Digests]:
         return {

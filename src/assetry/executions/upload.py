@@ -32,19 +32,6 @@ class UploadReport:
     missing: list[StagedFile]
 
 
-def _store_one(store: ObjectStore, work: WorkingDir, item: StagedFile, move: bool) -> Digests:
-    path = item.path
-    if path.is_symlink() or not move or path.stat().st_nlink != 1:
-        # A link to the user's own file, or files to keep: copy while hashing.
-        return store.put_file(path)
-    if not store.adopt_supported:
-        return store.put_file(path)
-    digests = hash_file(path)
-    work.record_stored(item.staged_name, digests)
-    adopted = store.adopt(path, digests)
-    return adopted if adopted is not None else store.put_file(path)
-
-
 def _progress(total: int, enabled: bool | None) -> Any:
     from tqdm import tqdm
 
@@ -70,48 +57,74 @@ def run(
     todo = [item for item in work.staged() if item.staged_name not in recorded]
     with _progress(len(todo), progress) as bar:
         for start in range(0, len(todo), BATCH_SIZE):
-            entries = []
-            for item in todo[start : start + BATCH_SIZE]:
-                fault_point("upload.before_object")
-                digests = _digests_for(store, work, item, stored, move)
-                if digests is None:
-                    missing.append(item)
-                    continue
-                fault_point("upload.after_object")
-                entries.append(
-                    OutputEntry(
-                        staged_name=item.staged_name,
-                        table=item.table,
-                        filename=item.name.rsplit("/", 1)[-1],
-                        url=store.object_url(digests.sha256),
-                        md5=digests.md5,
-                        sha256=digests.sha256,
-                        length=digests.length,
-                        asset_types=item.asset_types,
-                        description=item.description,
-                        columns=item.columns,
-                    )
-                )
-                bar.update(1)
+            batch = todo[start : start + BATCH_SIZE]
+            stored_now = _store_batch(store, work, batch, stored, move, missing)
+            entries = [_entry(store, item, digests) for item, digests in stored_now]
+            bar.update(len(batch))
             if entries:
                 recorded.update(record(entries))
                 fault_point("upload.after_rows")
     return UploadReport(recorded, missing)
 
 
-def _digests_for(
+def _movable(store: ObjectStore, item: StagedFile, move: bool) -> bool:
+    """A file the execution created itself (one link, not a link to a user's file)."""
+    path = item.path
+    return move and store.adopt_supported and not path.is_symlink() and path.stat().st_nlink == 1
+
+
+def _store_batch(
     store: ObjectStore,
     work: WorkingDir,
-    item: StagedFile,
+    batch: Sequence[StagedFile],
     stored: dict[str, Digests],
     move: bool,
-) -> Digests | None:
-    if item.path.exists():
-        return _store_one(store, work, item, move)
-    known = stored.get(item.staged_name)
-    if known is not None and store.stat(known.sha256) is not None:
-        return known  # moved into the store before an interruption
-    return None
+    missing: list[StagedFile],
+) -> list[tuple[StagedFile, Digests]]:
+    """Store a batch of staged files; every object is durable when this returns.
+
+    Copies are hashed in the same pass as the copy. Files to move are hashed, their
+    digests journaled with one sync, then renamed into the store. The batch's objects
+    are then synced together, before any row can refer to them.
+    """
+    done: list[tuple[StagedFile, Digests]] = []
+    to_move: list[tuple[StagedFile, Digests]] = []
+    for item in batch:
+        fault_point("upload.before_object")
+        if not item.path.exists():
+            known = stored.get(item.staged_name)
+            if known is not None and store.stat(known.sha256) is not None:
+                done.append((item, known))  # moved before an interruption
+            else:
+                missing.append(item)
+            continue
+        if _movable(store, item, move):
+            to_move.append((item, hash_file(item.path)))
+            continue
+        done.append((item, store.put_file(item.path, durable=False)))
+        fault_point("upload.after_object")
+    work.record_stored_many([(item.staged_name, digests) for item, digests in to_move])
+    for item, digests in to_move:
+        adopted = store.adopt(item.path, digests, durable=False)
+        done.append((item, adopted or store.put_file(item.path, durable=False)))
+        fault_point("upload.after_object")
+    store.make_durable({digests.sha256 for _, digests in done})
+    return done
+
+
+def _entry(store: ObjectStore, item: StagedFile, digests: Digests) -> OutputEntry:
+    return OutputEntry(
+        staged_name=item.staged_name,
+        table=item.table,
+        filename=item.name.rsplit("/", 1)[-1],
+        url=store.object_url(digests.sha256),
+        md5=digests.md5,
+        sha256=digests.sha256,
+        length=digests.length,
+        asset_types=item.asset_types,
+        description=item.description,
+        columns=item.columns,
+    )
 
 
 def missing_error(execution: str, missing: Sequence[StagedFile]) -> NotFoundError:

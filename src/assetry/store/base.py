@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar
@@ -41,9 +41,11 @@ class ObjectStore(abc.ABC):
 
     # --- primitives ------------------------------------------------------------------
     @abc.abstractmethod
-    def put_stream(self, source: BinaryIO) -> Digests:
+    def put_stream(self, source: BinaryIO, durable: bool = True) -> Digests:
         """Store everything ``source`` yields, hashing it in the same pass; the object's
-        key is the SHA-256 of those bytes. Atomic and durable when it returns."""
+        key is the SHA-256 of those bytes. Atomic; durable when it returns unless
+        ``durable`` is False, in which case ``make_durable`` must follow before anything
+        refers to the object."""
 
     @abc.abstractmethod
     def stat(self, sha256: str) -> ObjectInfo | None:
@@ -69,14 +71,18 @@ class ObjectStore(abc.ABC):
         """The object's file on this machine, if the store is a local directory."""
         return None
 
-    def adopt(self, path: Path, digests: Digests) -> Digests | None:
+    def make_durable(self, keys: Iterable[str]) -> None:
+        """Make objects stored with ``durable=False`` survive a power loss."""
+        return None
+
+    def adopt(self, path: Path, digests: Digests, durable: bool = True) -> Digests | None:
         """Move the file at ``path``, whose digests the caller computed, into the store
         instead of copying it; return None when this store cannot (another file system).
         Only for files nobody else holds (see ``put_file``)."""
         return None
 
     # --- composites ------------------------------------------------------------------
-    def put_file(self, path: Path, *, move: bool = False) -> Digests:
+    def put_file(self, path: Path, *, move: bool = False, durable: bool = True) -> Digests:
         """Store the file at ``path``.
 
         With ``move`` a file with a single link may be moved into the store (it must be
@@ -85,11 +91,11 @@ class ObjectStore(abc.ABC):
         user's file can change the stored object.
         """
         if move and self.adopt_supported and path.stat().st_nlink == 1:
-            adopted = self.adopt(path, hash_file(path))
+            adopted = self.adopt(path, hash_file(path), durable)
             if adopted is not None:
                 return adopted
         with open(path, "rb") as handle:
-            return self.put_stream(handle)
+            return self.put_stream(handle, durable)
 
     def exists(self, sha256: str) -> bool:
         return self.stat(_checked_key(sha256)) is not None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -27,12 +28,15 @@ def _store_errors(action: str) -> Iterator[None]:
         raise StoreError(f"{action}: {err}") from None
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_fsync_dir = _fsync_path
 
 
 class LocalStore(ObjectStore):
@@ -44,6 +48,7 @@ class LocalStore(ObjectStore):
     def __init__(self, root: Path, url: str | None = None) -> None:
         super().__init__(url or root.as_uri())
         self.root = root
+        self._made: set[Path] = set()  # directories known to exist
 
     def path_of(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:]
@@ -56,22 +61,37 @@ class LocalStore(ObjectStore):
 
     def _tmp_dir(self) -> Path:
         tmp = self.root / _TMP
-        tmp.mkdir(parents=True, exist_ok=True)
+        if tmp not in self._made:
+            tmp.mkdir(parents=True, exist_ok=True)
+            self._made.add(tmp)
         return tmp
 
-    def _install(self, tmp: Path, digests: Digests) -> None:
-        """Make ``tmp`` (durable, complete) the object for ``digests``."""
+    def _install(self, tmp: Path, digests: Digests, durable: bool) -> None:
+        """Make ``tmp`` (complete; synced when ``durable``) the object for ``digests``."""
         final = self.path_of(digests.sha256)
         existing = self.stat(digests.sha256)
         if existing is not None and existing.length == digests.length:
             tmp.unlink()  # identical bytes are stored once
             return
-        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.parent not in self._made:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(final.parent)
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
-        _fsync_dir(final.parent)
+        if durable:
+            _fsync_dir(final.parent)
 
-    def put_stream(self, source: BinaryIO) -> Digests:
+    def make_durable(self, keys: Iterable[str]) -> None:
+        paths = {self.path_of(k) for k in keys}
+        targets = sorted(paths | {p.parent for p in paths})
+        if not targets:
+            return
+        # Independent fsyncs overlap well on one disk; one at a time they dominate.
+        workers = min(16, len(targets))
+        with _store_errors(f"syncing the store {self.url}"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(_fsync_path, targets))
+
+    def put_stream(self, source: BinaryIO, durable: bool = True) -> Digests:
         with _store_errors(f"writing to the store {self.url}"):
             fd, name = tempfile.mkstemp(dir=self._tmp_dir(), suffix=".part")
             tmp = Path(name)
@@ -79,14 +99,15 @@ class LocalStore(ObjectStore):
                 with os.fdopen(fd, "wb") as out:
                     digests = copy_hashing(source, out.write)
                     out.flush()
-                    os.fsync(out.fileno())
-                self._install(tmp, digests)
+                    if durable:
+                        os.fsync(out.fileno())
+                self._install(tmp, digests, durable)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
         return digests
 
-    def adopt(self, path: Path, digests: Digests) -> Digests | None:
+    def adopt(self, path: Path, digests: Digests, durable: bool = True) -> Digests | None:
         with _store_errors(f"moving {path} into the store {self.url}"):
             tmp = self._tmp_dir() / f"{os.getpid()}-{os.urandom(8).hex()}.adopt"
             try:
@@ -96,9 +117,9 @@ class LocalStore(ObjectStore):
                     return None  # another file system: copy instead
                 raise
             try:
-                with open(tmp, "rb") as handle:
-                    os.fsync(handle.fileno())
-                self._install(tmp, digests)
+                if durable:
+                    _fsync_path(tmp)
+                self._install(tmp, digests, durable)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise

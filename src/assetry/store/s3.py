@@ -115,7 +115,7 @@ class S3Store(ObjectStore):
     def _tmp_key(self) -> str:
         return "/".join(p for p in (self.prefix, _TMP, uuid.uuid4().hex) if p)
 
-    def put_stream(self, source: BinaryIO) -> Digests:
+    def put_stream(self, source: BinaryIO, durable: bool = True) -> Digests:
         first = source.read(self.part_size)
         if len(first) < self.part_size:
             hasher = Hasher()
