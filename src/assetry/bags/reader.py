@@ -1,0 +1,271 @@
+"""``DatasetBag``: the bag of one dataset version, read from a folder or an archive.
+
+Opening a bag reads bagit.txt and bag-info.txt only (an archive is extracted first);
+the model (``data/schema.json``), tables and assets are read when asked for, and nothing
+is verified until ``validate()``. Table CSVs are typed by the model's column types, with
+NULL and the empty string kept apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assetry.bags.csvcodec import load_rows
+from assetry.bags.extract import BagStructure, open_bag_path, parse_info, read_bagit_txt, read_tag
+from assetry.bags.fetch import materialize
+from assetry.bags.validate import BagReport, absent_payload, load_structure, validate_bag
+from assetry.catalog import rids
+from assetry.catalog.definitions import BuiltinType
+from assetry.catalog.provenance import NOT_MEMBERSHIPS
+from assetry.errors import BagError, RIDNotFound, TableNotFound
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DATASET = "Dataset"
+NESTED = "Nested_Dataset"
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# pandas dtypes by column type; the rest (date, json) stay Python objects.
+_DTYPES = {
+    "int2": "Int64",
+    "int4": "Int64",
+    "int8": "Int64",
+    "float4": "Float64",
+    "float8": "Float64",
+    "boolean": "boolean",
+    "timestamptz": "datetime64[us, UTC]",
+    "timestamp": "datetime64[us]",
+    "text": "string",
+    "markdown": "string",
+    "uri": "string",
+}
+
+
+def _kind(value: Any) -> str:
+    try:
+        return BuiltinType.parse(value).value
+    except Exception:  # an unknown type name reads as text
+        return "text"
+
+
+class DatasetBag:
+    """A BagIt bag of a dataset version: a folder, or a ``.zip``/``.tgz``/``.tar`` archive
+    (extracted into ``work_dir``, by default next to the archive)."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], work_dir: str | os.PathLike[str] | None = None
+    ) -> None:
+        self.source = Path(path)
+        self.path = open_bag_path(self.source, Path(work_dir) if work_dir else None)
+        declaration = BagStructure(self.path)
+        read_bagit_txt(declaration)
+        text = read_tag(declaration, "bag-info.txt")
+        self._pairs = parse_info(declaration, text) if text is not None else []
+        self.bagit_version = declaration.version
+        self._model: dict[str, Any] | None = None
+        self._assets: dict[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"DatasetBag({str(self.path)!r}, dataset={self.dataset_rid!r})"
+
+    # --- bag-info ----------------------------------------------------------------------
+    @property
+    def info(self) -> dict[str, str | list[str]]:
+        """bag-info.txt as a dict; a label given more than once maps to a list."""
+        out: dict[str, str | list[str]] = {}
+        for label, value in self._pairs:
+            if label not in out:
+                out[label] = value
+            else:
+                known = out[label]
+                out[label] = [*known, value] if isinstance(known, list) else [known, value]
+        return out
+
+    def _info(self, label: str) -> str | None:
+        return next((v for k, v in self._pairs if k.lower() == label.lower()), None)
+
+    @property
+    def dataset_rid(self) -> str | None:
+        """The RID of the bag's dataset (``Assetry-Dataset``), None for another bag."""
+        return self._info("Assetry-Dataset")
+
+    @property
+    def version(self) -> str | None:
+        """The dataset version the bag holds (``Assetry-Dataset-Version``)."""
+        return self._info("Assetry-Dataset-Version")
+
+    @property
+    def snapshot(self) -> int | None:
+        """The catalog snapshot of that version (``Assetry-Snapshot``)."""
+        value = self._info("Assetry-Snapshot")
+        try:
+            return int(value) if value is not None else None
+        except ValueError:
+            raise BagError(f"bag-info.txt: Assetry-Snapshot {value!r} is not a number") from None
+
+    @property
+    def catalog(self) -> str | None:
+        """The catalog the bag was exported from (``Assetry-Catalog``)."""
+        return self._info("Assetry-Catalog")
+
+    # --- integrity ---------------------------------------------------------------------
+    def validate(self, fast: bool = False, allow_incomplete: bool = False) -> BagReport:
+        """Validate the bag (RFC 8493); raise ``BagChecksumMismatch`` or ``BagError`` with
+        every problem found, else return a report (with its warnings). ``fast`` skips
+        checksums; ``allow_incomplete`` accepts files fetch.txt lists but not fetched."""
+        return validate_bag(self.path, fast=fast, allow_incomplete=allow_incomplete)
+
+    def materialize(self, workers: int = 8) -> DatasetBag:
+        """Fetch (in parallel, verified) every fetch.txt file not present yet."""
+        materialize(self.path, workers=workers)
+        return self
+
+    @property
+    def is_complete(self) -> bool:
+        """True when every payload file the manifests list is present."""
+        return not absent_payload(self.path)
+
+    # --- model and tables --------------------------------------------------------------
+    @property
+    def model(self) -> dict[str, Any]:
+        """The catalog model as of the bag's version (``data/schema.json``)."""
+        if self._model is None:
+            path = self.path / "data" / "schema.json"
+            try:
+                model = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise BagError(
+                    f"{self.path} is not an assetry dataset bag: data/schema.json is missing"
+                ) from None
+            except (OSError, ValueError) as err:
+                raise BagError(f"cannot read data/schema.json: {err}") from None
+            if not isinstance(model, dict) or not isinstance(model.get("tables"), list):
+                raise BagError("data/schema.json is not a model document (no 'tables' list)")
+            self._model = model
+        return self._model
+
+    def _table_model(self, table: str) -> dict[str, Any] | None:
+        if not (self.path / "data" / "schema.json").exists():
+            return None
+        return next((t for t in self.model["tables"] if t.get("name") == table), None)
+
+    def list_tables(self) -> list[str]:
+        """Names of the tables the bag holds rows of (one ``data/<Table>.csv`` each)."""
+        data = self.path / "data"
+        if not data.is_dir():
+            return []
+        return sorted(
+            p.stem for p in data.glob("*.csv") if p.is_file() and _TABLE_NAME.fullmatch(p.stem)
+        )
+
+    def _read_table(self, table: str) -> tuple[list[str], list[dict[str, Any]], dict[str, str]]:
+        path = self.path / "data" / f"{table}.csv"
+        if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table) or not path.is_file():
+            raise TableNotFound(
+                str(table), f"the bag has no table {table!r} (it has {self.list_tables()})"
+            )
+        spec = self._table_model(table)
+        types = {c["name"]: _kind(c.get("type")) for c in (spec or {}).get("columns", [])}
+        try:
+            text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+        except (OSError, UnicodeDecodeError) as err:
+            raise BagError(f"cannot read data/{table}.csv: {err}") from None
+        header, rows = load_rows(text, types, name=f"data/{table}.csv")
+        return header, rows, types
+
+    def get_table_as_dict(self, table: str) -> list[dict[str, Any]]:
+        """The rows of ``table``, typed by the model (NULL is None, distinct from "")."""
+        return self._read_table(table)[1]
+
+    def get_table_as_dataframe(self, table: str) -> pd.DataFrame:
+        """The rows of ``table`` as a DataFrame: columns in the CSV's order, integers as
+        ``Int64``, floats ``Float64``, booleans ``boolean``, text ``string`` (NULL is
+        ``pd.NA``, distinct from ""), timestamps ``datetime64``; dates and json objects."""
+        import pandas as pd
+
+        header, rows, types = self._read_table(table)
+        columns = {}
+        for column in header:
+            dtype = _DTYPES.get(types.get(column, "text"), "object")
+            columns[column] = pd.Series([r[column] for r in rows], dtype=dtype)
+        return pd.DataFrame(columns, columns=header)
+
+    # --- members and assets ------------------------------------------------------------
+    def _membership_tables(self) -> dict[str, str]:
+        """``Dataset_<T>`` membership table -> element table T."""
+        out = {}
+        for name in self.list_tables():
+            element = name.removeprefix("Dataset_")
+            if element == name or name in NOT_MEMBERSHIPS:
+                continue
+            spec = self._table_model(name)
+            targets = {fk.get("table") for fk in (spec or {}).get("foreign_keys", [])}
+            if spec is None or (
+                spec.get("kind") == "association" and targets == {DATASET, element}
+            ):
+                out[name] = element
+        return out
+
+    def list_dataset_members(self, recurse: bool = False) -> dict[str, list[dict[str, Any]]]:
+        """The bag's dataset's members by table (rows sorted by RID), as the catalog's
+        ``list_dataset_members`` gives them; ``recurse`` adds nested datasets' members."""
+        if self.dataset_rid is None:
+            raise BagError(f"{self.path} is not a dataset bag: bag-info.txt has no Assetry-Dataset")
+        nesting: dict[str, set[str]] = defaultdict(set)
+        if f"Dataset_{DATASET}" in self.list_tables():
+            for row in self.get_table_as_dict(f"Dataset_{DATASET}"):
+                if row.get(DATASET) and row.get(NESTED):
+                    nesting[rids.normalize(row[DATASET])].add(rids.normalize(row[NESTED]))
+        datasets, frontier = set(), {rids.normalize(self.dataset_rid)}
+        while frontier:  # the closure of nested datasets (cycles stop here)
+            datasets |= frontier
+            frontier = {c for d in frontier for c in nesting[d]} - datasets if recurse else set()
+        members: dict[str, set[str]] = defaultdict(set)
+        for dataset in datasets:
+            members[DATASET] |= nesting[dataset]
+        for link, element in self._membership_tables().items():
+            for row in self.get_table_as_dict(link):
+                if (
+                    row.get(DATASET)
+                    and rids.normalize(row[DATASET]) in datasets
+                    and row.get(element)
+                ):
+                    members[element].add(rids.normalize(row[element]))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for table in sorted(t for t, found in members.items() if found):
+            try:
+                rows = {rids.normalize(r["RID"]): r for r in self.get_table_as_dict(table)}
+            except TableNotFound:
+                rows = {}
+            absent = sorted(members[table] - set(rows))
+            if absent:
+                raise BagError(f"the bag lists members {absent[:5]} of {table} without their rows")
+            out[table] = [rows[rid] for rid in sorted(members[table])]
+        return out
+
+    def asset_path(self, rid: str) -> Path:
+        """The file of asset ``rid``: ``data/assets/<Table>/<RID>/<Filename>``.
+
+        ``RIDNotFound`` if the bag has no asset with that RID; ``BagError`` if it has one
+        that is not fetched yet (``materialize()`` fetches it).
+        """
+        if self._assets is None:
+            index: dict[str, str] = {}
+            for manifest in load_structure(self.path).manifests:
+                for listed in manifest.entries if not manifest.tag else ():
+                    parts = listed.split("/")
+                    if len(parts) == 5 and parts[:2] == ["data", "assets"]:
+                        index.setdefault(rids.normalize(parts[3]), listed)
+            self._assets = index
+        path = self._assets.get(rids.normalize(rid)) if isinstance(rid, str) else None
+        if path is None:
+            raise RIDNotFound(str(rid), f"the bag has no asset with RID {rid!r}")
+        full = self.path / path
+        if not full.is_file():
+            raise BagError(f"asset {rid} ({path}) is not in the bag yet: materialize() fetches it")
+        return full
