@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from assetry.catalog import internal, rids, rows
 from assetry.catalog.model import TableModel
 from assetry.catalog.session import Session
-from assetry.errors import RIDNotFound, ValidationError
+from assetry.errors import RIDNotFound, TermNotFound, ValidationError
+from assetry.executions.status import FINISHED, check_transition
+from assetry.vocab import resolve
 
 ROLES = ("Input", "Output")
 _RELATION_ROLE = {"used": "Input", "generated": "Output"}
@@ -204,11 +206,14 @@ def set_status(
     session: Session, execution: str, column: str, new: str, detail: str | None
 ) -> dict[str, Any]:
     """Move ``column`` (Status or Upload_Status) to ``new`` if the machine allows it."""
-    from assetry.executions.status import FINISHED, check_transition
-
     row = rows.fetch_current(session, "Execution", [execution]).get(execution)
     if row is None:
         raise RIDNotFound(execution, f"no execution has RID {execution!r}")
+    vocabulary = "Execution_Status" if column == "Status" else "Upload_Status"
+    canonical = resolve.term_map(session, vocabulary).get(str(new).casefold())
+    if canonical is None:
+        raise TermNotFound(vocabulary, str(new))
+    new = canonical
     check_transition(column, row[column], new, execution)
     change: dict[str, Any] = {"RID": execution, column: new}
     if column == "Status":
@@ -275,8 +280,6 @@ def check_columns(session: Session, table: str, values: Mapping[str, Any]) -> di
 
 def check_asset_types(session: Session, table: str, asset_types: Sequence[str]) -> list[str]:
     """The canonical names of ``asset_types`` (synonyms accepted) for assets of ``table``."""
-    from assetry.vocab import resolve
-
     asset_table(session, table)
     terms = resolve.term_map(session, "Asset_Type")
     out, problems = [], []

@@ -16,6 +16,7 @@ from assetry.catalog.backend import ResolvedRID
 from assetry.catalog.definitions import ColumnDef, TableDef
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.datasets.api import DatasetsAPI
+from assetry.datasets.bags_api import BagsAPI
 from assetry.errors import ConfigError, ConflictError, NotFoundError, ValidationError
 from assetry.executions.api import ExecutionsAPI
 from assetry.vocab.terms import Term
@@ -49,7 +50,7 @@ def model_schema() -> dict[str, Any]:
     return schema
 
 
-class Catalog(ExecutionsAPI, DatasetsAPI):
+class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
     """A data catalog: user-defined tables, assets, vocabularies, history.
 
     ``Catalog(location)`` opens an existing catalog: a directory (embedded SQLite), a

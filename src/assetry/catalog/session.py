@@ -18,6 +18,17 @@ import sqlalchemy as sa
 from assetry.catalog import internal, rids
 from assetry.catalog.model import Model
 
+# Built once: these run in nearly every session.
+_BUMP = (
+    sa.update(internal.counter)
+    .where(internal.counter.c.name == sa.bindparam("counter_name"))
+    .values(value=internal.counter.c.value + sa.bindparam("by"))
+    .returning(internal.counter.c.value)
+)
+_CURRENT_SNAPSHOT = sa.select(internal.counter.c.value).where(
+    internal.counter.c.name == internal.SNAPSHOT
+)
+
 
 @dataclass
 class Session:
@@ -62,20 +73,10 @@ class Session:
         """The latest committed snapshot (or this session's, once it has one)."""
         if self._snapshot is not None:
             return self._snapshot
-        counter = internal.counter
-        value = self.conn.execute(
-            sa.select(counter.c.value).where(counter.c.name == internal.SNAPSHOT)
-        ).scalar_one()
-        return int(value)
+        return int(self.conn.execute(_CURRENT_SNAPSHOT).scalar_one())
 
     def _bump(self, name: str, by: int) -> int:
-        counter = internal.counter
-        value = self.conn.execute(
-            sa.update(counter)
-            .where(counter.c.name == name)
-            .values(value=counter.c.value + by)
-            .returning(counter.c.value)
-        ).scalar_one()
+        value = self.conn.execute(_BUMP, {"counter_name": name, "by": by}).scalar_one()
         return int(value)
 
     def stamp(self) -> dict[str, Any]:

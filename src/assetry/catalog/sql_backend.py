@@ -26,6 +26,9 @@ from assetry.vocab.terms import Term
 PAGE_SIZE = 1000
 
 
+_LATEST_MODEL = sa.select(sa.func.max(internal.model_versions.c.version))
+
+
 def _set_synchronous(conn: sa.Connection, level: str) -> None:
     # On the driver connection: outside SQLAlchemy's transaction handling.
     driver = conn.connection.driver_connection
@@ -139,8 +142,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
         return {k: v for k, v in conn.execute(sa.select(s.c.key, s.c.value)) if v is not None}
 
     def _current_model(self, conn: sa.Connection) -> tuple[Model, sa.MetaData]:
-        mv = internal.model_versions
-        version = conn.execute(sa.select(sa.func.max(mv.c.version))).scalar_one()
+        version = conn.execute(_LATEST_MODEL).scalar_one()
         with self._lock:
             if self._model is not None and self._model.version == version:
                 assert self._metadata is not None

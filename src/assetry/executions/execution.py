@@ -82,8 +82,7 @@ class Execution:
 
     def update_status(self, status: str, detail: str | None = None) -> None:
         """Move the run to ``status`` (a term or synonym of Execution_Status)."""
-        term = self._catalog.lookup_term("Execution_Status", status).name
-        self._catalog._backend.set_status(self.rid, "Status", term, detail)
+        self._catalog._backend.set_status(self.rid, "Status", status, detail)
 
     def download_dataset_bag(self, spec: Any) -> Any:
         """Download a dataset version's bag and record it as an input of this execution."""
