@@ -1,5 +1,6 @@
 """assetry: a schema-driven data catalog for machine-learning and scientific data."""
 
+from assetry.bags.reader import DatasetBag
 from assetry.catalog.backend import ResolvedRID
 from assetry.catalog.definitions import (
     BuiltinType,
@@ -51,6 +52,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "Dataset",
+    "DatasetBag",
     "DatasetSpec",
     "DatasetVersion",
     "Execution",

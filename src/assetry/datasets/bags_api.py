@@ -1,0 +1,120 @@
+"""Bags of dataset versions in the public API: export, download, import (mixed into
+``Catalog``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assetry.datasets.dataset import DatasetSpec
+from assetry.errors import BagChecksumMismatch, BagError, ValidationError
+
+if TYPE_CHECKING:
+    from assetry.bags.reader import DatasetBag
+    from assetry.catalog.sql_backend import SqlBackend
+    from assetry.store.base import ObjectStore
+
+ARCHIVES = ("zip", "tgz")
+
+
+def bag_name(rid: str, version: str) -> str:
+    """The folder (and archive) name of a dataset version's bag."""
+    return f"Dataset_{rid}_v{version}"
+
+
+class BagsAPI:
+    """Export, download and import of BagIt bags of dataset versions."""
+
+    _backend: SqlBackend
+
+    if TYPE_CHECKING:  # provided by ExecutionsAPI and Catalog
+
+        def _store(self) -> ObjectStore: ...
+
+        def _local_root(self) -> Path: ...
+
+    def export_dataset_bag(
+        self,
+        spec: DatasetSpec,
+        dest: str | os.PathLike[str] = ".",
+        archive: str | None = None,
+        link: bool = False,
+    ) -> Path:
+        """Write the bag of a dataset version into directory ``dest``; return the bag
+        folder, or the archive (``zip`` or ``tgz``) when ``archive`` is given.
+
+        The bag is the same, byte for byte, whenever the version is exported. Payload
+        files are copies unless ``link`` (read-only hard links to the local store).
+        """
+        from assetry.bags.archive import archive_bag
+        from assetry.bags.writer import write_bag
+
+        if not isinstance(spec, DatasetSpec):
+            raise ValidationError(f"expected a DatasetSpec, got {spec!r}")
+        if archive is not None and archive not in ARCHIVES:
+            raise ValidationError(f"unknown archive format {archive!r}; use zip or tgz")
+        content = self._backend.bag_content(spec.rid, spec.version)
+        target = Path(dest) / bag_name(content.dataset, content.version)
+        bag_dir = write_bag(content, target, self._store(), materialize=spec.materialize, link=link)
+        if archive is None:
+            return bag_dir
+        try:
+            return archive_bag(bag_dir, archive, mtime=content.created)
+        finally:
+            shutil.rmtree(bag_dir, ignore_errors=True)
+
+    def download_dataset_bag(
+        self, spec: DatasetSpec, dest: str | os.PathLike[str] | None = None
+    ) -> DatasetBag:
+        """The bag of a dataset version as a ``DatasetBag`` (kept under the catalog's
+        local folder unless ``dest``; a bag already there is validated and reused)."""
+        from assetry.bags.reader import DatasetBag
+
+        version = self._backend.dataset_version(spec.rid, spec.version)
+        root = Path(dest) if dest is not None else self._local_root() / "bags"
+        folder = root / bag_name(version["Dataset"], version["Version"])
+        if folder.is_dir():
+            bag = DatasetBag(folder)
+            try:
+                if spec.materialize:
+                    bag.materialize()
+                bag.validate(fast=not spec.materialize, allow_incomplete=not spec.materialize)
+                return bag
+            except BagError:
+                shutil.rmtree(folder)
+        root.mkdir(parents=True, exist_ok=True)
+        pinned = DatasetSpec(version["Dataset"], version["Version"], spec.materialize)
+        return DatasetBag(self.export_dataset_bag(pinned, root))
+
+    def import_bag(self, bag: DatasetBag | str | os.PathLike[str]) -> dict[str, int]:
+        """Load a bag (from any catalog) into this one: model, terms, rows, assets, with
+        their RIDs and checksums. Importing the same bag again changes nothing; a RID
+        present here with different content is a ``ConflictError`` and nothing is
+        imported. Returns the number of new rows per table."""
+        from assetry.bags.reader import DatasetBag
+
+        if not isinstance(bag, DatasetBag):
+            bag = DatasetBag(bag)
+        if not bag.is_complete:
+            bag.materialize()
+        bag.validate()
+        tables = {name: bag.get_table_as_dict(name) for name in bag.list_tables()}
+        self._store_bag_assets(bag, tables)
+        return self._backend.import_rows(bag.model, tables)
+
+    def _store_bag_assets(self, bag: DatasetBag, tables: dict[str, list[dict[str, Any]]]) -> None:
+        """Put every asset file of the bag in this catalog's store (before any row)."""
+        kinds = {t["name"]: t.get("kind") for t in bag.model.get("tables", [])}
+        store = self._store()
+        for name, found in tables.items():
+            if kinds.get(name) != "asset":
+                continue
+            for row in found:
+                if store.exists(row["SHA256"]):
+                    continue
+                path = bag.asset_path(row["RID"])
+                digests = store.put_file(path)
+                if digests.sha256 != row["SHA256"]:
+                    raise BagChecksumMismatch(str(path), "sha256", row["SHA256"], digests.sha256)
