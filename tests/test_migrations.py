@@ -91,7 +91,7 @@ def test_opening_an_outdated_catalog_names_the_upgrade_command(
     location = sqlite_catalog.location
     sqlite_catalog.close()
     monkeypatch.setattr(migrate, "head_revision", lambda: "9999")
-    monkeypatch.setattr(migrate, "_known_revisions", lambda: {"0001", "0002", "9999"})
+    monkeypatch.setattr(migrate, "_known_revisions", lambda: {"0001", "0002", migrate.HEAD, "9999"})
     with pytest.raises(SchemaVersionError, match="assetry upgrade"):
         Catalog(location)
 
