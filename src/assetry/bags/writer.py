@@ -303,8 +303,9 @@ def _place_assets(
                 return
             _fill_folder(f"{root}/{folder}", members, store, link, times)
 
-    if len(batches) == 1:
-        run(batches[0])
+    if len(batches) <= 1:
+        for batch in batches:
+            run(batch)
         return
     with ThreadPoolExecutor(
         min(LOCAL_WORKERS if local else DOWNLOAD_WORKERS, len(batches))

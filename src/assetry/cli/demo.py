@@ -21,6 +21,7 @@ from assetry.catalog.facade import Catalog
 from assetry.cli.assets import short_sha
 from assetry.cli.commands import history_lines
 from assetry.cli.output import Output
+from assetry.datasets.dataset import DatasetSpec
 from assetry.errors import ConflictError, ValidationError
 from assetry.executions.workflow import ExecutionConfiguration
 
@@ -111,6 +112,7 @@ class Tour:
         raw = self.ingest(subjects)
         derived = self.execution(raw)
         self.lineage(derived)
+        self.dataset(raw, derived)
         self.summary["images"] = _pick(self.cat.list_assets("Image"), IMAGE_COLUMNS)
         if self.text:
             self.closing()
@@ -326,6 +328,41 @@ class Tour:
         )
         self.summary["derived"] = first["RID"]
 
+    def dataset(self, raw: list[dict[str, Any]], derived: list[dict[str, Any]]) -> None:
+        """Mint a dataset version, export it, download it, validate it, import it."""
+        cat = self.cat
+        self.step("A dataset version, handed over as a BagIt bag")
+        cat.add_dataset_element_type("Image")
+        ds = cat.create_dataset(["Training"], description="demo training set")
+        version = cat.add_dataset_members(ds, [a["RID"] for a in raw + derived])
+        self.say(f"Dataset {ds}: {len(raw) + len(derived)} images, version {version}")
+        exported = cat.export_dataset_bag(
+            DatasetSpec(ds, version=version), dest=self.root / "export", archive="zip"
+        )
+        self.say(f"Exported (reproducible zip): {exported.relative_to(self.root)}")
+        bag = cat.download_dataset_bag(DatasetSpec(ds, version=version), dest=self.root / "bags")
+        report = bag.validate()
+        self.say(
+            f"Downloaded and validated: {report.verified_files} files verified "
+            f"({bag.path.relative_to(self.root)})"
+        )
+        with Catalog.create(self.root / "second-catalog") as other:
+            added = other.import_bag(bag)
+            again = other.import_bag(bag)
+            members = other.list_dataset_members(ds)
+            self.say(
+                f"Imported into a second catalog: {sum(added.values())} rows "
+                f"({len(members.get('Image', []))} member images, same RIDs); "
+                f"importing again adds {sum(again.values())}"
+            )
+        self.summary["dataset"] = {
+            "rid": ds,
+            "version": version,
+            "archive": str(exported),
+            "bag": str(bag.path),
+            "imported": added,
+        }
+
     def closing(self) -> None:
         loc = shlex.quote(str(self.root / "catalog"))
         execution = self.summary["execution"]["rid"]
@@ -340,6 +377,8 @@ class Tour:
             f"exec show {execution}",
             f"lineage {derived} --direction both",
             f"assets download {derived} ./downloaded",
+            f"dataset history {self.summary['dataset']['rid']}",
+            f"bag validate {shlex.quote(self.summary['dataset']['archive'])}",
             "fsck",
             "model show",
         ):
