@@ -9,6 +9,7 @@ one derived file.
 from __future__ import annotations
 
 import argparse
+import os
 import hashlib
 import json
 import shlex
@@ -339,12 +340,12 @@ class Tour:
         exported = cat.export_dataset_bag(
             DatasetSpec(ds, version=version), dest=self.root / "export", archive="zip"
         )
-        self.say(f"Exported (reproducible zip): {exported.relative_to(self.root)}")
+        self.say(f"Exported (reproducible zip): {os.path.relpath(exported, self.root)}")
         bag = cat.download_dataset_bag(DatasetSpec(ds, version=version), dest=self.root / "bags")
         report = bag.validate()
         self.say(
             f"Downloaded and validated: {report.verified_files} files verified "
-            f"({bag.path.relative_to(self.root)})"
+            f"({os.path.relpath(bag.path, self.root)})"
         )
         with Catalog.create(self.root / "second-catalog") as other:
             added = other.import_bag(bag)
