@@ -9,9 +9,9 @@ one derived file.
 from __future__ import annotations
 
 import argparse
-import os
 import hashlib
 import json
+import os
 import shlex
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
