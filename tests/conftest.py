@@ -26,6 +26,18 @@ REQUIRE_ALL = os.environ.get("ASSETRY_REQUIRE_ALL") == "1"
 RUN_ID = uuid.uuid4().hex[:8]
 
 
+def _conformance_suite() -> Path:
+    """The Library of Congress BagIt conformance bags in ``shared/`` beside the repo."""
+    override = os.environ.get("ASSETRY_BAGIT_CONFORMANCE")
+    if override:
+        return Path(override)
+    beside = Path(__file__).resolve().parents[1].parent / "shared" / "bagit-conformance"
+    return beside if beside.is_dir() else Path("/work/shared/bagit-conformance")
+
+
+BAGIT_CONFORMANCE = _conformance_suite()
+
+
 def service_missing(reason: str) -> None:
     """Skip, or fail when every service is required (CI)."""
     if REQUIRE_ALL:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from assetry import Catalog, ColumnDef, TableDef
-from tests.conftest import clone_sqlite
+from tests.conftest import BAGIT_CONFORMANCE, clone_sqlite
 from tests.test_cli import make_runner
 
-CONFORMANCE = Path("/work/shared/bagit-conformance/v1.0/invalid")
+CONFORMANCE = BAGIT_CONFORMANCE / "v1.0" / "invalid"
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ never written: a test that writes copies its bag to tmp_path first.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import stat
@@ -20,9 +19,9 @@ import pytest
 
 from assetry import BagChecksumMismatch, BagError
 from assetry.bags.reader import DatasetBag
-from tests.conftest import service_missing
+from tests.conftest import BAGIT_CONFORMANCE, service_missing
 
-SUITE = Path(os.environ.get("ASSETRY_BAGIT_CONFORMANCE", "/work/shared/bagit-conformance"))
+SUITE = BAGIT_CONFORMANCE
 KINDS = ("valid", "warning", "invalid", "linux-only")
 CASES = sorted(p for kind in KINDS for p in SUITE.glob(f"*/{kind}/*") if p.is_dir())
 
@@ -188,3 +187,10 @@ def test_bagit_python_agrees_except_where_documented() -> None:
         if theirs != (case.parent.name in ("valid", "warning")):
             differs.add(case.name)
     assert differs == BAGIT_PYTHON_DIFFERS
+
+
+def test_the_conformance_suite_is_present() -> None:
+    """Without the suite every case above would vanish from the run: fail loudly instead."""
+    cases = [p.parent for p in SUITE.glob("*/*/*/bagit.txt")]
+    assert SUITE.is_dir(), f"BagIt conformance suite not found at {SUITE}"
+    assert len(cases) >= 35, cases
