@@ -281,17 +281,7 @@ def check_columns(session: Session, table: str, values: Mapping[str, Any]) -> di
 def check_asset_types(session: Session, table: str, asset_types: Sequence[str]) -> list[str]:
     """The canonical names of ``asset_types`` (synonyms accepted) for assets of ``table``."""
     asset_table(session, table)
-    terms = resolve.term_map(session, "Asset_Type")
-    out, problems = [], []
-    for term in asset_types:
-        canonical = terms.get(term.casefold()) if isinstance(term, str) else None
-        if canonical is None:
-            problems.append(f"{term!r} is not a term of vocabulary 'Asset_Type'")
-        else:
-            out.append(canonical)
-    if problems:
-        raise ValidationError(problems)
-    return list(dict.fromkeys(out))
+    return resolve.canonical_terms(session, "Asset_Type", asset_types)
 
 
 def ensure_asset(session: Session, entry: OutputEntry) -> str:

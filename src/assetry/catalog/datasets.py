@@ -105,17 +105,7 @@ def next_version(session: Session, ds: str, component: str, description: str | N
 
 
 def _dataset_types(session: Session, dataset_types: Iterable[str]) -> list[str]:
-    terms = resolve.term_map(session, "Dataset_Type")
-    out, problems = [], []
-    for term in dataset_types:
-        canonical = terms.get(term.casefold()) if isinstance(term, str) else None
-        if canonical is None:
-            problems.append(f"{term!r} is not a term of vocabulary 'Dataset_Type'")
-        else:
-            out.append(canonical)
-    if problems:
-        raise ValidationError(problems)
-    return list(dict.fromkeys(out))
+    return resolve.canonical_terms(session, "Dataset_Type", dataset_types)
 
 
 def create(

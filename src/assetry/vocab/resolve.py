@@ -30,6 +30,24 @@ def term_map(session: Session, vocabulary: str) -> dict[str, str]:
     return mapping
 
 
+def canonical_terms(session: Session, vocabulary: str, names: Iterable[object]) -> list[str]:
+    """The canonical names of ``names`` (names or synonyms, any case) in ``vocabulary``,
+    without repeats; every unknown one reported in one ``ValidationError``."""
+    from assetry.errors import ValidationError
+
+    terms = term_map(session, vocabulary)
+    out, problems = [], []
+    for name in names:
+        canonical = terms.get(name.casefold()) if isinstance(name, str) else None
+        if canonical is None:
+            problems.append(f"{name!r} is not a term of vocabulary {vocabulary!r}")
+        else:
+            out.append(canonical)
+    if problems:
+        raise ValidationError(problems)
+    return list(dict.fromkeys(out))
+
+
 def term_text_problems(value: object, what: str) -> list[str]:
     """Why ``value`` cannot be a term name or synonym (empty if it can)."""
     if not isinstance(value, str):
