@@ -30,6 +30,7 @@ test: lint unit
 bench: install
 	$(BIN)/python benchmarks/bench_insert.py
 	$(BIN)/python benchmarks/bench_executions.py
+	$(BIN)/python benchmarks/bench_bags.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
