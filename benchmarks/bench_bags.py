@@ -54,7 +54,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import thread as futures_thread
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ import sqlalchemy as sa
 
 from assetry import Catalog, ColumnDef, DatasetSpec, ExecutionConfiguration, TableDef
 from assetry.bags.reader import DatasetBag
+from common import Figure, Report, Timing, load, median_wall, positive
 
 TABLE = "Bench"
 ITEMS = "Item"
@@ -76,39 +77,6 @@ STAGE_CHUNK = 2_000  # small files per execution when ingesting (a)
 CHECKSUMS = ["md5", "sha256"]
 DEFAULTS = {"files": 10_000, "big_mib": 1024, "members": 100_000}
 QUICK = {"files": 1_000, "big_mib": 64, "members": 10_000}
-
-
-@dataclass
-class Timing:
-    """One timed section: wall seconds and this process's CPU seconds (all threads)."""
-
-    wall: float
-    cpu: float
-
-
-@dataclass
-class Figure:
-    """One reported number and the aim it is held to."""
-
-    part: str
-    name: str
-    value: float
-    unit: str
-    aim: float
-    higher_is_better: bool
-
-    @property
-    def passed(self) -> bool:
-        return self.value >= self.aim if self.higher_is_better else self.value <= self.aim
-
-
-@dataclass
-class Report:
-    settings: dict[str, Any]
-    machine: dict[str, Any]
-    figures: list[Figure] = field(default_factory=list)
-    runs: dict[str, list[Timing]] = field(default_factory=dict)
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 # --- timing and profiling -------------------------------------------------------------
@@ -181,20 +149,8 @@ class Clock:
             stats.sort_stats("tottime").print_stats(20)
 
 
-def median_wall(runs: Sequence[Timing]) -> float:
-    return statistics.median(t.wall for t in runs)
-
-
 def median_cpu(runs: Sequence[Timing]) -> float:
     return statistics.median(t.cpu for t in runs)
-
-
-def load() -> str:
-    try:
-        one, five, _ = os.getloadavg()
-    except OSError:
-        return "unknown"
-    return f"{one:.2f}/{five:.2f}"
 
 
 # --- files ----------------------------------------------------------------------------
@@ -634,13 +590,6 @@ def machine() -> dict[str, Any]:
         "bagit": getattr(bagit, "VERSION", "?"),
         "load_before": load(),
     }
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -50,7 +50,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ import sqlalchemy as sa
 
 from assetry import Catalog, ExecutionConfiguration
 from assetry.catalog.lineage import walk
+from common import Figure, Report, Timing, load, median_wall, positive
 
 # Imported up front: other work may edit the package while a long run is going.
 _walk_statement: Callable[..., Any] | None
@@ -75,39 +76,6 @@ MLFLOW_RUNS_PER_S = 54.0
 PARAMETERS = {"learning_rate": 1e-3, "epochs": 10, "optimizer": "adam"}
 DEFAULTS = {"big_mib": 1024, "files": 10_000, "chain": 10_000, "executions": 500}
 QUICK = {"big_mib": 64, "files": 1_000, "chain": 1_000, "executions": 200}
-
-
-@dataclass
-class Timing:
-    """One timed section: wall seconds and this process's CPU seconds."""
-
-    wall: float
-    cpu: float
-
-
-@dataclass
-class Figure:
-    """One reported number and the aim it is held to."""
-
-    part: str
-    name: str
-    value: float
-    unit: str
-    aim: float
-    higher_is_better: bool
-
-    @property
-    def passed(self) -> bool:
-        return self.value >= self.aim if self.higher_is_better else self.value <= self.aim
-
-
-@dataclass
-class Report:
-    settings: dict[str, Any]
-    machine: dict[str, Any]
-    figures: list[Figure] = field(default_factory=list)
-    runs: dict[str, list[Timing]] = field(default_factory=dict)
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -145,10 +113,6 @@ class Clock:
             print(f"\n=== profile of {name} ({path}), by own time ===", file=sys.stderr)
             stats = pstats.Stats(profile, stream=sys.stderr)
             stats.sort_stats("tottime").print_stats(20)
-
-
-def median_wall(runs: Sequence[Timing]) -> float:
-    return statistics.median(t.wall for t in runs)
 
 
 def cpu_share(runs: Sequence[Timing]) -> float:
@@ -190,14 +154,6 @@ def baseline_hash(path: Path) -> tuple[str, str, int]:
             sha256.update(chunk)
             length += len(chunk)
     return md5.hexdigest(), sha256.hexdigest(), length
-
-
-def load() -> str:
-    try:
-        one, five, _ = os.getloadavg()
-    except OSError:
-        return "unknown"
-    return f"{one:.2f}/{five:.2f}"
 
 
 # --- (a) one big file -----------------------------------------------------------------
@@ -479,13 +435,6 @@ def machine() -> dict[str, Any]:
         "sqlalchemy": sa.__version__,
         "load_before": load(),
     }
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

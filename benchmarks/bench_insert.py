@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from assetry import Catalog, ColumnDef
+from common import positive
 
 TABLE = "Bench"
 SEED = 20240601
@@ -277,13 +278,6 @@ def machine() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "sqlalchemy": sa.__version__,
     }
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
