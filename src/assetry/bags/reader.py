@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from assetry.bags.csvcodec import load_rows
 from assetry.bags.extract import BagStructure, open_bag_path, parse_info, read_bagit_txt, read_tag
-from assetry.bags.fetch import materialize
 from assetry.bags.validate import BagReport, absent_payload, load_structure, validate_bag
 from assetry.catalog import rids
 from assetry.catalog.definitions import BuiltinType
@@ -122,6 +121,8 @@ class DatasetBag:
 
     def materialize(self, workers: int = 8) -> DatasetBag:
         """Fetch (in parallel, verified) every fetch.txt file not present yet."""
+        from assetry.bags.fetch import materialize  # requests: only when fetching
+
         materialize(self.path, workers=workers)
         return self
 
