@@ -101,6 +101,16 @@ def valid_at(
     return [decode_row(table, text) for (text,) in session.conn.execute(query)]
 
 
+def rids_valid_at(session: Session, table: TableModel, snapshot: int) -> set[str]:
+    """RIDs of ``table`` with a history image valid at ``snapshot``: the rows changed or
+    deleted since (usually none, and then a read as of ``snapshot`` needs no images)."""
+    h = internal.history
+    query = sa.select(h.c.rid).where(
+        h.c.table_name == table.name, h.c.snap_to > snapshot, h.c.snap_from <= snapshot
+    )
+    return set(session.conn.execute(query).scalars())
+
+
 def entries_for(session: Session, rid: str) -> list[sa.Row[Any]]:
     """Every history entry of ``rid``, oldest first."""
     h = internal.history

@@ -6,6 +6,7 @@ reported together in one ``ValidationError``.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -514,19 +515,72 @@ def fetch_as_of(
 ) -> dict[str, dict[str, Any]]:
     """Rows of ``table`` (its model at ``snapshot``) with RIDs in ``wanted``, as they were
     at ``snapshot`` (current rows when None), keyed by RID."""
-    t = session.table(table.name)
-    columns = [t.c[name] for name in table.column_names]
-    found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(sorted(set(wanted))):
-        query = sa.select(*columns).where(t.c.RID.in_(chunk))
-        if snapshot is not None:
-            query = query.where(t.c[names.SNAPSHOT_COLUMN] <= snapshot)
-        for current in session.conn.execute(query).mappings():
-            found[current["RID"]] = dict(current)
-        if snapshot is not None:
+    ordered = sorted(set(wanted))
+    found = fetch_unchanged(session, table, "RID", ordered, snapshot)
+    if snapshot is not None and ordered:
+        column_names = table.column_names
+        changed = sorted(history.rids_valid_at(session, table, snapshot).intersection(ordered))
+        for chunk in _chunks(changed):
             for old in history.valid_at(session, table, snapshot, only=list(chunk)):
-                found[old["RID"]] = {name: old.get(name) for name in table.column_names}
+                found[old["RID"]] = {name: old.get(name) for name in column_names}
     return found
+
+
+def fetch_unchanged(
+    session: Session,
+    table: TableModel,
+    column: str,
+    values: Iterable[Any],
+    snapshot: int | None,
+) -> dict[str, dict[str, Any]]:
+    """Current rows of ``table`` (the columns of its model at ``snapshot``) whose
+    ``column`` holds one of ``values``, keyed by RID; with ``snapshot``, only those not
+    changed since (with the history images valid at ``snapshot`` they make the table as of
+    it)."""
+    ordered = sorted(set(values))
+    column_names = table.column_names
+    t = session.table(table.name)
+    at = column_names.index("RID")
+    execute = session.conn.execute
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ordered):
+        size = next(n for n in _IN_SIZES if n >= len(chunk))
+        statement = _in_statement(t, column_names, column, snapshot is not None, size)
+        params = dict(zip(_IN_PARAMS, chunk, strict=False))
+        for name in _IN_PARAMS[len(chunk) : size]:
+            params[name] = chunk[-1]
+        if snapshot is not None:
+            params["snapshot"] = snapshot
+        for current in execute(statement, params):
+            found[current[at]] = dict(zip(column_names, current, strict=True))
+    return found
+
+
+# ``IN`` lists of a few fixed lengths, each statement built once per table and shape, so
+# that every chunk reuses a compiled statement (a fresh ``IN`` list would be rendered and
+# keyed again for each chunk). A short chunk repeats its last value: ``IN`` ignores that.
+_IN_SIZES = (8, 64, _CHUNK)
+_IN_PARAMS = tuple(f"in_{i}" for i in range(_CHUNK))
+_StatementKey = tuple[tuple[str, ...], str, bool, int]
+_IN_STATEMENTS: weakref.WeakKeyDictionary[sa.Table, dict[_StatementKey, sa.Select[Any]]]
+_IN_STATEMENTS = weakref.WeakKeyDictionary()
+
+
+def _in_statement(
+    t: sa.Table, column_names: Sequence[str], column: str, as_of: bool, size: int
+) -> sa.Select[Any]:
+    """``SELECT columns WHERE column IN (:in_0 .. :in_<size-1>)``, and ``AND _snapshot <=
+    :snapshot`` when ``as_of``."""
+    statements = _IN_STATEMENTS.setdefault(t, {})
+    key = (tuple(column_names), column, as_of, size)
+    statement = statements.get(key)
+    if statement is None:
+        where = t.c[column].in_([sa.bindparam(name) for name in _IN_PARAMS[:size]])
+        statement = sa.select(*(t.c[name] for name in column_names)).where(where)
+        if as_of:
+            statement = statement.where(t.c[names.SNAPSHOT_COLUMN] <= sa.bindparam("snapshot"))
+        statements[key] = statement
+    return statement
 
 
 def tables_of(session: Session, wanted: Iterable[str]) -> dict[str, str]:

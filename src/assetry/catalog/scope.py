@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from assetry.bags.content import AssetFile, BagContent, TableRows
 from assetry.catalog import datasets, history, internal, rows
 from assetry.catalog.lineage import live_edges
-from assetry.catalog.model import Model
+from assetry.catalog.model import ForeignKeyModel, Model, TableModel
 from assetry.catalog.session import Session
 
 
@@ -47,22 +47,29 @@ def compute(
     assets = [m for m in pending if m in model.tables and model.tables[m].kind == "asset"]
     pending["Execution"].update(_generators(session, pending, assets, snapshot))
 
-    # Transitive closure over foreign keys: rows reference rows and terms.
-    while any(pending.values()):
-        batch, pending = pending, defaultdict(set)
-        for table, wanted in batch.items():
-            new = sorted(set(wanted) - set(in_scope[table]))
-            if not new or table not in model.tables:
-                continue
-            found = rows.fetch_as_of(session, model.table(table), new, snapshot)
-            in_scope[table].update(found)
-            for target, keys in _referenced(model, table, found).items():
-                if model.table(target).kind == "vocabulary" and _by_name(model, table, target):
-                    terms[target].update(keys)
-                else:
-                    pending[target].update(keys)
-        if not any(pending.values()):
-            pending = _links(session, model, in_scope, snapshot)
+    def absorb(table: str, found: dict[str, dict[str, Any]]) -> None:
+        in_scope[table].update(found)
+        for target, keys in _referenced(model, table, found).items():
+            if model.table(target).kind == "vocabulary" and _by_name(model, table, target):
+                terms[target].update(keys)
+            else:
+                pending[target].update(keys)
+
+    # Transitive closure over foreign keys (rows reference rows and terms), then over the
+    # link rows whose ends are all in scope, until neither adds anything.
+    links = _Links(session, model, snapshot)
+    while True:
+        while any(pending.values()):
+            batch, pending = pending, defaultdict(set)
+            for table, wanted in batch.items():
+                new = set(wanted).difference(in_scope[table])
+                if new and table in model.tables:
+                    absorb(table, rows.fetch_as_of(session, model.table(table), new, snapshot))
+        added = links.new_rows(in_scope)
+        if not added:
+            break
+        for table, found in added.items():
+            absorb(table, found)
 
     for vocabulary, names in terms.items():
         found = _terms_as_of(session, model, vocabulary, names, snapshot)
@@ -122,40 +129,65 @@ def _generators(
     return out
 
 
-def _links(
-    session: Session, model: Model, in_scope: dict[str, dict[str, Any]], snapshot: int
-) -> dict[str, set[str]]:
-    """Association rows (and dataset versions) whose RID references are all in scope."""
-    pending: dict[str, set[str]] = defaultdict(set)
-    for table in model.tables.values():
-        if table.kind != "association" and table.name != "Dataset_Version":
-            continue
-        rid_keys = [fk for fk in table.foreign_keys if fk.referenced_column == "RID"]
-        if not rid_keys:
-            continue
-        first = rid_keys[0]
-        anchors = sorted(in_scope.get(first.table, {}))
-        if not anchors:
-            continue
-        t = session.table(table.name)
-        candidates: set[str] = set()
-        for start in range(0, len(anchors), 900):
-            chunk = anchors[start : start + 900]
-            query = sa.select(t.c.RID).where(t.c[first.column].in_(chunk))
-            candidates.update(session.conn.execute(query).scalars())
-        for row in history.valid_at(session, table, snapshot):
-            if row.get(first.column) in in_scope.get(first.table, {}):
-                candidates.add(row["RID"])
-        found = rows.fetch_as_of(session, table, candidates - set(in_scope[table.name]), snapshot)
-        for rid, row in found.items():
-            if table.name == "Dataset_Version":
-                pending[table.name].add(rid)  # every version up to this one, and its execution
-            elif all(
-                row.get(fk.column) is None or row[fk.column] in in_scope.get(fk.table, {})
-                for fk in rid_keys
-            ):
-                pending[table.name].add(rid)
-    return pending
+class _Links:
+    """Association rows (and dataset versions) whose RID references are all in scope.
+
+    A link table's rows are read (as of the snapshot) by its first RID reference, once per
+    value of it that enters the scope; rows whose other ends are not in scope yet are kept
+    and looked at again on the next call."""
+
+    def __init__(self, session: Session, model: Model, snapshot: int) -> None:
+        self.session = session
+        self.snapshot = snapshot
+        self.tables: list[tuple[TableModel, list[ForeignKeyModel]]] = []
+        for table in model.tables.values():
+            if table.kind != "association" and table.name != "Dataset_Version":
+                continue
+            rid_keys = [fk for fk in table.foreign_keys if fk.referenced_column == "RID"]
+            if rid_keys:
+                self.tables.append((table, rid_keys))
+        self.anchors: dict[str, set[str]] = defaultdict(set)  # values read, by table
+        self.waiting: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.history: dict[str, list[dict[str, Any]]] = {}
+
+    def new_rows(
+        self, in_scope: dict[str, dict[str, dict[str, Any]]]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """Link rows not in ``in_scope`` whose RID references are all in it, by table."""
+        added: dict[str, dict[str, dict[str, Any]]] = {}
+        for table, rid_keys in self.tables:
+            first = rid_keys[0]
+            new = set(in_scope.get(first.table, ())).difference(self.anchors[table.name])
+            if new:
+                self.anchors[table.name].update(new)
+                self.waiting[table.name].update(self._read(table, first.column, new))
+            waiting, have = self.waiting[table.name], in_scope.get(table.name, {})
+            found = {}
+            for rid, row in waiting.items():
+                if rid in have:
+                    continue
+                if table.name == "Dataset_Version" or all(
+                    row[fk.column] is None or row[fk.column] in in_scope.get(fk.table, ())
+                    for fk in rid_keys
+                ):
+                    found[rid] = row  # (every version up to this one, and its execution)
+            for rid in found:
+                del waiting[rid]
+            if found:
+                added[table.name] = found
+        return added
+
+    def _read(self, table: TableModel, column: str, values: set[str]) -> dict[str, dict[str, Any]]:
+        """Rows of ``table`` with ``column`` in ``values``, as of the snapshot."""
+        found = rows.fetch_unchanged(self.session, table, column, values, self.snapshot)
+        images = self.history.get(table.name)
+        if images is None:
+            images = self.history[table.name] = history.valid_at(self.session, table, self.snapshot)
+        names = table.column_names
+        for image in images:
+            if image.get(column) in values:
+                found[image["RID"]] = {name: image.get(name) for name in names}
+        return found
 
 
 def _terms_as_of(

@@ -51,6 +51,38 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """The standard processing (the engine's own, then ``process_result_value``),
+        remembered per raw value: rows written by one call share their timestamps, and
+        converting each again costs more than the rest of reading the row."""
+        convert = super().result_processor(dialect, coltype)
+        if convert is None:  # pragma: no cover - process_result_value is defined
+            return None
+        cache: dict[Any, dt.datetime | None] = {}
+
+        def process(value: Any) -> dt.datetime | None:
+            if value is None:
+                return None
+            if type(value) is not str:
+                return convert(value)
+            try:
+                return cache[value]
+            except KeyError:
+                pass
+            out = convert(value)
+            if len(cache) >= _RESULT_CACHE_SIZE:
+                cache.clear()  # a dict is thread-safe for this; a lost entry is harmless
+            cache[value] = out
+            return out
+
+        return process
+
+
+# Only text (SQLite's stored form) is remembered: equal texts are the same instant. Aware
+# datetimes (PostgreSQL) are not: two with the same zone and wall time but a different
+# ``fold`` compare equal although they are different instants.
+_RESULT_CACHE_SIZE = 4096
+
 
 def rid_type() -> sa.types.TypeEngine[Any]:
     """Text compared byte by byte on every engine, so RIDs sort the same everywhere
