@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import operator
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from assetry.errors import BagError
 
-_SPECIAL = (",", '"', "\r", "\n")
+# A field with one of these characters, or empty, is quoted.
+_NEEDS_QUOTES = re.compile('[,"\r\n]').search
 
 
 def format_value(value: Any, kind: str) -> str | None:
@@ -39,7 +42,7 @@ def format_value(value: Any, kind: str) -> str | None:
 def _field(text: str | None) -> str:
     if text is None:
         return ""
-    if text == "" or any(c in text for c in _SPECIAL):
+    if text == "" or _NEEDS_QUOTES(text):
         return '"' + text.replace('"', '""') + '"'
     return text
 
@@ -54,8 +57,82 @@ def dump_rows(
 ) -> Iterator[str]:
     """The lines of a table's CSV file: header, then one record per row."""
     yield write_line(columns)
+    formatters = [field_formatter(types.get(c, "text")) for c in columns]
+    if not columns:
+        for _ in rows:
+            yield "\r\n"
+        return
+    pick = operator.itemgetter(*columns)
+    single = len(columns) == 1
     for row in rows:
-        yield write_line(format_value(row.get(c), types.get(c, "text")) for c in columns)
+        try:
+            values = (pick(row),) if single else pick(row)
+        except KeyError:  # a row without some column: NULL there
+            values = tuple(row.get(c) for c in columns)
+        yield ",".join([f(v) for f, v in zip(formatters, values, strict=True)]) + "\r\n"
+
+
+Formatter = Callable[[Any], str]
+
+
+def field_formatter(kind: str) -> Formatter:
+    """The function that turns a value of a column of ``kind`` into its CSV field (quoted
+    if need be): ``_field(format_value(value, kind))``, with the common cases first."""
+
+    def generic(value: Any) -> str:
+        return _field(format_value(value, kind))
+
+    if kind in ("int2", "int4", "int8"):
+
+        def integer(value: Any) -> str:
+            return str(value) if type(value) is int else generic(value)
+
+        return integer
+    if kind in ("float4", "float8"):
+
+        def number(value: Any) -> str:
+            return repr(value) if type(value) is float else generic(value)
+
+        return number
+    if kind == "boolean":
+
+        def boolean(value: Any) -> str:
+            return "true" if value is True else "false" if value is False else generic(value)
+
+        return boolean
+    if kind == "timestamptz":
+        return _timestamptz_formatter(generic)
+    if kind in ("json", "date", "timestamp"):
+        return generic
+
+    def text(value: Any) -> str:  # text, markdown, uri, and kinds this code does not know
+        if type(value) is str and value and not _NEEDS_QUOTES(value):
+            return value
+        return generic(value)
+
+    return text
+
+
+def _timestamptz_formatter(generic: Formatter) -> Formatter:
+    """Rows written together share their timestamps, so each distinct UTC value is
+    formatted once. Only values in ``dt.UTC`` are remembered: equal ones are the same
+    instant, so the same text (not so for equal values in a zone with a ``fold``)."""
+    cache: dict[dt.datetime, str] = {}
+
+    def timestamptz(value: Any) -> str:
+        if type(value) is not dt.datetime or value.tzinfo is not dt.UTC:
+            return generic(value)
+        text = cache.get(value)
+        if text is None:
+            text = generic(value)
+            if len(cache) < _CACHE_SIZE:
+                cache[value] = text
+        return text
+
+    return timestamptz
+
+
+_CACHE_SIZE = 4096
 
 
 def parse_records(text: str, name: str = "CSV") -> list[list[str | None]]:
