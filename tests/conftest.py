@@ -1,8 +1,9 @@
 """Shared fixtures: catalogs on every engine, each cloned from a pre-migrated template.
 
-``catalog`` is parametrized over SQLite and PostgreSQL. PostgreSQL tests skip with a
-reason when no server answers on 127.0.0.1:5432, and fail instead when
-``ASSETRY_REQUIRE_ALL=1`` (as in CI).
+``catalog`` is parametrized over SQLite, PostgreSQL and a remote catalog (a server on
+127.0.0.1, port 0, in a thread of the test process, over a SQLite catalog). PostgreSQL
+and server tests skip with a reason when the service or extra is missing, and fail
+instead when ``ASSETRY_REQUIRE_ALL=1`` (as in CI).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 
 from assetry import Catalog
 from assetry.catalog import rids
+from assetry.catalog.sql_backend import SqlBackend
 
 PG_ADMIN_URL = os.environ.get(
     "ASSETRY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -179,9 +182,79 @@ def postgres_catalog(pg_databases: PgDatabases, tmp_path: Path) -> Iterator[Cata
 # --- every engine --------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+# --- remote: a server in a thread ---------------------------------------------------------
+
+ROLES = ("reader", "writer", "curator", "admin")
+
+
+@dataclass
+class RemoteServer:
+    """A running server: its URL, one token per role, and the catalog it serves."""
+
+    url: str
+    tokens: dict[str, str]
+    location: str
+
+    def catalog(self, role: str = "admin") -> Catalog:
+        return Catalog(self.url, token=self.tokens[role])
+
+
+def start_server(location: str, store: str | None = None) -> Iterator[RemoteServer]:
+    """Serve the catalog at ``location`` with a token for each role (users <role>-user)."""
+    try:
+        from assetry.server import auth
+        from assetry.server.app import create_app
+        from assetry.server.run import background_server
+    except ModuleNotFoundError as err:
+        service_missing(f"the server extra is not installed ({err.name})")
+        raise
+    local = Catalog(location)
+    assert isinstance(local._backend, SqlBackend)
+    tokens = {r: auth.create_token(local._backend, f"{r}-user", r)[0] for r in ROLES}
+    local.close()
+    with background_server(create_app(location, store)) as url:
+        yield RemoteServer(url, tokens, location)
+
+
+@pytest.fixture
+def remote_server(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RemoteServer]:
+    """A server over a fresh SQLite catalog; clients keep their files under tmp_path."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "client-cache"))
+    clone_sqlite(sqlite_template, tmp_path / "served").close()
+    yield from start_server(str(tmp_path / "served"))
+
+
+@pytest.fixture
+def remote_catalog(remote_server: RemoteServer) -> Iterator[Catalog]:
+    cat = remote_server.catalog("admin")
+    yield cat
+    cat.close()
+
+
+@pytest.fixture
+def remote_pg_server(
+    pg_databases: PgDatabases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RemoteServer]:
+    """A server over a fresh PostgreSQL catalog."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "client-cache"))
+    url = pg_databases.clone()
+    local = fresh_prefix(Catalog(url))
+    assert isinstance(local._backend, SqlBackend)
+    local._backend.set_setting("store", str(tmp_path / "pg-objects"))
+    local.close()
+    yield from start_server(url)
+
+
+# --- every engine --------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres", "remote"])
 def catalog(request: pytest.FixtureRequest) -> Catalog:
-    """A fresh, empty catalog on each database engine."""
+    """A fresh, empty catalog on each database engine, and through a server."""
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_catalog")  # type: ignore[no-any-return]
+    if request.param == "remote":
+        return request.getfixturevalue("remote_catalog")  # type: ignore[no-any-return]
     return request.getfixturevalue("postgres_catalog")  # type: ignore[no-any-return]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -12,6 +15,8 @@ from assetry.errors import ConfigError
 
 ENV_CATALOG = "ASSETRY_CATALOG"
 ENV_USER = "ASSETRY_USER"
+ENV_TOKEN = "ASSETRY_TOKEN"
+ENV_CREDENTIALS = "ASSETRY_CREDENTIALS"
 DEFAULT_LOCATION = ".assetry"
 DATABASE_FILE = "catalog.db"
 DEFAULT_STORE = "objects"
@@ -27,10 +32,15 @@ class Location:
     text: str
     database_url: str
     directory: Path | None = None
+    remote_url: str | None = None
 
     @property
     def embedded(self) -> bool:
         return self.directory is not None
+
+    @property
+    def remote(self) -> bool:
+        return self.remote_url is not None
 
 
 def resolve_location(location: str | os.PathLike[str] | None) -> Location:
@@ -42,10 +52,7 @@ def resolve_location(location: str | os.PathLike[str] | None) -> Location:
         raise ConfigError("the catalog location is empty")
     scheme = urlparse(text).scheme.lower() if "://" in text else ""
     if scheme in ("http", "https"):
-        raise ConfigError(
-            f"{text} is a remote catalog; this version of assetry opens embedded "
-            "(directory) and database catalogs only"
-        )
+        return Location(text, "", remote_url=text.rstrip("/"))
     if scheme:
         base = scheme.split("+", 1)[0]
         if base not in DATABASE_SCHEMES:
@@ -70,6 +77,51 @@ def check_store_url(store: str) -> str:
     return store
 
 
+_ACTING_USER: ContextVar[str | None] = ContextVar("assetry_acting_user", default=None)
+
+
 def local_user() -> str:
-    """The user name recorded in RCB/RMB for local changes."""
-    return os.environ.get(ENV_USER) or getpass.getuser()
+    """The user name recorded in RCB/RMB: the server's authenticated user while it
+    handles a request (``acting_as``), else ``$ASSETRY_USER`` or the login name."""
+    return _ACTING_USER.get() or os.environ.get(ENV_USER) or getpass.getuser()
+
+
+@contextmanager
+def acting_as(user: str) -> Iterator[None]:
+    """Record changes made inside the block as made by ``user`` (this thread/task only)."""
+    token = _ACTING_USER.set(user)
+    try:
+        yield
+    finally:
+        _ACTING_USER.reset(token)
+
+
+def credentials_file() -> Path:
+    """Where ``assetry`` keeps tokens for remote catalogs (``$ASSETRY_CREDENTIALS``)."""
+    override = os.environ.get(ENV_CREDENTIALS)
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
+    return Path(base) / "assetry" / "credentials.json"
+
+
+def remote_token(url: str, token: str | None) -> str | None:
+    """The token for the remote catalog at ``url``: the argument, ``$ASSETRY_TOKEN``, or
+    the credentials file (a JSON object mapping server URLs to tokens)."""
+    if token:
+        return token
+    if os.environ.get(ENV_TOKEN):
+        return os.environ[ENV_TOKEN]
+    path = credentials_file()
+    if not path.is_file():
+        return None
+    import json
+
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read the credentials file {path}: {err}") from None
+    if not isinstance(known, dict):
+        raise ConfigError(f"the credentials file {path} must hold a JSON object")
+    found = known.get(url.rstrip("/")) or known.get(url.rstrip("/") + "/")
+    return found if isinstance(found, str) else None

@@ -11,7 +11,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assetry.bags.content import BagContent
+from assetry.catalog.assets import OutputEntry
 from assetry.catalog.definitions import ColumnDef
+from assetry.executions.lineage import LineageGraph
 from assetry.vocab.terms import Term
 
 
@@ -24,7 +27,12 @@ class ResolvedRID:
 
 
 class Backend(abc.ABC):
-    """Storage of one catalog: model, rows, vocabularies, snapshots and history."""
+    """Storage of one catalog: model, rows, vocabularies, snapshots and history.
+
+    Every argument and result is plain data (or a dataclass of plain data), so each
+    method can travel over HTTP unchanged: the server exposes each of these methods as
+    one route, and the remote client implements each as one call.
+    """
 
     # --- model ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -94,6 +102,20 @@ class Backend(abc.ABC):
         """Rows of ``table`` ordered by RID, streamed in pages read at one snapshot."""
 
     @abc.abstractmethod
+    def rows_page(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None,
+        as_of: int | None,
+        after: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One page of ``iter_rows``: the snapshot it was read at (pass it as ``as_of``
+        for the next page) and at most ``limit`` rows with RID > ``after``, skipping
+        ``offset`` of them first. This is how listings travel over the wire."""
+
+    @abc.abstractmethod
     def table_columns(self, table: str, as_of: int | None = None) -> list[tuple[str, str]]:
         """(name, type) of each column of ``table`` in model order."""
 
@@ -149,6 +171,164 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def change_term(self, table: str, term_name: str, action: str, **values: Any) -> Term | None:
         """Change a term: ``action`` is add_synonym, remove_synonym, update or delete."""
+
+    # --- assets and executions -----------------------------------------------------------
+    @abc.abstractmethod
+    def get_row(self, table: str, rid: str) -> dict[str, Any]:
+        """The current row ``rid`` of ``table`` (``RIDNotFound`` naming the table)."""
+
+    @abc.abstractmethod
+    def table_kind(self, table: str) -> str:
+        """The kind of ``table``: asset, vocabulary, association, table, ..."""
+
+    @abc.abstractmethod
+    def asset_dicts(self, table: str, asset_rids: Sequence[str]) -> list[dict[str, Any]]:
+        """Asset rows of ``table`` with their asset types, in the order asked."""
+
+    @abc.abstractmethod
+    def iter_asset_rids(self, table: str, asset_type: str | None) -> Iterator[str]:
+        """RIDs of the assets of ``table`` (of one type, if given), by RID."""
+
+    @abc.abstractmethod
+    def find_asset(self, table: str, sha256: str, filename: str) -> str | None:
+        """The asset of ``table`` with these bytes and this file name, if any."""
+
+    @abc.abstractmethod
+    def check_staging(
+        self, table: str, asset_types: Sequence[str], columns: Mapping[str, Any]
+    ) -> tuple[list[str], dict[str, Any]]:
+        """Canonical asset types and column values for a file staged for ``table``."""
+
+    @abc.abstractmethod
+    def create_execution(
+        self,
+        values: Mapping[str, Any],
+        inputs: Mapping[str, Sequence[str]],
+        datasets: Sequence[tuple[str, str]] = (),
+    ) -> str:
+        """Record a new execution with its input assets and dataset versions (one
+        transaction); return its RID."""
+
+    @abc.abstractmethod
+    def set_status(
+        self, execution: str, column: str, new: str, detail: str | None = None
+    ) -> dict[str, Any]:
+        """Move an execution's ``Status`` or ``Upload_Status`` to ``new`` (transitions
+        checked); return the execution row."""
+
+    @abc.abstractmethod
+    def link_assets(self, execution: str, links: Mapping[str, Sequence[str]], role: str) -> None:
+        """Link assets (by table) to an execution with a role, with their edges."""
+
+    @abc.abstractmethod
+    def link_datasets(self, execution: str, datasets: Sequence[tuple[str, str]]) -> None:
+        """Record (dataset, version) pairs as inputs of an execution."""
+
+    @abc.abstractmethod
+    def record_outputs(
+        self, execution: str, entries: Sequence[OutputEntry], dedupe: bool = False
+    ) -> dict[str, tuple[str, str]]:
+        """Record stored files as Output assets of an execution, each staged name exactly
+        once; return staged name -> (table, asset RID) for the entries."""
+
+    @abc.abstractmethod
+    def recorded_outputs(self, execution: str) -> dict[str, tuple[str, str]]:
+        """Staged name -> (table, asset RID) of what an execution has recorded so far."""
+
+    @abc.abstractmethod
+    def ensure_asset(self, entry: OutputEntry) -> str:
+        """The asset for a stored file outside an execution's upload (the same bytes
+        under the same name in the same table give the existing asset)."""
+
+    @abc.abstractmethod
+    def execution_assets(self, execution: str, role: str | None) -> list[dict[str, Any]]:
+        """Assets linked to an execution (optionally with one role)."""
+
+    @abc.abstractmethod
+    def asset_executions(self, asset: str, role: str | None) -> list[dict[str, Any]]:
+        """Executions linked to an asset (optionally with one role)."""
+
+    @abc.abstractmethod
+    def lineage(self, rid: str, direction: str, depth: int | None) -> LineageGraph:
+        """The provenance graph around ``rid`` (one recursive query)."""
+
+    @abc.abstractmethod
+    def stored_objects(self) -> list[tuple[str, str, str, str, int]]:
+        """(table, RID, SHA-256, MD5, length) of every current asset row."""
+
+    @abc.abstractmethod
+    def referenced_keys(self) -> set[str]:
+        """SHA-256 keys referenced by any current or historical asset row."""
+
+    # --- datasets ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_dataset(
+        self,
+        dataset_types: Sequence[str],
+        description: str | None,
+        version: str,
+        execution: str | None,
+    ) -> str:
+        """Create a dataset with its first version; return its RID."""
+
+    @abc.abstractmethod
+    def add_dataset_element_type(self, element: str) -> str:
+        """Allow rows of table ``element`` as dataset members."""
+
+    @abc.abstractmethod
+    def dataset_element_types(self) -> list[str]:
+        """Tables whose rows may be dataset members, by name."""
+
+    @abc.abstractmethod
+    def add_dataset_members(
+        self, ds: str, members: Sequence[str], description: str | None, execution: str | None
+    ) -> str | None:
+        """Add members; return the version minted (None when nothing changed)."""
+
+    @abc.abstractmethod
+    def delete_dataset_members(
+        self, ds: str, members: Sequence[str], description: str | None
+    ) -> str | None:
+        """Remove members; return the version minted (None when nothing changed)."""
+
+    @abc.abstractmethod
+    def increment_dataset_version(
+        self, ds: str, component: str, description: str | None, execution: str | None
+    ) -> str:
+        """Mint the next major, minor or patch version; return it."""
+
+    @abc.abstractmethod
+    def dataset_versions(self, ds: str) -> list[dict[str, Any]]:
+        """Every version of a dataset, oldest first."""
+
+    @abc.abstractmethod
+    def dataset_version(self, ds: str, version: str | None) -> dict[str, Any]:
+        """One version of a dataset (the latest when ``version`` is None)."""
+
+    @abc.abstractmethod
+    def dataset_members(
+        self, ds: str, version: str | None, recurse: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Member rows by table, as of the version's snapshot."""
+
+    @abc.abstractmethod
+    def dataset_relatives(self, ds: str, children: bool) -> list[str]:
+        """RIDs of the nested datasets (``children``) or of the datasets containing it."""
+
+    @abc.abstractmethod
+    def dataset_summaries(self, dataset_type: str | None) -> list[dict[str, Any]]:
+        """Every dataset with its types and latest version (optionally of one type)."""
+
+    @abc.abstractmethod
+    def import_rows(
+        self, model_doc: dict[str, Any], tables: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, int]:
+        """Load a bag's model and rows (one transaction; ``ConflictError`` imports
+        nothing); return how many rows were new, by table."""
+
+    @abc.abstractmethod
+    def bag_content(self, ds: str, version: str | None) -> BagContent:
+        """The content of the bag of a dataset version (as of its snapshot)."""
 
     # --- lifecycle -----------------------------------------------------------------------
     @property

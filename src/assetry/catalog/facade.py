@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from assetry import config
 from assetry.catalog import migrate, model, names
-from assetry.catalog.backend import ResolvedRID
+from assetry.catalog.backend import Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef, TableDef
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.datasets.api import DatasetsAPI
@@ -63,6 +63,10 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         self, location: str | os.PathLike[str] | None = None, *, token: str | None = None
     ) -> None:
         self._location = config.resolve_location(location)
+        self._backend: Backend
+        if self._location.remote_url is not None:
+            self._backend = self._open_remote(self._location.remote_url, token)
+            return
         if token is not None:
             raise ConfigError("tokens are for remote (http) catalogs")
         directory = self._location.directory
@@ -71,6 +75,21 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
                 f"no catalog at {directory} (create one with Catalog.create or `assetry init`)"
             )
         self._backend = SqlBackend.open(self._location.database_url, self._location.text)
+
+    def _open_remote(self, url: str, token: str | None) -> Backend:
+        """Connect to a catalog server; its settings are read at once, so a wrong URL
+        or token fails here."""
+        from assetry.client.http_backend import HttpBackend
+        from assetry.client.objects import HttpObjectStore
+
+        backend = HttpBackend(url, config.remote_token(url, token))
+        try:
+            backend.settings  # noqa: B018 - the connection check
+        except BaseException:
+            backend.close()
+            raise
+        self._store_cache = HttpObjectStore(backend.transport)
+        return backend
 
     @classmethod
     def create(
@@ -89,6 +108,11 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         so a moved catalog directory still works.
         """
         loc = config.resolve_location(location)
+        if loc.remote:
+            raise ConfigError(
+                f"{loc.text} is a catalog server; create the catalog where the server runs "
+                "(`assetry init`), then `assetry serve` it"
+            )
         problems = names.name_problems(domain_schema, "schema")
         if problems:
             raise ValidationError(problems)
@@ -119,6 +143,8 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         opened) or ``cat.upgrade()``.
         """
         loc = self._location if self is not None else config.resolve_location(location)
+        if loc.remote:
+            return _remote_upgrade(self, loc)
         if loc.directory is not None and not (loc.directory / config.DATABASE_FILE).is_file():
             raise NotFoundError(f"no catalog at {loc.directory}")
         from assetry.catalog.engine import make_engine
@@ -149,6 +175,8 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
     @property
     def store_location(self) -> str | None:
         """The object store location recorded in the catalog, resolved for this machine."""
+        if self._location.remote_url is not None:
+            return self._location.remote_url + "/objects"
         store = self._backend.settings.get("store")
         if store is None:
             return None
@@ -377,6 +405,23 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
     def delete_term(self, table: str, term_name: str) -> None:
         """Delete a term; ``ConflictError`` while any row uses it."""
         self._backend.change_term(table, term_name, "delete")
+
+
+def _remote_upgrade(cat: Catalog | None, loc: config.Location) -> str:
+    """Ask a catalog server to migrate its catalog (admin role)."""
+    from assetry.client.http_backend import HttpBackend
+
+    assert loc.remote_url is not None
+    if cat is not None and isinstance(cat._backend, HttpBackend):
+        transport = cat._backend.transport
+        revision: str = transport.request("POST", "/api/v1/upgrade").json()["revision"]
+        return revision
+    backend = HttpBackend(loc.remote_url, config.remote_token(loc.remote_url, None))
+    try:
+        revision = backend.transport.request("POST", "/api/v1/upgrade").json()["revision"]
+        return revision
+    finally:
+        backend.close()
 
 
 def _store_setting(loc: config.Location, store: str | os.PathLike[str] | None) -> str:

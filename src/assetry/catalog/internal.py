@@ -11,6 +11,8 @@
   link is deleted gets ``snap_to`` (it is kept, so the graph can be read as of a snapshot).
 - ``assetry_upload``: which staged file of which execution became which asset, so an
   interrupted upload records each staged entry exactly once.
+- ``assetry_token``: the server's bearer tokens: only a hash of each secret, the user
+  name it acts as, its role, expiry and revocation time.
 
 They are created by the packaged migrations; these declarations must match them (a test
 compares the two).
@@ -95,4 +97,18 @@ uploads = sa.Table(
     sa.Column("asset_rid", types.rid_type(), nullable=False),
     sa.Column("sha256", sa.Text, nullable=False),
     sa.Column("created", UTCDateTime, nullable=False),
+)
+
+tokens = sa.Table(
+    "assetry_token",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("secret_hash", sa.Text, nullable=False),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=True),
+    sa.Column("expires", UTCDateTime, nullable=True),
+    sa.Column("revoked", UTCDateTime, nullable=True),
 )

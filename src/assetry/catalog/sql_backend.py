@@ -24,6 +24,12 @@ from assetry.vocab import terms
 from assetry.vocab.terms import Term
 
 PAGE_SIZE = 1000
+_TERM_ACTIONS: dict[str, set[str]] = {
+    "add_synonym": {"synonym"},
+    "remove_synonym": {"synonym"},
+    "update": {"description", "synonyms", "name"},
+    "delete": set(),
+}
 
 
 _LATEST_MODEL = sa.select(sa.func.max(internal.model_versions.c.version))
@@ -296,6 +302,35 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             wanted = rows.normalize_filters(s, model_table, filters)
         return self._pages(model_table.name, pinned, wanted, limit, offset)
 
+    def rows_page(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None,
+        as_of: int | None,
+        after: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        for name, number in (("offset", offset), ("limit", limit)):
+            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+                raise ValidationError(f"{name} must be a non-negative integer, got {number!r}")
+        if limit > PAGE_SIZE:
+            raise ValidationError(f"limit must be at most {PAGE_SIZE}, got {limit}")
+        with self.session() as s:
+            snapshot = self._check_snapshot(s, as_of)
+            pinned = snapshot if snapshot is not None else s.current_snapshot()
+            model_table = self._model_at(s, snapshot).table(table)
+            wanted = rows.normalize_filters(s, model_table, filters)
+            page = rows.select_page(
+                s,
+                model_table,
+                snapshot=pinned,
+                filters=wanted,
+                after_rid=rids.normalize(after) if after else None,
+                limit=offset + limit,
+            )
+        return pinned, page[offset:]
+
     def _pages(
         self,
         table: str,
@@ -402,6 +437,16 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             return terms.list_terms(s, table)
 
     def change_term(self, table: str, term_name: str, action: str, **values: Any) -> Term | None:
+        allowed = _TERM_ACTIONS.get(action)
+        if allowed is None:
+            raise ValidationError(
+                f"unknown term action {action!r}; actions: {', '.join(sorted(_TERM_ACTIONS))}"
+            )
+        unknown = sorted(set(values) - allowed)
+        if unknown:
+            raise ValidationError(f"term action {action!r} takes no {', '.join(unknown)}")
+        if "synonym" in allowed and not isinstance(values.get("synonym"), str):
+            raise ValidationError(f"term action {action!r} needs a synonym (text)")
         with self.session(write=True) as s:
             if action == "add_synonym":
                 return terms.add_synonym(s, table, term_name, values["synonym"])
@@ -412,7 +457,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             if action == "delete":
                 terms.delete(s, table, term_name)
                 return None
-        raise ValueError(f"unknown term action {action!r}")
+        raise AssertionError(action)  # every action in _TERM_ACTIONS is handled above
 
     # --- internal helpers for tests and tools --------------------------------------------
     def set_setting(self, key: str, value: str) -> None:

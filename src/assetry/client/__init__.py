@@ -1,0 +1,1 @@
+"""The remote client: a ``Backend`` and an object store over HTTP."""

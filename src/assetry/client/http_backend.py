@@ -1,0 +1,433 @@
+"""``HttpBackend``: the Backend interface over HTTP, one request per call.
+
+Each method sends its arguments to the server's route of the same name and rebuilds the
+result into the type ``Backend`` declares, so the Catalog above it cannot tell it from a
+``SqlBackend``. Listings (``iter_rows``) travel in pages read at one snapshot.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from assetry.bags.content import BagContent
+from assetry.catalog.assets import OutputEntry
+from assetry.catalog.backend import Backend, ResolvedRID
+from assetry.catalog.definitions import ColumnDef
+from assetry.client import wire
+from assetry.client.transport import Transport
+from assetry.errors import ValidationError
+from assetry.executions.lineage import LineageGraph
+from assetry.server.operations import OPERATIONS, READER, operation_path
+from assetry.vocab.terms import Term
+
+PAGE_SIZE = 1000
+
+
+@functools.cache
+def _result_type(name: str) -> Any:
+    attribute = getattr(Backend, name)
+    if isinstance(attribute, property):
+        return dict[str, str]
+    return typing.get_type_hints(attribute)["return"]
+
+
+class HttpBackend(Backend):
+    """A catalog served by ``assetry serve`` at ``url``."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url = url.rstrip("/")
+        self.transport = Transport(self.url, token)
+        self._settings: dict[str, str] | None = None
+
+    def _op(self, operation: str, /, **arguments: Any) -> Any:
+        idempotent = OPERATIONS[operation] == READER
+        raw = self.transport.call(operation_path(operation), arguments, idempotent)
+        return wire.build(_result_type(operation), raw, f"result of {operation}")
+
+    # --- lifecycle -------------------------------------------------------------------
+    @property
+    def settings(self) -> dict[str, str]:
+        if self._settings is None:
+            self._settings = self._op("settings")
+        return dict(self._settings)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def whoami(self) -> dict[str, str]:
+        """The user name and role of this client's token."""
+        found: dict[str, str] = self.transport.request("GET", "/api/v1/whoami").json()
+        return found
+
+    # --- model -----------------------------------------------------------------------
+    def model_document(self, as_of: int | None = None) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], self._op("model_document", as_of=as_of))
+
+    def create_vocabulary(self, name: str, comment: str | None, schema: str | None) -> None:
+        self._op("create_vocabulary", name=name, comment=comment, schema=schema)
+
+    def create_table(
+        self,
+        name: str,
+        column_defs: Sequence[ColumnDef],
+        referenced_tables: Sequence[str],
+        comment: str | None,
+        schema: str | None,
+    ) -> None:
+        self._op(
+            "create_table",
+            name=name,
+            column_defs=_columns(column_defs),
+            referenced_tables=referenced_tables,
+            comment=comment,
+            schema=schema,
+        )
+
+    def create_asset(
+        self,
+        name: str,
+        column_defs: Sequence[ColumnDef],
+        referenced_tables: Sequence[str],
+        comment: str | None,
+        schema: str | None,
+    ) -> None:
+        self._op(
+            "create_asset",
+            name=name,
+            column_defs=_columns(column_defs),
+            referenced_tables=referenced_tables,
+            comment=comment,
+            schema=schema,
+        )
+
+    def add_column(self, table: str, column: ColumnDef) -> None:
+        self._op("add_column", table=table, column=_columns([column])[0])
+
+    def apply_model(self, document: dict[str, Any]) -> list[str]:
+        return typing.cast(list[str], self._op("apply_model", document=document))
+
+    # --- rows ------------------------------------------------------------------------
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        return typing.cast(list[str], self._op("insert", table=table, rows=_rows(rows)))
+
+    def update(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        return typing.cast(list[str], self._op("update", table=table, rows=_rows(rows)))
+
+    def delete(self, table: str, rids: Sequence[str]) -> list[str]:
+        return typing.cast(list[str], self._op("delete", table=table, rids=list(rids)))
+
+    def resolve_rid(self, rid: str) -> ResolvedRID:
+        return typing.cast(ResolvedRID, self._op("resolve_rid", rid=rid))
+
+    def iter_rows(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None = None,
+        as_of: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Iterator[dict[str, Any]]:
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
+        # The first page is read now, so bad arguments fail at the call (as embedded).
+        first = PAGE_SIZE if limit is None else min(limit, PAGE_SIZE)
+        snapshot, page = self.rows_page(table, filters, as_of, None, offset, first)
+        return self._more_rows(table, filters, snapshot, page, limit)
+
+    def _more_rows(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None,
+        snapshot: int,
+        page: list[dict[str, Any]],
+        limit: int | None,
+    ) -> Iterator[dict[str, Any]]:
+        remaining = limit
+        while True:
+            yield from page
+            if remaining is not None:
+                remaining -= len(page)
+            if len(page) < PAGE_SIZE or remaining == 0 or not page:
+                return
+            size = PAGE_SIZE if remaining is None else min(remaining, PAGE_SIZE)
+            _, page = self.rows_page(table, filters, snapshot, page[-1]["RID"], 0, size)
+
+    def rows_page(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None,
+        as_of: int | None,
+        after: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        return typing.cast(
+            tuple[int, list[dict[str, Any]]],
+            self._op(
+                "rows_page",
+                table=table,
+                filters=filters,
+                as_of=as_of,
+                after=after,
+                offset=offset,
+                limit=limit,
+            ),
+        )
+
+    def table_columns(self, table: str, as_of: int | None = None) -> list[tuple[str, str]]:
+        return typing.cast(
+            list[tuple[str, str]], self._op("table_columns", table=table, as_of=as_of)
+        )
+
+    def query_rows(
+        self, table: str, conditions: list[tuple[str, str, Any]], limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        return typing.cast(
+            list[dict[str, Any]],
+            self._op("query_rows", table=table, conditions=conditions, limit=limit),
+        )
+
+    def search(self, text: str, tables: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
+        return typing.cast(
+            list[dict[str, Any]], self._op("search", text=text, tables=tables, limit=limit)
+        )
+
+    def snapshot(self) -> int:
+        return typing.cast(int, self._op("snapshot"))
+
+    def history(self, rid: str) -> list[dict[str, Any]]:
+        return typing.cast(list[dict[str, Any]], self._op("history", rid=rid))
+
+    # --- vocabularies ----------------------------------------------------------------
+    def add_term(
+        self,
+        table: str,
+        term_name: str,
+        description: str | None,
+        synonyms: Sequence[str] | None,
+        exists_ok: bool,
+    ) -> Term:
+        return typing.cast(
+            Term,
+            self._op(
+                "add_term",
+                table=table,
+                term_name=term_name,
+                description=description,
+                synonyms=synonyms,
+                exists_ok=exists_ok,
+            ),
+        )
+
+    def lookup_term(self, table: str, term_name: str) -> Term:
+        return typing.cast(Term, self._op("lookup_term", table=table, term_name=term_name))
+
+    def list_terms(self, table: str) -> list[Term]:
+        return typing.cast(list[Term], self._op("list_terms", table=table))
+
+    def change_term(self, table: str, term_name: str, action: str, **values: Any) -> Term | None:
+        return typing.cast(
+            "Term | None",
+            self._op("change_term", table=table, term_name=term_name, action=action, values=values),
+        )
+
+    # --- assets and executions -------------------------------------------------------
+    def get_row(self, table: str, rid: str) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], self._op("get_row", table=table, rid=rid))
+
+    def table_kind(self, table: str) -> str:
+        return typing.cast(str, self._op("table_kind", table=table))
+
+    def asset_dicts(self, table: str, asset_rids: Sequence[str]) -> list[dict[str, Any]]:
+        return typing.cast(
+            list[dict[str, Any]],
+            self._op("asset_dicts", table=table, asset_rids=list(asset_rids)),
+        )
+
+    def iter_asset_rids(self, table: str, asset_type: str | None) -> Iterator[str]:
+        found = self._op("iter_asset_rids", table=table, asset_type=asset_type)
+        return iter(typing.cast(list[str], found))
+
+    def find_asset(self, table: str, sha256: str, filename: str) -> str | None:
+        return typing.cast(
+            "str | None", self._op("find_asset", table=table, sha256=sha256, filename=filename)
+        )
+
+    def check_staging(
+        self, table: str, asset_types: Sequence[str], columns: Mapping[str, Any]
+    ) -> tuple[list[str], dict[str, Any]]:
+        return typing.cast(
+            tuple[list[str], dict[str, Any]],
+            self._op("check_staging", table=table, asset_types=list(asset_types), columns=columns),
+        )
+
+    def create_execution(
+        self,
+        values: Mapping[str, Any],
+        inputs: Mapping[str, Sequence[str]],
+        datasets: Sequence[tuple[str, str]] = (),
+    ) -> str:
+        return typing.cast(
+            str,
+            self._op("create_execution", values=values, inputs=inputs, datasets=list(datasets)),
+        )
+
+    def set_status(
+        self, execution: str, column: str, new: str, detail: str | None = None
+    ) -> dict[str, Any]:
+        return typing.cast(
+            dict[str, Any],
+            self._op("set_status", execution=execution, column=column, new=new, detail=detail),
+        )
+
+    def link_assets(self, execution: str, links: Mapping[str, Sequence[str]], role: str) -> None:
+        self._op("link_assets", execution=execution, links=links, role=role)
+
+    def link_datasets(self, execution: str, datasets: Sequence[tuple[str, str]]) -> None:
+        self._op("link_datasets", execution=execution, datasets=list(datasets))
+
+    def record_outputs(
+        self, execution: str, entries: Sequence[OutputEntry], dedupe: bool = False
+    ) -> dict[str, tuple[str, str]]:
+        return typing.cast(
+            dict[str, tuple[str, str]],
+            self._op("record_outputs", execution=execution, entries=list(entries), dedupe=dedupe),
+        )
+
+    def recorded_outputs(self, execution: str) -> dict[str, tuple[str, str]]:
+        return typing.cast(
+            dict[str, tuple[str, str]], self._op("recorded_outputs", execution=execution)
+        )
+
+    def ensure_asset(self, entry: OutputEntry) -> str:
+        return typing.cast(str, self._op("ensure_asset", entry=entry))
+
+    def execution_assets(self, execution: str, role: str | None) -> list[dict[str, Any]]:
+        return typing.cast(
+            list[dict[str, Any]], self._op("execution_assets", execution=execution, role=role)
+        )
+
+    def asset_executions(self, asset: str, role: str | None) -> list[dict[str, Any]]:
+        return typing.cast(
+            list[dict[str, Any]], self._op("asset_executions", asset=asset, role=role)
+        )
+
+    def lineage(self, rid: str, direction: str, depth: int | None) -> LineageGraph:
+        return typing.cast(
+            LineageGraph, self._op("lineage", rid=rid, direction=direction, depth=depth)
+        )
+
+    def stored_objects(self) -> list[tuple[str, str, str, str, int]]:
+        return typing.cast(list[tuple[str, str, str, str, int]], self._op("stored_objects"))
+
+    def referenced_keys(self) -> set[str]:
+        return typing.cast(set[str], self._op("referenced_keys"))
+
+    # --- datasets --------------------------------------------------------------------
+    def create_dataset(
+        self,
+        dataset_types: Sequence[str],
+        description: str | None,
+        version: str,
+        execution: str | None,
+    ) -> str:
+        return typing.cast(
+            str,
+            self._op(
+                "create_dataset",
+                dataset_types=list(dataset_types),
+                description=description,
+                version=version,
+                execution=execution,
+            ),
+        )
+
+    def add_dataset_element_type(self, element: str) -> str:
+        return typing.cast(str, self._op("add_dataset_element_type", element=element))
+
+    def dataset_element_types(self) -> list[str]:
+        return typing.cast(list[str], self._op("dataset_element_types"))
+
+    def add_dataset_members(
+        self, ds: str, members: Sequence[str], description: str | None, execution: str | None
+    ) -> str | None:
+        return typing.cast(
+            "str | None",
+            self._op(
+                "add_dataset_members",
+                ds=ds,
+                members=list(members),
+                description=description,
+                execution=execution,
+            ),
+        )
+
+    def delete_dataset_members(
+        self, ds: str, members: Sequence[str], description: str | None
+    ) -> str | None:
+        return typing.cast(
+            "str | None",
+            self._op(
+                "delete_dataset_members", ds=ds, members=list(members), description=description
+            ),
+        )
+
+    def increment_dataset_version(
+        self, ds: str, component: str, description: str | None, execution: str | None
+    ) -> str:
+        return typing.cast(
+            str,
+            self._op(
+                "increment_dataset_version",
+                ds=ds,
+                component=component,
+                description=description,
+                execution=execution,
+            ),
+        )
+
+    def dataset_versions(self, ds: str) -> list[dict[str, Any]]:
+        return typing.cast(list[dict[str, Any]], self._op("dataset_versions", ds=ds))
+
+    def dataset_version(self, ds: str, version: str | None) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], self._op("dataset_version", ds=ds, version=version))
+
+    def dataset_members(
+        self, ds: str, version: str | None, recurse: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        return typing.cast(
+            dict[str, list[dict[str, Any]]],
+            self._op("dataset_members", ds=ds, version=version, recurse=recurse),
+        )
+
+    def dataset_relatives(self, ds: str, children: bool) -> list[str]:
+        return typing.cast(list[str], self._op("dataset_relatives", ds=ds, children=children))
+
+    def dataset_summaries(self, dataset_type: str | None) -> list[dict[str, Any]]:
+        return typing.cast(
+            list[dict[str, Any]], self._op("dataset_summaries", dataset_type=dataset_type)
+        )
+
+    def import_rows(
+        self, model_doc: dict[str, Any], tables: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, int]:
+        return typing.cast(
+            dict[str, int], self._op("import_rows", model_doc=model_doc, tables=tables)
+        )
+
+    def bag_content(self, ds: str, version: str | None) -> BagContent:
+        return typing.cast(BagContent, self._op("bag_content", ds=ds, version=version))
+
+
+def _rows(rows: Sequence[Mapping[str, Any]]) -> Any:
+    # Not a list of mappings: let the server refuse it with the embedded message.
+    return list(rows) if isinstance(rows, list | tuple) else rows
+
+
+def _columns(column_defs: Sequence[ColumnDef]) -> list[Any]:
+    return list(column_defs) if isinstance(column_defs, list | tuple) else [column_defs]

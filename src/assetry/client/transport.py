@@ -1,0 +1,138 @@
+"""HTTP transport of the remote client: one requests session with retries, bearer
+token, timeouts, and errors rebuilt into ``assetry.errors``.
+
+Connection failures are retried for every request (nothing was sent); read timeouts and
+dropped connections only for requests that are safe to repeat (GET, HEAD, PUT of a
+content-addressed object, DELETE, and the read-only operations).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from assetry import errors
+from assetry.client import wire
+
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 600.0
+RETRIES = 5
+
+_BY_STATUS: dict[int, type[errors.AssetryError]] = {
+    401: errors.AuthenticationError,
+    403: errors.PermissionDenied,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+    413: errors.ValidationError,
+    422: errors.ValidationError,
+}
+
+
+class Transport:
+    """Requests to one assetry server."""
+
+    def __init__(self, url: str, token: str | None, pool_size: int = 16) -> None:
+        self.url = url.rstrip("/")
+        self.session = requests.Session()
+        retry = Retry(
+            total=RETRIES,
+            connect=RETRIES,
+            read=2,
+            status=0,
+            other=0,
+            backoff_factor=0.2,
+            allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = "assetry-client"
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        idempotent: bool = False,
+        stream: bool = False,
+        expect: tuple[int, ...] = (200, 201, 206),
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send a request; a non-``expect`` status raises the error the server sent."""
+        if json_body is not None:
+            kwargs["data"] = json.dumps(json_body, allow_nan=False).encode("utf-8")
+            kwargs.setdefault("headers", {})["Content-Type"] = "application/json"
+        attempts = 3 if idempotent else 1
+        for attempt in range(attempts):
+            try:
+                with translated(self.url):
+                    response = self.session.request(
+                        method,
+                        self.url + path,
+                        timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                        stream=stream,
+                        **kwargs,
+                    )
+                break
+            except errors.StoreError:
+                if attempt == attempts - 1:
+                    raise
+        if response.status_code not in expect:
+            raise error_of(response)
+        return response
+
+    def call(self, path: str, arguments: dict[str, Any], idempotent: bool) -> Any:
+        """POST an operation's arguments; return its decoded result."""
+        response = self.request(
+            "POST", path, json_body=wire.encode(arguments), idempotent=idempotent
+        )
+        return wire.decode(_json(response)["result"])
+
+
+@contextmanager
+def translated(url: str) -> Iterator[None]:
+    """requests' exceptions as assetry errors (none of theirs reaches a user)."""
+    try:
+        yield
+    except requests.exceptions.InvalidURL as err:
+        raise errors.ConfigError(f"bad server URL {url}: {err}") from None
+    except requests.exceptions.RequestException as err:
+        raise errors.StoreError(f"the catalog server at {url} cannot be reached: {err}") from None
+
+
+def error_of(response: requests.Response) -> errors.AssetryError:
+    """The assetry error a failed response describes."""
+    fallback = f"{response.request.method} {response.url}: HTTP {response.status_code}"
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return wire.error_from_body(body, fallback)
+    text = (response.text or "")[:200]
+    cls = _BY_STATUS.get(response.status_code, errors.AssetryError)
+    if response.status_code >= 500:
+        cls = errors.StoreError
+    return cls(f"{fallback} {text}".strip())
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise errors.StoreError(
+            f"the server answered {response.url} with something that is not JSON"
+        ) from None

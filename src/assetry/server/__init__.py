@@ -1,0 +1,1 @@
+"""The HTTP server: a thin FastAPI app over a ``SqlBackend``, with tokens and roles."""
