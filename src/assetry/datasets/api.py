@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 from assetry.datasets.dataset import Dataset, DatasetVersion, member_list
 
 if TYPE_CHECKING:
-    from assetry.catalog.sql_backend import SqlBackend
+    from assetry.catalog.backend import Backend
 
 
 class DatasetsAPI:
     """Datasets, members, nesting and versions of a catalog."""
 
-    _backend: SqlBackend
+    _backend: Backend
 
     def create_dataset(
         self,

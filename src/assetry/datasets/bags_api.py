@@ -13,7 +13,7 @@ from assetry.errors import BagChecksumMismatch, BagError, ValidationError
 
 if TYPE_CHECKING:
     from assetry.bags.reader import DatasetBag
-    from assetry.catalog.sql_backend import SqlBackend
+    from assetry.catalog.backend import Backend
     from assetry.store.base import ObjectStore
 
 ARCHIVES = ("zip", "tgz")
@@ -27,7 +27,7 @@ def bag_name(rid: str, version: str) -> str:
 class BagsAPI:
     """Export, download and import of BagIt bags of dataset versions."""
 
-    _backend: SqlBackend
+    _backend: Backend
 
     if TYPE_CHECKING:  # provided by ExecutionsAPI and Catalog
 

@@ -20,7 +20,7 @@ from assetry.store.base import ObjectStore
 from assetry.store.hashing import Digests
 
 if TYPE_CHECKING:
-    from assetry.catalog.sql_backend import SqlBackend
+    from assetry.catalog.backend import Backend
     from assetry.executions.fsck import FsckReport
     from assetry.executions.lineage import LineageGraph
 
@@ -39,7 +39,7 @@ def _digests(asset: dict[str, Any]) -> Digests:
 class ExecutionsAPI:
     """Workflows, executions, assets and lineage of a catalog."""
 
-    _backend: SqlBackend
+    _backend: Backend
     _store_cache: ObjectStore | None = None
 
     if TYPE_CHECKING:  # provided by Catalog and BagsAPI
