@@ -333,7 +333,12 @@ def lineage_sql(cat: Catalog, rid: str) -> tuple[str, Callable[[], int]]:
 
         return "lineage.walk() in a session", run_walk
 
-    statement = _walk_statement(rid, "upstream", None)
+    with backend.session() as s:
+        dialect = s.dialect
+    try:  # the statement has one form per engine
+        statement = _walk_statement(rid, "upstream", None, dialect=dialect)
+    except TypeError:
+        statement = _walk_statement(rid, "upstream", None)
 
     def run() -> int:
         with backend.session() as s:

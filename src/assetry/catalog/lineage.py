@@ -1,30 +1,38 @@
 """Lineage walks over the provenance edge table, in one recursive SQL query.
 
 The edge table ``assetry_edge`` holds one edge per link row (``used``, ``generated``,
-``member_of``, ``executed``). A walk is a single ``WITH RECURSIVE`` statement:
+``member_of``, ``executed``). A walk is a single ``WITH RECURSIVE`` statement. A step from
+a node follows an edge *forwards* (the edge leaves the node by ``from_rid`` with a relation
+followed from its ``from`` end in that direction) or *backwards* (it arrives by ``to_rid``
+with a relation followed from its ``to`` end). "both" is the union of an upstream and a
+downstream walk, not everything connected to the RID. ``UNION`` (not ``UNION ALL``) makes
+a cycle stop once no new node appears; with a depth limit the depth is carried along and
+capped, which bounds the walk as well. The outer select returns the edges leaving the
+reached nodes (below the depth cap). The statement has two forms, one per engine, with
+the same rows (up to duplicates, which the caller collapses):
 
-- the recursive CTE ``lineage_walk(node, dir[, depth])`` starts from the RID, once per
-  direction asked for (``u`` upstream, ``d`` downstream), and keeps the direction it
-  started with, so "both" is the union of an upstream and a downstream walk, not
-  everything connected to the RID;
-- its recursive part joins the CTE once (PostgreSQL allows a single recursive reference)
-  to the edge table on one OR condition: an edge is a step from ``node`` if it leaves
-  ``node`` (``from_rid``) with a relation that is followed forwards in that direction, or
-  arrives at it (``to_rid``) with one followed backwards; a ``CASE`` picks the other end.
-  Every engine answers an OR of the two indexed columns with two index probes per node
-  (no engine can hash-join on it), so a long chain costs time linear in its length;
-- ``UNION`` (not ``UNION ALL``) makes a cycle stop once no new ``(node, dir)`` appears; with
-  a depth limit the depth is carried along and capped, which bounds the walk as well;
-- the outer select returns the edges leaving the reached nodes (below the depth cap).
+- SQLite (``_split_statement``): one recursive CTE of nodes per direction
+  (``lineage_up``, ``lineage_down``). Its recursive part is a compound of two selects, one
+  per orientation, each a plain join on one indexed column (``from_rid`` or ``to_rid``),
+  and so is the outer select (``UNION ALL``, no ``DISTINCT``). Every step is then one
+  index probe per orientation, with no ``MULTI-INDEX OR``, no direction column in the
+  de-duplicated rows and no sort of the result: about twice as fast on a long chain.
+- PostgreSQL (``_or_statement``) allows a single recursive reference, so there one CTE
+  ``lineage_walk(node, dir[, depth])`` joins the edges on one OR condition and a ``CASE``
+  picks the other end. No engine can hash-join on that OR, so PostgreSQL answers it with a
+  bitmap OR of the two indexes per node whatever its statistics say (a split form there
+  was planned as a nested loop over a sequential scan on a freshly filled table).
 
 Node labels are then read with one query per table involved.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from assetry.catalog import internal, rids, types
 from assetry.catalog.session import Session
@@ -40,10 +48,16 @@ from assetry.executions.lineage import (
     LineageGraph,
 )
 
+# (relations followed from_rid -> to_rid, relations followed to_rid -> from_rid)
 _UP = "u"
 _DOWN = "d"
-# RIDs per label query; far below every engine's bound-parameter limit.
-_LABEL_CHUNK = 5000
+_ORIENTATIONS = {
+    UPSTREAM: (UPSTREAM_FORWARD, UPSTREAM_BACKWARD),
+    DOWNSTREAM: (UPSTREAM_BACKWARD, UPSTREAM_FORWARD),
+}
+
+
+_EDGE_KEY = "\0".join
 
 
 def walk(
@@ -66,19 +80,22 @@ def walk(
         raise ValidationError(f"depth must be a non-negative integer or None, got {depth!r}")
     root = rids.normalize(rid)
 
-    edge_rows: list[sa.Row[Any]] = []
+    edge_rows: Any = ()
     if depth != 0:
-        edge_rows = list(session.conn.execute(_walk_statement(root, direction, depth, as_of)))
+        statement = _walk_statement(root, direction, depth, as_of, dialect=session.dialect)
+        edge_rows = session.conn.execute(statement).all()
 
+    # Plain tuples from here on: attribute access on 40,000 result rows is what a long
+    # chain would otherwise spend its time on.
+    edges: set[tuple[str, str, str]] = set()
     tables: dict[str, str] = {}
     versions: dict[str, list[str]] = {}
-    edges: set[tuple[str, str, str]] = set()
-    for row in edge_rows:
-        edges.add((row.from_rid, row.to_rid, row.relation))
-        tables.setdefault(row.from_rid, row.from_table)
-        tables.setdefault(row.to_rid, row.to_table)
-        if row.relation == USED and row.detail:
-            versions.setdefault(row.to_rid, []).append(row.detail)
+    for from_rid, to_rid, relation, from_table, to_table, detail in edge_rows:
+        edges.add((from_rid, to_rid, relation))
+        tables[from_rid] = from_table
+        tables[to_rid] = to_table
+        if detail and relation == USED:
+            versions.setdefault(to_rid, []).append(detail)
     if root not in tables:
         found = _table_of(session, root)
         if found is None:
@@ -86,9 +103,13 @@ def walk(
         tables[root] = found
 
     labels = _labels(session, tables)
+    kinds: dict[str, str] = {}
     nodes: list[dict[str, Any]] = []
-    for node_rid, table in tables.items():
-        kind = _kind(session, table)
+    for node_rid in sorted(tables):
+        table = tables[node_rid]
+        kind = kinds.get(table)
+        if kind is None:
+            kind = kinds[table] = _kind(session, table)
         node: dict[str, Any] = {
             "rid": node_rid,
             "kind": kind,
@@ -98,7 +119,9 @@ def walk(
         if kind == "dataset" and node_rid in versions:
             node["version"] = max(versions[node_rid], key=_version_key)
         nodes.append(node)
-    return LineageGraph(nodes=nodes, edges=sorted(edges), root=root, direction=direction)
+    # Joined with a separator below every other character, the strings sort as the
+    # tuples do, and sorting strings is about twice as fast.
+    return LineageGraph.trusted(nodes, sorted(edges, key=_EDGE_KEY), root, direction)
 
 
 # --- the recursive query ----------------------------------------------------------------------
@@ -113,8 +136,70 @@ def live_edges(as_of: int | None) -> sa.ColumnElement[bool]:
 
 
 def _walk_statement(
+    root: str,
+    direction: str,
+    depth: int | None,
+    as_of: int | None = None,
+    dialect: str = "sqlite",
+) -> sa.Select[Any] | sa.CompoundSelect:
+    """The lineage query for ``dialect``: rows ``(from_rid, to_rid, relation, from_table,
+    to_table, detail)`` of every live edge leaving a node reached from ``root`` (maybe
+    more than once; see the module docstring)."""
+    if dialect == "postgresql":
+        return _or_statement(root, direction, depth, as_of)
+    return _split_statement(root, direction, depth, as_of)
+
+
+def _split_statement(
+    root: str, direction: str, depth: int | None, as_of: int | None = None
+) -> sa.CompoundSelect:
+    """The SQLite form: one walk per direction, each step and the final select split by
+    orientation into plain joins on one indexed column."""
+    e = internal.edges
+    # The anchor's types must match the recursive term's, so its parameters are cast.
+    start = sa.cast(sa.literal(root), types.rid_type())
+    cap = None if depth is None else sa.cast(sa.literal(depth), sa.Integer)
+    walks = [UPSTREAM, DOWNSTREAM] if direction == BOTH else [direction]
+    picks = (e.c.from_rid, e.c.to_rid, e.c.relation, e.c.from_table, e.c.to_table, e.c.detail)
+
+    def steps(
+        w: Any, forward_relations: tuple[str, ...], backward_relations: tuple[str, ...]
+    ) -> list[tuple[sa.ColumnElement[bool], sa.ColumnElement[Any]]]:
+        """(join condition, node reached) of each orientation of a step from ``w``."""
+        live = live_edges(as_of)
+        below = [] if cap is None else [w.c.depth < cap]
+        forward = sa.and_(
+            e.c.from_rid == w.c.node, e.c.relation.in_(forward_relations), live, *below
+        )
+        backward = sa.and_(
+            e.c.to_rid == w.c.node, e.c.relation.in_(backward_relations), live, *below
+        )
+        return [(forward, e.c.to_rid), (backward, e.c.from_rid)]
+
+    finals: list[sa.Select[Any]] = []
+    for name in walks:
+        forward_relations, backward_relations = _ORIENTATIONS[name]
+        first: list[sa.ColumnElement[Any]] = [start.label("node")]
+        if cap is not None:
+            first.append(sa.cast(sa.literal(0), sa.Integer).label("depth"))
+        cte = sa.select(*first).cte(f"lineage_{name[:2]}", recursive=True)
+        recursive = []
+        for condition, reached in steps(cte, forward_relations, backward_relations):
+            columns: list[sa.ColumnElement[Any]] = [reached.label("node")]
+            if cap is not None:
+                columns.append((cte.c.depth + 1).label("depth"))
+            recursive.append(sa.select(*columns).select_from(cte.join(e, condition)))
+        # UNION, not UNION ALL: a cycle ends once no new node (or (node, depth)) appears.
+        cte = cte.union(*recursive)
+        for condition, _ in steps(cte, forward_relations, backward_relations):
+            finals.append(sa.select(*picks).select_from(cte.join(e, condition)))
+    return sa.union_all(*finals)
+
+
+def _or_statement(
     root: str, direction: str, depth: int | None, as_of: int | None = None
 ) -> sa.Select[Any]:
+    """The PostgreSQL form: one walk carrying its direction, one join on an OR."""
     e = internal.edges
     dir_type = sa.Text()
     up, down = sa.cast(sa.literal(_UP), dir_type), sa.cast(sa.literal(_DOWN), dir_type)
@@ -228,7 +313,7 @@ _LABEL_COLUMNS = {
 
 
 def _labels(session: Session, tables: dict[str, str]) -> dict[str, str]:
-    """Each node's label, with one query per table (per 5,000 nodes of it)."""
+    """Each node's label, with one query per table involved."""
     by_table: dict[str, list[str]] = {}
     for node_rid, table in tables.items():
         by_table.setdefault(table, []).append(node_rid)
@@ -241,14 +326,22 @@ def _labels(session: Session, tables: dict[str, str]) -> dict[str, str]:
         if not model_table.has_column(column):
             continue
         t = session.table(table)
-        ordered = sorted(wanted)
-        for start in range(0, len(ordered), _LABEL_CHUNK):
-            chunk = ordered[start : start + _LABEL_CHUNK]
-            query = sa.select(t.c.RID, t.c[column]).where(t.c.RID.in_(chunk))
-            for node_rid, value in session.conn.execute(query):
-                if value is not None and str(value).strip():
-                    labels[node_rid] = str(value)
+        query = sa.select(t.c.RID, t.c[column]).where(_among(session, t.c.RID, wanted))
+        for node_rid, value in session.conn.execute(query).all():
+            if value is not None and str(value).strip():
+                labels[node_rid] = str(value)
     return labels
+
+
+def _among(session: Session, column: sa.ColumnElement[Any], wanted: list[str]) -> Any:
+    """``column`` is one of ``wanted``, with the list bound as one parameter (a JSON
+    array on SQLite, an array on PostgreSQL): an ``IN`` of thousands of placeholders
+    costs more to render and bind than the query costs to run."""
+    if session.dialect == "postgresql":
+        array = sa.bindparam("wanted", wanted, type_=postgresql.ARRAY(sa.Text))
+        return column == sa.any_(array)
+    values = sa.func.json_each(sa.bindparam("wanted", json.dumps(wanted))).table_valued("value")
+    return column.in_(sa.select(values.c.value))
 
 
 def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:

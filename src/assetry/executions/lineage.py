@@ -107,6 +107,22 @@ class LineageGraph:
         self.nodes = sorted((dict(n) for n in self.nodes), key=lambda n: str(n["rid"]))
         self.edges = sorted({(str(f), str(t), str(r)) for f, t, r in self.edges})
 
+    @classmethod
+    def trusted(
+        cls,
+        nodes: list[dict[str, Any]],
+        edges: list[tuple[str, str, str]],
+        root: str | None,
+        direction: str,
+    ) -> LineageGraph:
+        """A graph from parts already in canonical form (fresh node dicts sorted by RID,
+        edges as ``str`` triples sorted and without duplicates), taken as they are: the
+        catalog builds them so, and copying and sorting them again would cost as much as
+        building them on a long chain."""
+        graph = cls.__new__(cls)
+        graph.nodes, graph.edges, graph.root, graph.direction = nodes, edges, root, direction
+        return graph
+
     # --- access ------------------------------------------------------------------------
     def node(self, rid: str) -> dict[str, Any] | None:
         """The node with this RID, or None."""
@@ -185,7 +201,7 @@ class LineageGraph:
         doc: dict[str, Any] = {"prefix": {"assetry": namespace}}
         entities: dict[str, Any] = {}
         activities: dict[str, Any] = {}
-        kinds = {n["rid"]: n["kind"] for n in self.nodes}
+        by_rid = {n["rid"]: n for n in self.nodes}
         for n in self.nodes:
             attrs: dict[str, Any] = {
                 "prov:label": str(n["label"]),
@@ -219,8 +235,8 @@ class LineageGraph:
                     "prov:activity": _prov_id(from_rid),
                     "prov:entity": _prov_id(to_rid),
                 }
-                target = self.node(to_rid) if kinds.get(to_rid) == "dataset" else None
-                if target is not None and target.get("version"):
+                target = by_rid.get(to_rid)
+                if target is not None and target["kind"] == "dataset" and target.get("version"):
                     record["assetry:version"] = str(target["version"])
                 key = "used"
             elif relation == GENERATED:
@@ -285,6 +301,7 @@ class LineageGraph:
         for children in steps.values():
             children.sort()
         assert self.root is not None
+        by_rid = {n["rid"]: n for n in self.nodes}  # not self.node(): linear per call
         lines: list[str] = []
         seen = {self.root}
         # Iterative depth-first walk: chains of thousands of steps must not recurse.
@@ -293,7 +310,7 @@ class LineageGraph:
         ]
         while stack:
             level, phrase, rid = stack.pop()
-            node = self.node(rid) or {"rid": rid, "kind": "row", "table": "?", "label": rid}
+            node = by_rid.get(rid) or {"rid": rid, "kind": "row", "table": "?", "label": rid}
             indent = "  " * min(level, _MAX_INDENT)
             marker = f"[{level}] " if level > _MAX_INDENT else ""
             if rid in seen:
