@@ -217,22 +217,27 @@ def _fill(
 
     manifest: list[tuple[str, str, str]] = []  # (path, md5, sha256)
     octets = 0
-    for rel, data in _payload_documents(content):
-        digests = _write_bytes(root / rel, data, times)
-        manifest.append((rel, digests.md5, digests.sha256))
-        octets += digests.length
-    for asset in assets:
-        manifest.append((asset.bag_path, asset.md5, asset.sha256))
-        octets += asset.length
+
+    def write_documents() -> None:
+        nonlocal octets
+        for rel, data in _payload_documents(content):
+            digests = _write_bytes(root / rel, data, times)
+            manifest.append((rel, digests.md5, digests.sha256))
+            octets += digests.length
 
     fetch_lines: list[str] = []
     if materialize:
-        _place_assets(str(root), folders, store, link, times)
+        # The CSV files are rendered (Python) while the pool copies (system calls).
+        _place_assets(str(root), folders, store, link, times, meanwhile=write_documents)
     else:
+        write_documents()
         fetch_lines = [
             f"{_encode_url(store.fetch_url(a.sha256))} {a.length} {encode_path(a.bag_path)}\n"
             for a in assets
         ]
+    for asset in assets:
+        manifest.append((asset.bag_path, asset.md5, asset.sha256))
+        octets += asset.length
 
     manifest.sort()
     tags: dict[str, bytes] = {"bagit.txt": BAGIT_TXT}
@@ -288,9 +293,11 @@ def _place_assets(
     store: ObjectStore,
     link: bool,
     times: tuple[int, int],
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> None:
     """Create each RID folder and put its files in, on a few threads: the work is system
-    calls (which release the GIL) or downloads."""
+    calls (which release the GIL) or downloads. ``meanwhile`` runs on this thread while
+    they work; if it fails, the remaining folders are not started."""
     local = store.local_path("0" * 64) is not None
     items = sorted(folders.items())
     size = LOCAL_BATCH if local else 1
@@ -304,6 +311,7 @@ def _place_assets(
             _fill_folder(f"{root}/{folder}", members, store, link, times)
 
     if len(batches) <= 1:
+        meanwhile()
         for batch in batches:
             run(batch)
         return
@@ -312,6 +320,7 @@ def _place_assets(
     ) as pool:
         futures = [pool.submit(run, batch) for batch in batches]
         try:
+            meanwhile()
             for future in futures:
                 future.result()
         except BaseException:
