@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.catalog import internal, rids, rows
+from assetry.catalog import history, internal, rids, rows
 from assetry.catalog.model import TableModel
 from assetry.catalog.session import Session
 from assetry.errors import RIDNotFound, TermNotFound, ValidationError
@@ -206,11 +206,18 @@ def set_status(
     session: Session, execution: str, column: str, new: str, detail: str | None
 ) -> dict[str, Any]:
     """Move ``column`` (Status or Upload_Status) to ``new`` if the machine allows it."""
-    row = rows.fetch_current(session, "Execution", [execution]).get(execution)
-    if row is None:
+    statements = _status_statements(session)
+    found = session.conn.execute(statements.row, {"rid": execution}).mappings().first()
+    if found is None:
         raise RIDNotFound(execution, f"no execution has RID {execution!r}")
+    row = dict(found)
     vocabulary = "Execution_Status" if column == "Status" else "Upload_Status"
-    canonical = resolve.term_map(session, vocabulary).get(str(new).casefold())
+    # Callers nearly always pass the canonical name: one indexed look-up finds it (names
+    # are unique ignoring case, so an exact match is the canonical spelling); anything
+    # else (a synonym, another case) is resolved against the whole vocabulary.
+    canonical = session.conn.execute(statements.term[vocabulary], {"name": new}).scalar()
+    if canonical is None:
+        canonical = resolve.term_map(session, vocabulary).get(str(new).casefold())
     if canonical is None:
         raise TermNotFound(vocabulary, str(new))
     new = canonical
@@ -222,8 +229,60 @@ def set_status(
             change["Start_Time"] = session.now
         if new in FINISHED:
             change["Stop_Time"] = session.now
-    rows.update(session, "Execution", [change])
+    if detail is not None and not isinstance(detail, str):
+        rows.update(session, "Execution", [change])  # reports the bad value as rows do
+        return {**row, **change}
+    # What rows.update does for this change, without its generic checks: the values are
+    # known good (a canonical term, text, timestamps), no foreign key but the checked
+    # term changes, and a status change never moves a provenance edge (only Workflow
+    # does). The previous image goes to history and the row gets the session's stamp.
+    history.record(session, "Execution", [row], "update")
+    values = {**change, **session.stamp()}
+    update = statements.update(tuple(sorted(values)))
+    session.conn.execute(update, {f"b_{k}": v for k, v in values.items()})
     return {**row, **change}
+
+
+@dataclass
+class _StatusStatements:
+    """Statements of ``set_status``, built once per model version's table objects:
+    a status change is the most frequent write of the catalog, and building and keying
+    a statement costs more than SQLite takes to run it."""
+
+    table: sa.Table
+    row: sa.Select[Any]
+    term: dict[str, sa.Select[Any]]
+    updates: dict[tuple[str, ...], sa.Update] = field(default_factory=dict)
+
+    def update(self, columns: tuple[str, ...]) -> sa.Update:
+        statement = self.updates.get(columns)
+        if statement is None:
+            t = self.table
+            statement = self.updates[columns] = (
+                t.update()
+                .where(t.c.RID == sa.bindparam("b_RID"))
+                .values({c: sa.bindparam(f"b_{c}") for c in columns if c != "RID"})
+            )
+        return statement
+
+
+_STATUS_STATEMENTS: dict[int, tuple[sa.MetaData, _StatusStatements]] = {}
+
+
+def _status_statements(session: Session) -> _StatusStatements:
+    cached = _STATUS_STATEMENTS.get(id(session.metadata))
+    if cached is not None and cached[0] is session.metadata:
+        return cached[1]
+    t = session.table("Execution")
+    term = {}
+    for vocabulary in ("Execution_Status", "Upload_Status"):
+        v = session.table(vocabulary)
+        term[vocabulary] = sa.select(v.c.Name).where(v.c.Name == sa.bindparam("name"))
+    statements = _StatusStatements(t, sa.select(t).where(t.c.RID == sa.bindparam("rid")), term)
+    if len(_STATUS_STATEMENTS) > 16:  # old model versions
+        _STATUS_STATEMENTS.clear()
+    _STATUS_STATEMENTS[id(session.metadata)] = (session.metadata, statements)
+    return statements
 
 
 def execution_assets(session: Session, execution: str, role: str | None) -> list[dict[str, Any]]:
@@ -314,7 +373,15 @@ def create_execution(
         session, "Execution", [{"Status": "Created", "Upload_Status": "Not_Started", **values}]
     )
     for table, asset_rids in inputs.items():
-        link_assets(session, rid, table, asset_rids, "Input")
+        # A new execution has no links yet: nothing to look up before inserting them.
+        asset_table(session, table)
+        wanted = sorted({rids.normalize(r) for r in asset_rids})
+        if wanted:
+            rows.insert(
+                session,
+                f"{table}_Execution",
+                [{table: asset, "Execution": rid, "Asset_Role": "Input"} for asset in wanted],
+            )
     link_datasets(session, rid, datasets)
     return rid
 
