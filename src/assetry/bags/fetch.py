@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -31,6 +31,7 @@ from urllib.request import url2pathname
 
 import requests
 
+from assetry import config
 from assetry.bags.extract import FetchEntry, is_inside
 from assetry.bags.validate import checksum_error, combine, load_structure
 from assetry.errors import BagError
@@ -38,6 +39,7 @@ from assetry.errors import BagError
 CHUNK_SIZE = 1 << 20
 TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
 RETRY_DELAY = 0.5
+PARALLEL_HASH_BYTES = 16 * CHUNK_SIZE  # from this size, one hashing thread per algorithm
 USER_AGENT = "assetry-bag-fetch"
 
 
@@ -138,8 +140,20 @@ class _Fetcher:
         length = 0
         fd, name = tempfile.mkstemp(dir=scratch, suffix=".part")
         tmp = Path(name)
+        # A big file is hashed on one thread per algorithm while this thread receives and
+        # writes (hashlib releases the GIL): each chunk's hashing overlaps the next one's
+        # arrival, and the algorithms each other.
+        parallel = len(hashers) > 1 and (entry.length or 0) >= PARALLEL_HASH_BYTES
         try:
-            with os.fdopen(fd, "wb") as out, closing(self._chunks(entry)) as chunks:
+            with ExitStack() as stack:
+                out = stack.enter_context(os.fdopen(fd, "wb"))
+                chunks = stack.enter_context(closing(self._chunks(entry)))
+                pool = None
+                if parallel:
+                    pool = stack.enter_context(
+                        ThreadPoolExecutor(len(hashers), thread_name_prefix="assetry-hash")
+                    )
+                hashing: list[Future[None]] = []
                 for chunk in chunks:
                     length += len(chunk)
                     if entry.length is not None and length > entry.length:
@@ -147,9 +161,16 @@ class _Fetcher:
                             entry.path, "length", str(entry.length), f"more than {entry.length}",
                             entry.url,
                         )  # fmt: skip
-                    for hasher in hashers.values():
-                        hasher.update(chunk)
+                    if pool is None:
+                        for hasher in hashers.values():
+                            hasher.update(chunk)
+                    else:
+                        for future in hashing:  # the previous chunk, in order
+                            future.result()
+                        hashing = [pool.submit(h.update, chunk) for h in hashers.values()]
                     out.write(chunk)
+                for future in hashing:
+                    future.result()
             if entry.length is not None and length != entry.length:
                 raise checksum_error(
                     entry.path, "length", str(entry.length), str(length), entry.url
@@ -200,7 +221,11 @@ class _Fetcher:
 
     def _http(self, entry: FetchEntry) -> Generator[bytes, None, None]:
         try:
-            response = self._session().get(entry.url, stream=True, timeout=TIMEOUT)
+            token = config.token_for_url(entry.url)  # only for known catalog servers
+            headers = {"Authorization": f"Bearer {token}"} if token else None
+            response = self._session().get(
+                entry.url, stream=True, timeout=TIMEOUT, headers=headers
+            )
         except requests.RequestException as err:
             raise _Transient(str(err)) from None
         with response:
