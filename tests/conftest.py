@@ -227,7 +227,12 @@ def remote_server(
 
 
 @pytest.fixture
-def remote_catalog(remote_server: RemoteServer) -> Iterator[Catalog]:
+def remote_catalog(
+    remote_server: RemoteServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Catalog]:
+    """An admin's remote catalog; ``$ASSETRY_TOKEN`` is set too, so ``Catalog(url)``
+    (another object, a child process) connects as the same user, as a user's would."""
+    monkeypatch.setenv("ASSETRY_TOKEN", remote_server.tokens["admin"])
     cat = remote_server.catalog("admin")
     yield cat
     cat.close()
@@ -257,4 +262,12 @@ def catalog(request: pytest.FixtureRequest) -> Catalog:
         return request.getfixturevalue("sqlite_catalog")  # type: ignore[no-any-return]
     if request.param == "remote":
         return request.getfixturevalue("remote_catalog")  # type: ignore[no-any-return]
+    return request.getfixturevalue("postgres_catalog")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_catalog(request: pytest.FixtureRequest) -> Catalog:
+    """A fresh catalog on each database engine, for tests that look inside the database."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_catalog")  # type: ignore[no-any-return]
     return request.getfixturevalue("postgres_catalog")  # type: ignore[no-any-return]

@@ -18,6 +18,7 @@ from assetry import (
     TableNotFound,
     ValidationError,
 )
+from assetry.catalog.sql_backend import SqlBackend
 
 
 @pytest.fixture
@@ -208,7 +209,12 @@ def test_a_corrupt_stored_object_is_caught(cat: Catalog, tmp_path: Path) -> None
     src = tmp_path / "raw.png"
     src.write_bytes(b"good bytes")
     [asset] = cat.upload_assets("Image", [src])
-    stored = cat._store().path_of(asset["SHA256"])  # type: ignore[attr-defined]
+    if cat.location.startswith("http"):  # corrupt it in the store behind the server
+        from assetry.store.local import LocalStore
+
+        stored = LocalStore(tmp_path / "served" / "objects").path_of(asset["SHA256"])
+    else:
+        stored = cat._store().path_of(asset["SHA256"])  # type: ignore[attr-defined]
     stored.chmod(0o644)
     stored.write_bytes(b"evil bytes")
     with pytest.raises(ChecksumMismatch) as caught:
@@ -314,6 +320,8 @@ def test_removed_links_leave_history_in_the_edge_table(cat: Catalog) -> None:
     assert exe.rid not in {n["rid"] for n in cat.lineage(asset["RID"]).nodes}
     from assetry.catalog.lineage import walk
 
+    if not isinstance(cat._backend, SqlBackend):
+        return  # the past graph is read straight from the database below
     with cat._backend.session() as s:
         then = walk(s, asset["RID"], "upstream", None, as_of=before)
     assert (exe.rid, asset["RID"], "generated") in then.edges

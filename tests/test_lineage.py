@@ -22,6 +22,14 @@ from assetry.catalog import internal
 from assetry.catalog.lineage import walk
 from assetry.executions.lineage import LineageGraph, step_target
 
+
+@pytest.fixture
+def catalog(db_catalog: Catalog) -> Catalog:
+    """These tests write edges straight into the database: database engines only (the
+    remote catalog's lineage is covered in tests/server)."""
+    return db_catalog
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 

@@ -40,10 +40,10 @@ def _is_alembic_version(diff: object) -> bool:
     return "alembic_version" in repr(diff)
 
 
-def test_migrations_match_declared_tables(catalog: Catalog) -> None:
-    define_basic(catalog)  # user tables are declared by the model document too
-    engine = catalog._backend.engine
-    assert schema_differences(engine, declared_metadata(catalog)) == []
+def test_migrations_match_declared_tables(db_catalog: Catalog) -> None:
+    define_basic(db_catalog)  # user tables are declared by the model document too
+    engine = db_catalog._backend.engine
+    assert schema_differences(engine, declared_metadata(db_catalog)) == []
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

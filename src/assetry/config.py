@@ -105,6 +105,44 @@ def credentials_file() -> Path:
     return Path(base) / "assetry" / "credentials.json"
 
 
+# Catalog servers this process has connected to, with their tokens, so a bag's fetch.txt
+# URLs that point at one of them can be fetched with its token (and no other URL ever
+# sees a token).
+_SERVER_TOKENS: dict[str, str] = {}
+
+
+def register_server(url: str, token: str | None) -> None:
+    """Remember the token of a catalog server this process uses."""
+    if token:
+        _SERVER_TOKENS[url.rstrip("/") + "/"] = token
+
+
+def token_for_url(url: str) -> str | None:
+    """The token to send with a request for ``url``: only for URLs under a catalog server
+    this process connected to, under ``$ASSETRY_CATALOG`` (with ``$ASSETRY_TOKEN``), or
+    under a server named in the credentials file."""
+    for base, token in _SERVER_TOKENS.items():
+        if url.startswith(base):
+            return token
+    catalog, env_token = os.environ.get(ENV_CATALOG), os.environ.get(ENV_TOKEN)
+    if catalog and env_token and url.startswith(catalog.rstrip("/") + "/"):
+        return env_token
+    path = credentials_file()
+    if not path.is_file():
+        return None
+    import json
+
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(known, dict):
+        for base, token in known.items():
+            if isinstance(token, str) and url.startswith(str(base).rstrip("/") + "/"):
+                return token
+    return None
+
+
 def remote_token(url: str, token: str | None) -> str | None:
     """The token for the remote catalog at ``url``: the argument, ``$ASSETRY_TOKEN``, or
     the credentials file (a JSON object mapping server URLs to tokens)."""

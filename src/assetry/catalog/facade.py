@@ -82,12 +82,14 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         from assetry.client.http_backend import HttpBackend
         from assetry.client.objects import HttpObjectStore
 
-        backend = HttpBackend(url, config.remote_token(url, token))
+        token = config.remote_token(url, token)
+        backend = HttpBackend(url, token)
         try:
             backend.settings  # noqa: B018 - the connection check
         except BaseException:
             backend.close()
             raise
+        config.register_server(url, token)
         self._store_cache = HttpObjectStore(backend.transport)
         return backend
 
@@ -110,7 +112,7 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         loc = config.resolve_location(location)
         if loc.remote:
             raise ConfigError(
-                f"{loc.text} is a catalog server; create the catalog where the server runs "
+                f"{loc.text} is a remote catalog server; create the catalog where the server runs "
                 "(`assetry init`), then `assetry serve` it"
             )
         problems = names.name_problems(domain_schema, "schema")

@@ -7,6 +7,8 @@ JSON carries what it can; the values it cannot carry exactly are tagged objects 
     date     -> {"$date": "2026-01-02"}        time     -> {"$time": "03:04:05"}
     Decimal  -> {"$decimal": "1.50"}           bytes    -> {"$bytes": "<base64>"}
     nan/inf  -> {"$float": "nan" | "inf" | "-inf"}
+    set      -> {"$set": [...]}                pandas.NaT -> {"$nat": null}
+    anything else -> {"$opaque": "<type>: <repr>"} (refused by the server's checks)
     a dict whose keys start with "$" -> {"$dict": {...}}
 
 Dataclasses travel as plain objects and tuples and sets as arrays; ``build`` turns them
@@ -32,7 +34,10 @@ from typing import Any
 from assetry import errors
 from assetry.errors import AssetryError, ValidationError
 
-_TAGS = ("$datetime", "$date", "$time", "$decimal", "$bytes", "$float", "$dict")
+_TAGS = frozenset(
+    ("$datetime", "$date", "$time", "$decimal", "$bytes", "$float", "$dict", "$set", "$nat")
+    + ("$opaque",)
+)
 
 
 def encode(value: Any) -> Any:
@@ -43,6 +48,8 @@ def encode(value: Any) -> Any:
         if math.isfinite(value):
             return value
         return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if type(value).__name__ == "NaTType":  # pandas' missing time: refused like embedded
+        return {"$nat": None}
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
@@ -55,6 +62,8 @@ def encode(value: Any) -> Any:
         return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, PurePath):
         return str(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return encode(value.item())  # numpy scalars, e.g. from a DataFrame
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, cabc.Mapping):
@@ -65,10 +74,12 @@ def encode(value: Any) -> Any:
             out[key] = encode(item)
         return {"$dict": out} if any(k.startswith("$") for k in out) else out
     if isinstance(value, set | frozenset):
-        return [encode(v) for v in sorted(value, key=repr)]
+        return {"$set": [encode(v) for v in sorted(value, key=repr)]}
     if isinstance(value, list | tuple | cabc.Iterator):
         return [encode(v) for v in value]
-    raise ValidationError(f"cannot send a value of type {type(value).__name__}: {value!r}")
+    # Anything else travels as a stand-in, so the server's checks refuse it with the same
+    # message (row, column, value) an embedded catalog gives.
+    return {"$opaque": f"{type(value).__name__}: {value!r}"}
 
 
 def decode(data: Any) -> Any:
@@ -84,7 +95,31 @@ def decode(data: Any) -> Any:
     return {k: decode(v) for k, v in data.items()}
 
 
+class Opaque:
+    """A value the client could not put on the wire (shown by its type and repr)."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"<{self.description}>"
+
+
 def _untag(tag: str, raw: Any) -> Any:
+    if tag == "$opaque":
+        return Opaque(str(raw))
+    if tag == "$nat":
+        import pandas as pd
+
+        return pd.NaT
+    if tag == "$set":
+        if not isinstance(raw, list):
+            raise ValidationError("a $set value must be an array")
+        items = [decode(v) for v in raw]
+        try:
+            return set(items)
+        except TypeError:
+            raise ValidationError("a $set holds only hashable values") from None
     if tag == "$dict":
         if not isinstance(raw, dict):
             raise ValidationError("a $dict value must be an object")
@@ -149,6 +184,8 @@ def build(hint: Any, value: Any, where: str = "value") -> Any:
 
 
 def _build_generic(origin: Any, args: tuple[Any, ...], value: Any, where: str) -> Any:
+    if origin in (set, frozenset) and isinstance(value, set):
+        value = sorted(value, key=repr)
     if origin in (list, cabc.Sequence, cabc.Iterator, cabc.Iterable, set, frozenset, tuple):
         if not isinstance(value, list):
             raise ValidationError(f"{where}: expected a list, got {value!r}")
@@ -170,10 +207,12 @@ def _build_generic(origin: Any, args: tuple[Any, ...], value: Any, where: str) -
     return value
 
 
-def _build_dataclass(cls: type, value: Any, where: str) -> Any:
+def _build_dataclass(cls: type, value: Any, where: str, lenient: bool = False) -> Any:
     if isinstance(value, cls):
         return value
     if not isinstance(value, dict):
+        if lenient:
+            return value
         raise ValidationError(f"{where}: expected an object ({cls.__name__}), got {value!r}")
     hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -183,7 +222,10 @@ def _build_dataclass(cls: type, value: Any, where: str) -> Any:
     kwargs = {}
     for name, field in fields.items():
         if name in value:
-            kwargs[name] = build(hints[name], value[name], f"{where}.{name}")
+            if lenient:
+                kwargs[name] = shape(hints[name], value[name])
+            else:
+                kwargs[name] = build(hints[name], value[name], f"{where}.{name}")
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ValidationError(f"{where}: missing field {name!r}")
     return cls(**kwargs)
@@ -192,6 +234,62 @@ def _build_dataclass(cls: type, value: Any, where: str) -> Any:
 @functools.cache
 def _hints(obj: Any) -> dict[str, Any]:
     return typing.get_type_hints(obj)
+
+
+def shape(hint: Any, value: Any) -> Any:
+    """``value`` with the containers ``hint`` names rebuilt (dataclasses from objects,
+    tuples and sets from arrays) and every scalar left as it came.
+
+    The server uses this for arguments: the Backend method itself checks the values, so
+    a remote caller gets the same ``ValidationError`` an embedded one gets.
+    """
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            if _fits(option, value):
+                return shape(option, value)
+        return value
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _build_dataclass(hint, value, "value", lenient=True)
+    if isinstance(value, list) and origin in _SEQUENCES:
+        item = args[0] if args and not (origin is tuple and len(args) != 2) else Any
+        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(args) == len(value):
+                pairs = zip(args, value, strict=True)
+                return tuple(shape(a, v) for a, v in pairs)
+            return tuple(value)
+        items = [shape(item, v) for v in value]
+        if origin in (set, frozenset):
+            try:
+                return origin(items)
+            except TypeError:
+                return items
+        return tuple(items) if origin is tuple else items
+    if isinstance(value, dict) and origin in _MAPPINGS:
+        val_hint = args[1] if len(args) == 2 else Any
+        return {k: shape(val_hint, v) for k, v in value.items()}
+    return value
+
+
+_SEQUENCES = (list, cabc.Sequence, cabc.Iterator, cabc.Iterable, set, frozenset, tuple)
+_MAPPINGS = (dict, cabc.Mapping, cabc.MutableMapping)
+
+
+def _fits(hint: Any, value: Any) -> bool:
+    """Whether ``value`` has the kind of container (or scalar) ``hint`` names."""
+    origin = typing.get_origin(hint) or hint
+    if hint is Any:
+        return True
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return isinstance(value, dict)
+    if origin in _SEQUENCES:
+        return isinstance(value, list)
+    if origin in _MAPPINGS:
+        return isinstance(value, dict)
+    if hint is type(None):
+        return value is None
+    return isinstance(origin, type) and isinstance(value, origin)
 
 
 # --- errors --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 import pydantic
 from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -36,6 +37,7 @@ from assetry.server.operations import ADMIN, CURATOR, OPERATIONS, READER, operat
 from assetry.store.base import ObjectStore
 
 MAX_REQUEST_BYTES = 512 * 1024 * 1024  # JSON bodies (a large insert or bag import)
+_REF_TEMPLATE = "#/components/schemas/{model}"
 
 ENV_CATALOG = "ASSETRY_SERVE_CATALOG"
 ENV_STORE = "ASSETRY_SERVE_STORE"
@@ -88,10 +90,12 @@ def create_app(
     app.state.assetry = state
     errors.install(app)
     app.add_middleware(_RequestLimit, limit=max_request_bytes)
+    app.state.schema_defs = {}
     for name, role in OPERATIONS.items():
         _add_operation(app, state, name, role)
     _add_admin_routes(app, state)
     objects.add_routes(app, state, authorizer)
+    _install_openapi(app)
     return app
 
 
@@ -169,15 +173,21 @@ def _add_operation(app: FastAPI, state: ServerState, name: str, role: str) -> No
             default=Depends(authorizer(state, role, name)),
         ),
     ]
+    extra: dict[str, Any] | None = None
     if fields:
+        # The arguments are documented here and checked by the Backend method itself,
+        # so a remote caller gets exactly the errors an embedded caller gets.
         model = pydantic.create_model(
             "".join(part.title() for part in name.split("_")) + "Arguments",
-            __config__=pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=False),
+            __config__=pydantic.ConfigDict(extra="forbid"),
             **fields,
         )
-        signature.append(
-            inspect.Parameter("arguments", inspect.Parameter.KEYWORD_ONLY, annotation=model)
+        schema = model.model_json_schema(
+            ref_template=_REF_TEMPLATE, mode="validation", by_alias=True
         )
+        app.state.schema_defs.update(schema.pop("$defs", {}))
+        content = {"application/json": {"schema": schema}}
+        extra = {"requestBody": {"required": True, "content": content}}
     endpoint.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
     app.add_api_route(
         operation_path(name),
@@ -187,7 +197,27 @@ def _add_operation(app: FastAPI, state: ServerState, name: str, role: str) -> No
         summary=doc.splitlines()[0],
         description=f"{doc}\n\nRole: {role}.",
         tags=[role],
+        openapi_extra=extra,
     )
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """The generated document plus the argument schemas the operation routes name."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(app.state.schema_defs)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _arguments(
@@ -204,7 +234,7 @@ def _arguments(
     extras: dict[str, Any] = {}
     for p in params:
         if p.name in raw:
-            value = wire.build(hints[p.name], wire.decode(raw[p.name]), p.name)
+            value = wire.shape(hints[p.name], wire.decode(raw[p.name]))
         elif p.kind is p.VAR_KEYWORD:
             value = {}
         elif p.default is inspect.Parameter.empty:
