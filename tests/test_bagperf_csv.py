@@ -84,3 +84,25 @@ def test_repeated_timestamps_round_trip() -> None:
 
 def test_no_columns() -> None:
     assert list(dump_rows([], {}, [{}, {}])) == ["\r\n", "\r\n", "\r\n"]
+
+
+def test_many_rows_in_blocks_with_whole_column_shortcuts() -> None:
+    n = 20_000  # more than two blocks
+    stamps = [UTC_STAMP + dt.timedelta(minutes=i % 5) for i in range(n)]
+    rows = [
+        {
+            "RID": f"1-{i:05X}",
+            "plain": "user",
+            "quoted": "a,b" if i == 12_345 else "x",
+            "empty": "" if i == 17_000 else "y",
+            "n": i - 10,
+            "n_null": None if i % 7 == 0 else i,
+            "t": stamps[i],
+            "t_mixed": stamps[i].astimezone(PARIS) if i == 9_000 else stamps[i],
+            "b": i % 2 == 0,
+        }
+        for i in range(n)
+    ]
+    types = {"n": "int4", "n_null": "int8", "t": "timestamptz", "t_mixed": "timestamptz"}
+    types["b"] = "boolean"
+    same(list(rows[0]), types, rows)

@@ -9,6 +9,7 @@ so both directions are written here.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import operator
 import re
@@ -55,21 +56,51 @@ def write_line(fields: Iterable[str | None]) -> str:
 def dump_rows(
     columns: list[str], types: Mapping[str, str], rows: Iterable[Mapping[str, Any]]
 ) -> Iterator[str]:
-    """The lines of a table's CSV file: header, then one record per row."""
+    """The text of a table's CSV file, in pieces: the header line, then blocks of
+    records (one per row)."""
     yield write_line(columns)
-    formatters = [field_formatter(types.get(c, "text")) for c in columns]
     if not columns:
         for _ in rows:
             yield "\r\n"
         return
-    pick = operator.itemgetter(*columns)
-    single = len(columns) == 1
-    for row in rows:
-        try:
-            values = (pick(row),) if single else pick(row)
-        except KeyError:  # a row without some column: NULL there
-            values = tuple(row.get(c) for c in columns)
-        yield ",".join([f(v) for f, v in zip(formatters, values, strict=True)]) + "\r\n"
+    kinds = [types.get(c, "text") for c in columns]
+    formatters = [field_formatter(kind) for kind in kinds]
+    getters = [operator.itemgetter(c) for c in columns]
+    remaining = iter(rows)
+    while block := list(itertools.islice(remaining, _BLOCK_ROWS)):
+        # Column by column: a column of plain values is checked and rendered in C.
+        fields = []
+        for column, kind, formatter, get in zip(columns, kinds, formatters, getters, strict=True):
+            try:
+                values = list(map(get, block))
+            except KeyError:  # a row without this column: NULL there
+                values = [row.get(column) for row in block]
+            fields.append(_column_fields(kind, formatter, values))
+        yield "\r\n".join(map(",".join, zip(*fields, strict=True))) + "\r\n"
+
+
+_BLOCK_ROWS = 8192
+_TEXT_KINDS = frozenset(("text", "markdown", "uri"))
+_INT_KINDS = frozenset(("int2", "int4", "int8"))
+
+
+def _column_fields(kind: str, formatter: Formatter, values: list[Any]) -> list[str]:
+    """The CSV fields of one column's ``values``: ``formatter`` of each (see
+    ``field_formatter``), with whole-column shortcuts when every value is plain."""
+    kinds = set(map(type, values))
+    if kinds == {str} and kind in _TEXT_KINDS:
+        if "" not in values and _NEEDS_QUOTES("\x00".join(values)) is None:
+            return values  # nothing to quote: every field is its text
+    elif kinds == {int} and kind in _INT_KINDS:
+        return list(map(str, values))
+    elif kinds == {dt.datetime} and kind == "timestamptz" and set(map(_TZINFO, values)) == {dt.UTC}:
+        # Equal UTC datetimes are the same instant, so the same text: format each once.
+        texts = {value: formatter(value) for value in dict.fromkeys(values)}
+        return list(map(texts.__getitem__, values))
+    return list(map(formatter, values))
+
+
+_TZINFO = operator.attrgetter("tzinfo")
 
 
 Formatter = Callable[[Any], str]
