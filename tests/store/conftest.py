@@ -49,11 +49,20 @@ def s3_url(moto_endpoint: str | None) -> str:
     return f"s3://{bucket}/objects?endpoint_url={moto_endpoint}&region=us-east-1"
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "http"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
-    """Every kind of object store, empty."""
+    """Every kind of object store, empty: a local folder, S3 (moto), and a catalog
+    server's objects seen from a client (an admin's, so it may delete)."""
     if request.param == "local":
         return LocalStore(tmp_path / "objects")
+    if request.param == "http":
+        from assetry.client.objects import HttpObjectStore
+        from assetry.client.transport import Transport
+
+        server = request.getfixturevalue("remote_server")
+        http = HttpObjectStore(Transport(server.url, server.tokens["admin"]))
+        http.backing = LocalStore(tmp_path / "served" / "objects")  # type: ignore[attr-defined]
+        return http
     from assetry.store.s3 import S3Store
 
     return S3Store.from_url(request.getfixturevalue("s3_url"), part_size=5 << 20)

@@ -112,6 +112,7 @@ def test_corruption_is_detected_on_read(store: ObjectStore, tmp_path: Path) -> N
 
 
 def corrupt(store: ObjectStore, sha256: str, data: bytes) -> None:
+    store = getattr(store, "backing", store)  # behind a server: its own store
     if isinstance(store, LocalStore):
         path = store.path_of(sha256)
         path.chmod(0o644)

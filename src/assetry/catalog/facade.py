@@ -50,6 +50,19 @@ def model_schema() -> dict[str, Any]:
     return schema
 
 
+def check_model_document(doc: Any) -> None:
+    """``ValidationError`` listing every way ``doc`` breaks the model JSON Schema."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(model_schema())
+    problems = [
+        f"model document at {'/'.join(str(p) for p in err.absolute_path) or '(top)'}: {err.message}"
+        for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    ]
+    if problems:
+        raise ValidationError(problems)
+
+
 class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
     """A data catalog: user-defined tables, assets, vocabularies, history.
 
@@ -234,16 +247,7 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         The document is checked against the packaged JSON Schema first; applying it again
         changes nothing.
         """
-        import jsonschema
-
-        validator = jsonschema.Draft202012Validator(model_schema())
-        problems = [
-            f"model document at {'/'.join(str(p) for p in err.absolute_path) or '(top)'}: "
-            f"{err.message}"
-            for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
-        ]
-        if problems:
-            raise ValidationError(problems)
+        check_model_document(doc)
         return self._backend.apply_model(dict(doc))
 
     def list_tables(self, kind: str | None = None) -> list[str]:

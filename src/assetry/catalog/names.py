@@ -17,6 +17,8 @@ MAX_IDENTIFIER_BYTES = 63
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 SYSTEM_COLUMNS = ("RID", "RCT", "RMT", "RCB", "RMB")
+# The largest limit or offset a query takes: what a signed 64-bit column holds.
+MAX_COUNT = 2**63 - 1
 
 # Internal bookkeeping column: the snapshot at which the row's current image was written.
 SNAPSHOT_COLUMN = "_snapshot"

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from assetry.catalog.names import MAX_COUNT
 from assetry.catalog.session import Session
 from assetry.errors import ValidationError
 
@@ -25,8 +26,8 @@ def search(
     column, ignoring case; at most ``limit`` rows, table by table, each by RID."""
     if not isinstance(text, str) or not text.split():
         raise ValidationError("search text must contain at least one word")
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValidationError(f"limit must be a positive integer, got {limit!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_COUNT:
+        raise ValidationError(f"limit must be an integer from 1 to {MAX_COUNT}, got {limit!r}")
     if isinstance(tables, str):
         tables = [tables]
     names = list(tables) if tables is not None else list(session.model.tables)

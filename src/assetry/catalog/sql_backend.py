@@ -16,6 +16,7 @@ from assetry.catalog.backend import Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef
 from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
 from assetry.catalog.model import Model, build_metadata
+from assetry.catalog.names import MAX_COUNT
 from assetry.catalog.session import Session
 from assetry.catalog.sql_assets import SqlAssetsMixin
 from assetry.catalog.sql_datasets import SqlDatasetsMixin
@@ -287,12 +288,9 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
         limit: int | None = None,
         offset: int = 0,
     ) -> Iterator[dict[str, Any]]:
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValidationError(f"offset must be a non-negative integer, got {offset!r}")
+        if limit is not None:
+            _check_count("limit", limit)
+        _check_count("offset", offset)
         # Check everything and pin the snapshot before the first row is yielded, so bad
         # arguments fail at the call and every page is read at the same snapshot.
         with self.session() as s:
@@ -311,9 +309,8 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
         offset: int,
         limit: int,
     ) -> tuple[int, list[dict[str, Any]]]:
-        for name, number in (("offset", offset), ("limit", limit)):
-            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-                raise ValidationError(f"{name} must be a non-negative integer, got {number!r}")
+        _check_count("offset", offset)
+        _check_count("limit", limit)
         if limit > PAGE_SIZE:
             raise ValidationError(f"limit must be at most {PAGE_SIZE}, got {limit}")
         with self.session() as s:
@@ -327,7 +324,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
                 snapshot=pinned,
                 filters=wanted,
                 after_rid=rids.normalize(after) if after else None,
-                limit=offset + limit,
+                limit=min(offset + limit, MAX_COUNT),
             )
         return pinned, page[offset:]
 
@@ -472,10 +469,8 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
     ) -> list[dict[str, Any]]:
         from assetry.catalog.pathbuilder import sql_conditions
 
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
+        if limit is not None:
+            _check_count("limit", limit)
         with self.session() as s:
             model_table = s.model.table(table)
             t = s.table(model_table.name)
@@ -487,6 +482,11 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             if limit is not None:
                 query = query.limit(limit)
             return [dict(row) for row in s.conn.execute(query).mappings()]
+
+
+def _check_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
 
 
 def _version(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from assetry import __version__
-from assetry.cli import assets, bags, commands, datasets, demo, executions
+from assetry.cli import assets, bags, commands, datasets, demo, executions, server
 from assetry.cli.output import Output
 from assetry.errors import AssetryError
 
@@ -175,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     _execution_commands(command, sub)
     datasets.register(command, sub)
     bags.register(command, sub)
+    server.register(command, sub)
 
     p = command(sub, "demo", demo.cmd_demo, "build and tour a small example catalog")
     p.add_argument(

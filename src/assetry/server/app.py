@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from assetry import config
 from assetry.catalog.backend import Backend
-from assetry.catalog.facade import Catalog
+from assetry.catalog.facade import Catalog, check_model_document
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.client import wire
 from assetry.errors import ConfigError, ValidationError
@@ -158,7 +158,10 @@ def _add_operation(app: FastAPI, state: ServerState, name: str, role: str) -> No
     doc = inspect.getdoc(attribute) or name
 
     async def endpoint(request: Request, principal: auth.Principal, **_: Any) -> Response:
-        raw = await request.json() if fields else {}
+        try:
+            raw = await request.json() if fields else {}
+        except ValueError as err:  # not JSON, or not UTF-8
+            raise ValidationError(f"the request body is not JSON: {err}") from None
         args = _arguments(params, hints, raw)
         result = await run_in_threadpool(_call, state, name, principal, args)
         body = json.dumps({"result": wire.encode(result)}, allow_nan=False)
@@ -258,7 +261,12 @@ def _call(
     if name == "settings":
         return backend.settings
     positional, extras = args
+    if name in ("apply_model", "import_rows"):
+        # What the Python API checks before these calls, the server checks for callers
+        # that come straight over HTTP.
+        check_model_document(positional[0])
     if name == "import_rows":
+        _check_import_tables(positional[1])
         current = {t["name"] for t in backend.model_document()["tables"]}
         new = sorted(set(positional[1] or {}) - current)
         if new:
@@ -268,6 +276,14 @@ def _call(
         if isinstance(result, typing.Iterator):
             result = list(result)
     return result
+
+
+def _check_import_tables(tables: Any) -> None:
+    if not isinstance(tables, dict) or not all(
+        isinstance(rows, list) and all(isinstance(row, dict) for row in rows)
+        for rows in tables.values()
+    ):
+        raise ValidationError("tables must map table names to lists of rows (objects)")
 
 
 # --- admin ----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 from fastapi import Depends, FastAPI, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from assetry.errors import (
@@ -313,9 +314,12 @@ async def _receive(request: Request, path: Path, limit: int, append: bool) -> Di
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
-    async for chunk in request.stream():
-        if chunk:
-            yield chunk
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                yield chunk
+    except ClientDisconnect:
+        raise ValidationError("the client went away before the whole body arrived") from None
 
 
 def _check(key: str, md5: str | None, length: int, found: Digests) -> None:

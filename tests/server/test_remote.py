@@ -1,0 +1,154 @@
+"""A remote catalog behaves as an embedded one: errors keep their class, listings page,
+executions upload through the server (over SQLite and PostgreSQL), and many clients at
+once lose nothing."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from assetry import (
+    Catalog,
+    ChecksumMismatch,
+    ColumnDef,
+    ConfigError,
+    ConflictError,
+    DatasetSpec,
+    ExecutionConfiguration,
+    RIDNotFound,
+    StoreError,
+    TableNotFound,
+    TermNotFound,
+    ValidationError,
+)
+from assetry.client import http_backend
+from assetry.store.local import LocalStore
+from tests.conftest import RemoteServer
+
+
+def stock(cat: Catalog) -> None:
+    cat.create_asset("Image", column_defs=[ColumnDef("Width", "int4")])
+    cat.create_vocabulary("Species")
+    cat.add_term("Species", "Mouse", synonyms=["mus"])
+
+
+def test_errors_keep_their_class_and_fields(remote_catalog: Catalog) -> None:
+    stock(remote_catalog)
+    with pytest.raises(TableNotFound) as table:
+        remote_catalog.insert("Nope", [{}])
+    assert table.value.table == "Nope"
+    with pytest.raises(RIDNotFound) as rid:
+        remote_catalog.resolve_rid("ZZZZ-ZZZZ")
+    assert rid.value.rid == "ZZZZ-ZZZZ"
+    with pytest.raises(TermNotFound) as term:
+        remote_catalog.lookup_term("Species", "Rat")
+    assert (term.value.vocabulary, term.value.term) == ("Species", "Rat")
+    with pytest.raises(ValidationError) as invalid:
+        remote_catalog.insert("Image", [{"Width": "wide"}, {"Width": 2**40}])
+    assert len(invalid.value.problems) >= 2
+    with pytest.raises(ConflictError):
+        remote_catalog.add_term("Species", "mouse", exists_ok=False)
+    with pytest.raises(ConfigError):
+        Catalog.create(remote_catalog.location)
+
+
+def test_listings_are_paged_and_read_at_one_snapshot(
+    remote_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http_backend, "PAGE_SIZE", 7)
+    from assetry.catalog import sql_backend
+
+    monkeypatch.setattr(sql_backend, "PAGE_SIZE", 7)
+    names = [{"Name": f"w{i:02d}", "Workflow_Type": "Training"} for i in range(30)]
+    rids = remote_catalog.insert("Workflow", names)
+    pages = remote_catalog.get_table_as_dict("Workflow")
+    first = next(pages)
+    remote_catalog.insert("Workflow", [{"Name": "late", "Workflow_Type": "Training"}])
+    rest = list(pages)
+    assert [first["RID"], *(r["RID"] for r in rest)] == sorted(rids)
+    assert [r["RID"] for r in remote_catalog.get_table_as_dict("Workflow", limit=9, offset=3)] == (
+        sorted(rids)[3:12]
+    )
+    assert len(remote_catalog.get_table_as_dataframe("Workflow")) == 31
+
+
+def run_execution(cat: Catalog, tmp: Path, n: int, files: int = 3) -> list[str]:
+    wf = cat.create_workflow("remote", "Training", url="https://x/y.py", checksum="sha256:1")
+    with cat.create_execution(ExecutionConfiguration(workflow=wf, description=f"run {n}")) as exe:
+        for i in range(files):
+            exe.asset_file_path("Image", f"img{i}.png", Width=i).write_bytes(f"{n}-{i}".encode())
+    uploaded = exe.upload_execution_outputs()
+    return [a["RID"] for a in uploaded["Image"]]
+
+
+def test_an_execution_round_trip_over_postgresql(
+    remote_pg_server: RemoteServer, tmp_path: Path
+) -> None:
+    cat = remote_pg_server.catalog("curator")
+    stock(cat)
+    assets = run_execution(cat, tmp_path, 0)
+    assert {cat.resolve_rid(a).row["RCB"] for a in assets} == {"curator-user"}
+    ds = cat.create_dataset([], description="remote data")
+    cat.add_dataset_element_type("Image")
+    version = cat.add_dataset_members(ds, assets)
+    bag = cat.download_dataset_bag(DatasetSpec(ds, version, materialize=True))
+    assert sorted(bag.list_dataset_members()["Image"], key=lambda r: r["RID"])[0]["RID"] in assets
+    upstream = cat.lineage(assets[0])
+    assert any(n["table"] == "Execution" for n in upstream.nodes)
+    out = cat.download_asset(assets[1], tmp_path / "dl")
+    assert out.read_bytes() == b"0-1"
+
+
+def test_eight_clients_at_once_lose_nothing(remote_server: RemoteServer, tmp_path: Path) -> None:
+    admin = remote_server.catalog("admin")
+    stock(admin)
+    results: dict[int, list[str]] = {}
+    failures: list[BaseException] = []
+
+    def client(n: int) -> None:
+        try:
+            cat = remote_server.catalog("writer")
+            found = []
+            for round_ in range(2):
+                found += run_execution(cat, tmp_path, n * 10 + round_)
+            results[n] = found
+            cat.close()
+        except BaseException as err:  # reported below
+            failures.append(err)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    every = [rid for found in results.values() for rid in found]
+    assert len(every) == len(set(every)) == 8 * 2 * 3
+    rows = {r["RID"]: r for r in admin.get_table_as_dict("Image")}
+    assert set(every) <= set(rows)
+    store = LocalStore(Path(remote_server.location) / "objects")
+    for rid in every:
+        assert store.verify(rows[rid]["SHA256"]).sha256 == rows[rid]["SHA256"]
+    assert len(admin.list_executions()) >= 16
+
+
+def test_a_corrupt_object_behind_the_server_is_caught(
+    remote_catalog: Catalog, remote_server: RemoteServer, tmp_path: Path
+) -> None:
+    stock(remote_catalog)
+    src = tmp_path / "raw.png"
+    src.write_bytes(b"good")
+    [asset] = remote_catalog.upload_assets("Image", [src])
+    path = LocalStore(Path(remote_server.location) / "objects").path_of(asset["SHA256"])
+    path.chmod(0o644)
+    path.write_bytes(b"evil")
+    with pytest.raises(ChecksumMismatch) as caught:
+        remote_catalog.download_asset(asset["RID"], tmp_path / "out")
+    assert caught.value.expected == asset["SHA256"]
+
+
+def test_a_server_that_is_gone_is_a_store_error(remote_server: RemoteServer) -> None:
+    with pytest.raises(StoreError, match="cannot be reached"):
+        Catalog("http://127.0.0.1:9", token=remote_server.tokens["admin"])
