@@ -272,7 +272,7 @@ def member_rids(
             e.c.relation == "member_of",
             live_edges(snapshot),
         )
-        for table, rid in session.conn.execute(query):
+        for table, rid in session.conn.execute(query).all():  # one fetchall
             out[table].add(rid)
     return {table: sorted(found) for table, found in sorted(out.items())}
 

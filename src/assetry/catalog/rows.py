@@ -541,7 +541,7 @@ def fetch_unchanged(
     column_names = table.column_names
     t = session.table(table.name)
     at = column_names.index("RID")
-    execute = session.conn.execute
+    conn = session.conn
     found: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(ordered):
         size = next(n for n in _IN_SIZES if n >= len(chunk))
@@ -551,9 +551,60 @@ def fetch_unchanged(
             params[name] = chunk[-1]
         if snapshot is not None:
             params["snapshot"] = snapshot
-        for current in execute(statement, params):
-            found[current[at]] = dict(zip(column_names, current, strict=True))
+        plan = _read_plan(conn, statement)
+        if plan is None:
+            for current in conn.execute(statement, params).all():  # one fetchall
+                found[current[at]] = dict(zip(column_names, current, strict=True))
+            continue
+        got = conn.exec_driver_sql(plan.sql, tuple(params[k] for k in plan.positions)).all()
+        if not got:
+            continue
+        by_column: list[Sequence[Any]] = list(zip(*got, strict=True))
+        for i, process in plan.processors:
+            by_column[i] = list(map(process, by_column[i]))
+        for values in zip(*by_column, strict=True):
+            found[values[at]] = dict(zip(column_names, values, strict=True))
     return found
+
+
+@dataclass(frozen=True)
+class _ReadPlan:
+    sql: str
+    positions: tuple[str, ...]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, processor)
+
+
+_READ_PLANS: weakref.WeakKeyDictionary[sa.Select[Any], _ReadPlan | None]
+_READ_PLANS = weakref.WeakKeyDictionary()
+
+
+def _read_plan(conn: sa.Connection, statement: sa.Select[Any]) -> _ReadPlan | None:
+    """On SQLite, ``statement`` compiled once by SQLAlchemy, to run through the driver
+    with each column's result processor applied column by column: SQLAlchemy's own path
+    builds a ``Row`` per row and calls the processors per value, which costs more than
+    SQLite's reading. None elsewhere (other drivers' processors depend on the cursor's
+    column types), or when a parameter would need a bind processor."""
+    if conn.dialect.name != "sqlite":
+        return None
+    if statement in _READ_PLANS:
+        return _READ_PLANS[statement]
+    dialect = conn.dialect
+    compiled = statement.compile(dialect=dialect)
+    plan = None
+    needs_binding = any(
+        bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
+        for bind in compiled.binds.values()
+    )
+    if compiled.positiontup is not None and not needs_binding:
+        processors = []
+        for i, column in enumerate(statement.selected_columns):
+            # SQLite's cursor reports no column types, so SQLAlchemy passes None too.
+            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                processors.append((i, process))
+        plan = _ReadPlan(str(compiled), tuple(compiled.positiontup), tuple(processors))
+    _READ_PLANS[statement] = plan
+    return plan
 
 
 # ``IN`` lists of a few fixed lengths, each statement built once per table and shape, so

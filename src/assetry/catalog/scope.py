@@ -162,15 +162,18 @@ class _Links:
                 self.anchors[table.name].update(new)
                 self.waiting[table.name].update(self._read(table, first.column, new))
             waiting, have = self.waiting[table.name], in_scope.get(table.name, {})
-            found = {}
-            for rid, row in waiting.items():
-                if rid in have:
-                    continue
-                if table.name == "Dataset_Version" or all(
-                    row[fk.column] is None or row[fk.column] in in_scope.get(fk.table, ())
-                    for fk in rid_keys
-                ):
-                    found[rid] = row  # (every version up to this one, and its execution)
+            for rid in [rid for rid in waiting if rid in have]:
+                del waiting[rid]  # in scope already
+            found = dict(waiting)
+            if table.name != "Dataset_Version":  # every version up to this one is in scope
+                for fk in rid_keys:
+                    ends, column = in_scope.get(fk.table, {}), fk.column
+                    for rid in [
+                        rid
+                        for rid, row in found.items()
+                        if row[column] is not None and row[column] not in ends
+                    ]:
+                        del found[rid]
             for rid in found:
                 del waiting[rid]
             if found:
