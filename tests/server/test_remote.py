@@ -4,10 +4,12 @@ once lose nothing."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 import pytest
+import requests
 
 from assetry import (
     Catalog,
@@ -152,3 +154,75 @@ def test_a_corrupt_object_behind_the_server_is_caught(
 def test_a_server_that_is_gone_is_a_store_error(remote_server: RemoteServer) -> None:
     with pytest.raises(StoreError, match="cannot be reached"):
         Catalog("http://127.0.0.1:9", token=remote_server.tokens["admin"])
+
+
+def test_the_client_retries_until_the_server_answers(
+    remote_server: RemoteServer, tmp_path: Path
+) -> None:
+    """Connection errors are retried: a server that comes up a moment late is reached."""
+    import socket
+
+    from assetry.server.app import create_app
+    from assetry.server.run import background_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(remote_server.location)
+    started = threading.Event()
+
+    def late_server() -> None:
+        threading.Event().wait(0.5)
+        with background_server(app, port=port):
+            started.set()
+            threading.Event().wait(5)
+
+    thread = threading.Thread(target=late_server, daemon=True)
+    thread.start()
+    cat = Catalog(f"http://127.0.0.1:{port}", token=remote_server.tokens["reader"])
+    assert started.is_set() and cat.snapshot() >= 1
+    cat.close()
+
+
+def test_a_broken_download_resumes_with_range(
+    remote_server: RemoteServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from assetry.client.objects import HttpObjectStore
+    from assetry.client.transport import Transport
+
+    store = HttpObjectStore(Transport(remote_server.url, remote_server.tokens["writer"]))
+    data = os.urandom(3_000_000)
+    digests = store.put_stream(io.BytesIO(data))
+    real_get, starts = store._get, []
+
+    class Dropping:
+        """A response that breaks after its first megabyte."""
+
+        def __init__(self, response: object) -> None:
+            self.response = response
+
+        def iter_content(self, size: int) -> object:
+            sent = 0
+            for chunk in self.response.iter_content(size):  # type: ignore[attr-defined]
+                if sent >= 1_000_000:
+                    raise requests.exceptions.ChunkedEncodingError("connection dropped")
+                sent += len(chunk)
+                yield chunk
+
+        def __enter__(self) -> Dropping:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.response.close()  # type: ignore[attr-defined]
+
+    def flaky_get(key: str, start: int) -> object:
+        starts.append(start)
+        response = real_get(key, start)
+        return Dropping(response) if len(starts) == 1 else response
+
+    monkeypatch.setattr(store, "_get", flaky_get)
+    out = store.get_file(digests.sha256, tmp_path / "big.bin", expected=digests)
+    assert out.read_bytes() == data
+    assert starts[0] == 0 and starts[1] > 0
