@@ -193,6 +193,34 @@ def inode_probe(folder: Path, pairs: int = 1_000) -> float:
     return (time.perf_counter() - started) / pairs * 1e6
 
 
+def copy_floor(entries: Sequence[tuple[Path, str]], folder: Path) -> float:
+    """Seconds of the least any export of (a) must do: a bare loop, on this thread, that
+    for each asset makes its folder and copies its stored file into it with the fewest
+    system calls (``mkdir``, two ``open``, one ``copy_file_range`` or ``sendfile``, two
+    ``close``), in the bag's layout (``entries``: stored file, bag path). No SQL, no CSV,
+    no manifests, no mtimes. Not a figure: it shows how far the file system alone leaves
+    an export from make_bag."""
+    pairs = [(str(stored), str(folder / path)) for stored, path in entries]
+    for table in {os.path.dirname(os.path.dirname(target)) for _, target in pairs}:
+        os.makedirs(table)
+    sizes = [os.stat(stored).st_size for stored, _ in pairs]
+    copy = getattr(os, "copy_file_range", None)
+    new_file = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    settle([stored for stored, _ in entries])
+    started = time.perf_counter()
+    for (stored, target), size in zip(pairs, sizes, strict=True):
+        os.mkdir(os.path.dirname(target))
+        source = os.open(stored, os.O_RDONLY)
+        out = os.open(target, new_file, 0o644)
+        if copy is not None:
+            copy(source, out, size)
+        else:
+            os.sendfile(out, source, 0, size)
+        os.close(out)
+        os.close(source)
+    return time.perf_counter() - started
+
+
 def prime_memory(folder: Path, mib: int) -> float:
     """Write ``mib`` MiB to a file and delete it; seconds taken.
 
@@ -251,11 +279,19 @@ def url_path(url: str) -> Path:
 
 
 def object_files(cat: Catalog, ds: str, root: Path) -> list[Path]:
-    """The store files of a dataset's assets, read from the fetch.txt of an untimed
-    unmaterialized export (so the store's layout is not assumed). The bag is left in
-    ``root``, as everything else until the end of the run (see ``inode_probe``)."""
+    """The store files of a dataset's assets (see ``object_entries``)."""
+    return [stored for stored, _ in object_entries(cat, ds, root)]
+
+
+def object_entries(cat: Catalog, ds: str, root: Path) -> list[tuple[Path, str]]:
+    """The store file and bag path of each of a dataset's assets, read from the fetch.txt
+    of an untimed unmaterialized export (so the store's layout is not assumed). The bag
+    is left in ``root``, as everything else until the end of the run (see
+    ``inode_probe``)."""
     bag_dir = cat.export_dataset_bag(DatasetSpec(ds, materialize=False), root / "listing")
-    return [url_path(url) for url, _, _ in fetch_entries(bag_dir)] if has_fetch(bag_dir) else []
+    if not has_fetch(bag_dir):
+        return []
+    return [(url_path(url), path) for url, _, path in fetch_entries(bag_dir)]
 
 
 def has_fetch(bag_dir: Path) -> bool:
@@ -319,7 +355,8 @@ def part_files(args: argparse.Namespace, root: Path, clock: Clock, report: Repor
         raise SystemExit(f"files: {len(set(rids))} assets, expected {args.files}")
     ds = cat.create_dataset(description="bag benchmark: small files")
     version = cat.add_dataset_members(ds, rids)
-    stored = object_files(cat, ds, root)
+    entries = object_entries(cat, ds, root)
+    stored = [path for path, _ in entries]
     if len(stored) != args.files:
         raise SystemExit(f"files: the dataset lists {len(stored)} objects, not {args.files}")
 
@@ -349,6 +386,7 @@ def part_files(args: argparse.Namespace, root: Path, clock: Clock, report: Repor
                 if len(bag.payload_entries()) != args.files:
                     raise SystemExit(f"make_bag: {len(bag.payload_entries())} payload files")
     probe_after = inode_probe(root / "a-probe-after")
+    floor = copy_floor(entries, root / "a-floor")
     scope = scope_seconds(cat, ds)
     cat.close()
 
@@ -369,6 +407,8 @@ def part_files(args: argparse.Namespace, root: Path, clock: Clock, report: Repor
         "bagit_files_per_s": round(args.files / base, 1),
         "scope_s": None if scope is None else round(scope, 3),
         "inode_probe_us": [round(probe_before, 1), round(probe_after, 1)],
+        "floor_s": round(floor, 3),
+        "bagit_over_floor": round(base / floor, 2),
     }
 
 
@@ -648,6 +688,11 @@ def print_report(report: Report, args: argparse.Namespace) -> None:
             f"make_bag {a['bagit_s']:.2f} s (cpu {a['bagit_cpu_s']:.2f} s, "
             f"{a['bagit_files_per_s']:,.0f} files/s); inode probe (mkdir + create, per asset) "
             f"{before:,.0f} us before, {after:,.0f} us after"
+        )
+        print(
+            f"    floor (bare loop: mkdir + open + copy_file_range per asset, nothing else) "
+            f"{a['floor_s']:.2f} s: make_bag / floor {a['bagit_over_floor']:.2f}, the best "
+            "figure any export with one folder and one copy per asset could reach here"
         )
     if "b" in notes:
         b = notes["b"]
