@@ -160,13 +160,17 @@ class WorkingDir:
     def staged(self) -> list[StagedFile]:
         """Every staged entry: journal entries (latest wins) plus files found in
         ``assets/<Table>/`` that were written there directly."""
+        # Paths are joined as strings: with thousands of entries pathlib's parsing
+        # costs more than reading the journal and walking the folder.
+        assets = os.fspath(self.assets)
         entries: dict[str, StagedFile] = {}
         for record in _read(self.path / STAGING_JOURNAL):
             try:
+                table, name = record["table"], record["name"]
                 entry = StagedFile(
-                    table=record["table"],
-                    name=record["name"],
-                    path=self.assets / record["table"] / record["name"],
+                    table=table,
+                    name=name,
+                    path=Path(f"{assets}/{table}/{name}"),
                     asset_types=list(record.get("asset_types") or []),
                     description=record.get("description"),
                     columns=dict(record.get("columns") or {}),
@@ -174,15 +178,10 @@ class WorkingDir:
             except (KeyError, TypeError):
                 continue
             entries[entry.staged_name] = entry
-        if self.assets.is_dir():
-            for table_dir in sorted(p for p in self.assets.iterdir() if p.is_dir()):
-                for path in sorted(table_dir.rglob("*")):
-                    if path.is_dir() and not path.is_symlink():
-                        continue
-                    name = path.relative_to(table_dir).as_posix()
-                    key = f"{table_dir.name}/{name}"
-                    if key not in entries:
-                        entries[key] = StagedFile(table_dir.name, name, path)
+        for table, name, path in _walk_assets(assets):
+            key = f"{table}/{name}"
+            if key not in entries:
+                entries[key] = StagedFile(table, name, Path(path))
         return sorted(entries.values(), key=lambda e: e.staged_name)
 
     def sync_journals(self) -> None:
@@ -191,3 +190,26 @@ class WorkingDir:
             if path.is_file():
                 with open(path, "rb") as handle:
                     os.fsync(handle.fileno())
+
+
+def _walk_assets(assets: str) -> Iterator[tuple[str, str, str]]:
+    """``(table, name, path)`` of every file or link under ``assets/<table>/`` (links to
+    folders included, not followed), as ``Path.rglob`` would list them."""
+    try:
+        tables = [e for e in os.scandir(assets) if e.is_dir()]
+    except FileNotFoundError:
+        return
+    for table in tables:
+        stack = [(table.path, "")]
+        while stack:
+            folder, prefix = stack.pop()
+            try:
+                children = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for child in children:
+                name = prefix + child.name
+                if child.is_dir(follow_symlinks=False):
+                    stack.append((child.path, name + "/"))
+                else:
+                    yield table.name, name, child.path

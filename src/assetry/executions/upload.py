@@ -9,6 +9,9 @@ a crash a second run records each staged entry exactly once.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -67,10 +70,26 @@ def run(
     return UploadReport(recorded, missing)
 
 
-def _movable(store: ObjectStore, item: StagedFile, move: bool) -> bool:
+def _state(item: StagedFile) -> os.stat_result | None:
+    """The staged entry itself (``lstat``: a link is not followed), or None if it is gone
+    or is a link to a file that is gone."""
+    try:
+        info = os.lstat(item.path)
+        if stat.S_ISLNK(info.st_mode):
+            os.stat(item.path)  # the linked file must exist
+    except OSError as err:
+        if err.errno in _GONE:  # what Path.exists() takes for "not there"
+            return None
+        raise
+    return info
+
+
+_GONE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
+
+
+def _movable(store: ObjectStore, info: os.stat_result, move: bool) -> bool:
     """A file the execution created itself (one link, not a link to a user's file)."""
-    path = item.path
-    return move and store.adopt_supported and not path.is_symlink() and path.stat().st_nlink == 1
+    return move and store.adopt_supported and not stat.S_ISLNK(info.st_mode) and info.st_nlink == 1
 
 
 def _store_batch(
@@ -91,14 +110,15 @@ def _store_batch(
     to_move: list[tuple[StagedFile, Digests]] = []
     for item in batch:
         fault_point("upload.before_object")
-        if not item.path.exists():
+        info = _state(item)
+        if info is None:
             known = stored.get(item.staged_name)
             if known is not None and store.stat(known.sha256) is not None:
                 done.append((item, known))  # moved before an interruption
             else:
                 missing.append(item)
             continue
-        if _movable(store, item, move):
+        if _movable(store, info, move):
             to_move.append((item, hash_file(item.path)))
             continue
         done.append((item, store.put_file(item.path, durable=False)))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from assetry.errors import StoreError
 from assetry.store.base import ObjectInfo, ObjectStore, missing
@@ -31,7 +33,7 @@ def _store_errors(action: str) -> Iterator[None]:
         raise StoreError(f"{action}: {err}") from None
 
 
-def _fsync_path(path: Path) -> None:
+def _fsync_path(path: str | Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -40,6 +42,37 @@ def _fsync_path(path: Path) -> None:
 
 
 _fsync_dir = _fsync_path
+
+# From this many files and folders to sync, one syncfs(2) of the store's file system
+# replaces them: it writes and waits for everything dirty on that file system, a
+# superset, in one call (on the development VM, 0.05 s against 0.2-0.8 s for the
+# fsyncs of a 500-file batch, even spread over threads).
+_SYNCFS_FROM = 64
+_LIBC: Any = None
+
+
+def _syncfs(path: Path) -> bool:
+    """Sync the file system holding ``path``; False where syncfs(2) is not available
+    (then the caller syncs file by file). An I/O error raises ``OSError``."""
+    global _LIBC
+    if not sys.platform.startswith("linux"):
+        return False
+    if _LIBC is None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            _LIBC = libc if hasattr(libc, "syncfs") else False
+        except OSError:
+            _LIBC = False
+    if _LIBC is False:
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _LIBC.syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"syncfs: {os.strerror(err)}")
+    finally:
+        os.close(fd)
+    return True
 
 
 class _EarlyWriteback:
@@ -103,9 +136,17 @@ class LocalStore(ObjectStore):
         super().__init__(url or root.as_uri())
         self.root = root
         self._made: set[Path] = set()  # directories known to exist
+        self._made_text: set[str] = set()  # object folders known to exist
+        self._root_text = os.fspath(root)
+        self._root_device: int | None = None
 
     def path_of(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256[2:]
+        return Path(self._path_text(sha256))
+
+    def _path_text(self, sha256: str) -> str:
+        # Strings, not Paths, on the per-object paths: pathlib's parsing costs more
+        # than the system calls when thousands of small files are uploaded.
+        return os.path.join(self._root_text, sha256[:2], sha256[2:])
 
     def fetch_url(self, sha256: str) -> str:
         return self.path_of(sha256).as_uri()
@@ -120,30 +161,33 @@ class LocalStore(ObjectStore):
             self._made.add(tmp)
         return tmp
 
-    def _install(self, tmp: Path, digests: Digests, durable: bool) -> None:
+    def _install(self, tmp: str | Path, digests: Digests, durable: bool) -> None:
         """Make ``tmp`` (complete; synced when ``durable``) the object for ``digests``."""
-        final = self.path_of(digests.sha256)
+        final = self._path_text(digests.sha256)
         existing = self.stat(digests.sha256)
         if existing is not None and existing.length == digests.length:
-            tmp.unlink()  # identical bytes are stored once
+            os.unlink(tmp)  # identical bytes are stored once
             return
-        if final.parent not in self._made:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(final.parent)
+        parent = os.path.dirname(final)
+        if parent not in self._made_text:
+            os.makedirs(parent, exist_ok=True)
+            self._made_text.add(parent)
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
         if durable:
-            _fsync_dir(final.parent)
+            _fsync_dir(parent)
 
     def make_durable(self, keys: Iterable[str]) -> None:
-        paths = {self.path_of(k) for k in keys}
-        targets = sorted(paths | {p.parent for p in paths})
+        paths = {self._path_text(k) for k in keys}
+        targets = sorted(paths | {os.path.dirname(p) for p in paths})
         if not targets:
             return
-        # Independent fsyncs overlap well on one disk; one at a time they dominate.
-        workers = min(16, len(targets))
-        with _store_errors(f"syncing the store {self.url}"), ThreadPoolExecutor(workers) as pool:
-            list(pool.map(_fsync_path, targets))
+        with _store_errors(f"syncing the store {self.url}"):
+            if len(targets) >= _SYNCFS_FROM and _syncfs(self.root):
+                return
+            # Independent fsyncs overlap well on one disk; one at a time they dominate.
+            with ThreadPoolExecutor(min(16, len(targets))) as pool:
+                list(pool.map(_fsync_path, targets))
 
     def put_stream(self, source: BinaryIO, durable: bool = True) -> Digests:
         with _store_errors(f"writing to the store {self.url}"):
@@ -164,25 +208,24 @@ class LocalStore(ObjectStore):
 
     def adopt(self, path: Path, digests: Digests, durable: bool = True) -> Digests | None:
         with _store_errors(f"moving {path} into the store {self.url}"):
-            tmp = self._tmp_dir() / f"{os.getpid()}-{os.urandom(8).hex()}.adopt"
-            try:
-                os.rename(path, tmp)
-            except OSError as err:
-                if err.errno == errno.EXDEV:
-                    return None  # another file system: copy instead
-                raise
-            try:
-                if durable:
-                    _fsync_path(tmp)
-                self._install(tmp, digests, durable)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            if os.stat(path).st_dev != self._device():
+                return None  # another file system: copy instead
+            if durable:
+                _fsync_path(path)
+            # Renamed straight to its final name (no stop in the temporary folder, where
+            # a crash between the two renames would lose the file).
+            self._install(path, digests, durable)
         return digests
+
+    def _device(self) -> int:
+        if self._root_device is None:
+            self._tmp_dir()
+            self._root_device = os.stat(self._root_text).st_dev
+        return self._root_device
 
     def stat(self, sha256: str) -> ObjectInfo | None:
         try:
-            stat = self.path_of(sha256).stat()
+            stat = os.stat(self._path_text(sha256))
         except FileNotFoundError:
             return None
         return ObjectInfo(sha256, stat.st_size, stat.st_mtime)
