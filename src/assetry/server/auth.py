@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from assetry import config
 from assetry.catalog import internal
+from assetry.catalog.engine import translated_errors
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.errors import AuthenticationError, NotFoundError, PermissionDenied, ValidationError
 
@@ -28,6 +29,7 @@ ROLES = ("reader", "writer", "curator", "admin")
 PREFIX = "ast"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_BY_ID = sa.select(internal.tokens).where(internal.tokens.c.id == sa.bindparam("id"))
 
 
 @dataclass(frozen=True)
@@ -166,9 +168,11 @@ def authenticate(backend: SqlBackend, token: str | None) -> Principal:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
         raise AuthenticationError("the token is not valid")
-    t = internal.tokens
-    with backend.session() as s:
-        row = s.conn.execute(sa.select(t).where(t.c.id == parts[1])).first()
+    # A plain connection, not a catalog session: no snapshot or model is needed here,
+    # and this runs before every request.
+    with translated_errors("checking a token"), backend.engine.connect() as conn:
+        row = conn.execute(_BY_ID, {"id": parts[1]}).first()
+        conn.rollback()
     # Compare even when the id is unknown, so timing does not tell ids apart.
     stored = row.secret_hash if row is not None else _hash("")
     matches = hmac.compare_digest(stored, _hash(parts[2]))
