@@ -62,24 +62,28 @@ def check_role(role: str | None) -> str | None:
 def asset_dicts(session: Session, table: str, wanted: Sequence[str]) -> list[dict[str, Any]]:
     """Asset rows of ``table`` (in the order of ``wanted``) with their ``Asset_Type`` names."""
     model = asset_table(session, table)
-    found = rows.fetch_current(session, table, wanted)
+    t = session.table(table)
+    names = list(model.column_names)
+    select_row = sa.select(*(t.c[c] for c in names))
     link = session.table(f"{table}_Asset_Type")
+    select_types = sa.select(link.c[table], link.c.Asset_Type).order_by(link.c.Asset_Type)
+    found: dict[str, dict[str, Any]] = {}
     types: dict[str, list[str]] = defaultdict(list)
-    ordered = sorted(found)
+    rid_at = names.index("RID")
+    ordered = sorted(set(wanted))
+    # Rows as tuples, zipped with the column names: an upload returns thousands.
     for start in range(0, len(ordered), 900):
         chunk = ordered[start : start + 900]
-        query = (
-            sa.select(link.c[table], link.c.Asset_Type)
-            .where(link.c[table].in_(chunk))
-            .order_by(link.c.Asset_Type)
-        )
-        for rid, term in session.conn.execute(query):
+        for row in session.conn.execute(select_row.where(t.c.RID.in_(chunk))).all():
+            found[row[rid_at]] = dict(zip(names, row, strict=True))
+        query = select_types.where(link.c[table].in_(chunk))
+        for rid, term in session.conn.execute(query).all():
             types[rid].append(term)
     out = []
     for rid in wanted:
-        row = found.get(rid)
-        if row is not None:
-            asset = {c: row[c] for c in model.column_names}
+        image = found.get(rid)
+        if image is not None:
+            asset = dict(image)
             asset["Asset_Type"] = types.get(rid, [])
             out.append(asset)
     return out
@@ -96,13 +100,23 @@ def find_by_content(session: Session, table: str, sha256: str, filename: str) ->
     ).scalar()
 
 
-def recorded_outputs(session: Session, execution: str) -> dict[str, tuple[str, str]]:
-    """staged name -> (table, asset RID) for every output already recorded."""
+def recorded_outputs(
+    session: Session, execution: str, among: Sequence[str] | None = None
+) -> dict[str, tuple[str, str]]:
+    """staged name -> (table, asset RID) for every output already recorded (of the staged
+    names ``among``, when given)."""
     u = internal.uploads
     query = sa.select(u.c.staged_name, u.c.table_name, u.c.asset_rid).where(
         u.c.execution == execution
     )
-    return {name: (table, rid) for name, table, rid in session.conn.execute(query)}
+    if among is None:
+        return {name: (table, rid) for name, table, rid in session.conn.execute(query).all()}
+    found: dict[str, tuple[str, str]] = {}
+    names = sorted(set(among))
+    for start in range(0, len(names), 900):
+        chunk = query.where(u.c.staged_name.in_(names[start : start + 900]))
+        found.update({name: (table, rid) for name, table, rid in session.conn.execute(chunk)})
+    return found
 
 
 def record_outputs(
@@ -112,7 +126,9 @@ def record_outputs(
     RID). Entries already recorded for this execution are skipped, so a batch can be sent
     again after a crash. With ``dedupe`` an asset of the same table with the same bytes
     and file name is reused instead of adding a row (one-call ingest)."""
-    done = recorded_outputs(session, execution)
+    # Only this batch's names: reading the whole ledger for every batch would make an
+    # upload quadratic in its number of files.
+    done = recorded_outputs(session, execution, [entry.staged_name for entry in entries])
     result: dict[str, tuple[str, str]] = {}
     by_table: dict[str, list[OutputEntry]] = defaultdict(list)
     for entry in entries:
