@@ -10,6 +10,7 @@ of prefix), so rows imported from another catalog's bag keep their RIDs.
 from __future__ import annotations
 
 import secrets
+import string
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIX_LENGTH = 8
@@ -17,6 +18,12 @@ PREFIX_LENGTH = 8
 _DECODE = {c: i for i, c in enumerate(ALPHABET)}
 # Crockford's forgiving reads of easily confused letters.
 _DECODE.update({"O": 0, "I": 1, "L": 1})
+
+# A RID is ASCII: only ASCII letters are folded and only ASCII white space is trimmed.
+# ``str.upper`` would also map look-alikes such as U+017F (long s) to 'S', so a string
+# that is not a RID in any case would name a row.
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
 
 
 def new_prefix() -> str:
@@ -42,8 +49,9 @@ def make_rid(prefix: str, number: int) -> str:
 
 
 def normalize(rid: str) -> str:
-    """The canonical (upper-case) spelling of ``rid``; RIDs compare case-insensitively."""
-    return rid.strip().upper()
+    """The canonical (upper-case) spelling of ``rid``; RIDs compare case-insensitively
+    (ASCII case only: a string with any other character is never a RID)."""
+    return rid.strip(_ASCII_SPACE).translate(_ASCII_UPPER)
 
 
 def looks_like_rid(value: object) -> bool:
