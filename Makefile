@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit bench clean
+.PHONY: install demo test lint unit bench crash clean
 
 install: $(STAMP)
 
@@ -31,6 +31,12 @@ bench: install
 	$(BIN)/python benchmarks/bench_insert.py
 	$(BIN)/python benchmarks/bench_executions.py
 	$(BIN)/python benchmarks/bench_bags.py
+
+# Every hit of every fault point (SQLite and PostgreSQL); one line per kill survived.
+crash: install
+	rm -f build/figures/crash-points.jsonl
+	ASSETRY_CRASH_SWEEP=full ASSETRY_FIGURES_DIR=build/figures $(BIN)/pytest -n 2 -q tests/test_crash_sweep.py
+	$(BIN)/python -c "import json; rows = [json.loads(l) for l in open('build/figures/crash-points.jsonl')]; print('kill points survived:', len(rows), 'of', len(rows), '(', ', '.join(sorted({r['point'] for r in rows})), ')')"
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -36,6 +36,7 @@ from pathlib import Path
 from assetry.bags.content import AssetFile, BagContent
 from assetry.bags.csvcodec import dump_rows
 from assetry.errors import ChecksumMismatch, ConflictError, ValidationError
+from assetry.faults import fault_point
 from assetry.store.base import ObjectStore
 from assetry.store.hashing import Digests, Hasher
 
@@ -86,6 +87,7 @@ def write_bag(
     tmp = _make_temp_dir(dest)
     try:
         _fill(tmp, content, assets, store, materialize=materialize, link=link)
+        fault_point("export.before_rename")
         try:
             os.rename(tmp, dest)  # replaces an empty directory, fails on anything else
         except OSError as err:
@@ -341,6 +343,7 @@ def _fill_folder(
             (link and _link(source, target, asset)) or _copy(source, target, asset, times)
         ):
             _download(store, target, asset, times)  # no local file: the store says why
+        fault_point("export.after_asset")
     os.utime(folder, ns=times)
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from assetry.catalog.engine import WRITE_OPTION, translated_errors
 from assetry.errors import NotFoundError, SchemaVersionError
+from assetry.faults import fault_point
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -82,6 +83,7 @@ def run(engine: sa.Engine, target: str = "head", downgrade: bool = False, **attr
                 command.downgrade(config, target)
             else:
                 command.upgrade(config, target)
+            fault_point("migrate.before_commit")
 
 
 def check_current(engine: sa.Engine, location: str) -> None:

@@ -10,6 +10,7 @@ from assetry.bags.content import BagContent
 from assetry.catalog import datasets, rows, scope
 from assetry.catalog.model import Model
 from assetry.catalog.session import Session
+from assetry.faults import fault_point
 
 
 class SqlDatasetsMixin:
@@ -47,7 +48,9 @@ class SqlDatasetsMixin:
         self, ds: str, members: Sequence[str], description: str | None, execution: str | None
     ) -> str | None:
         with self.session(write=True) as s:
-            return datasets.add_members(s, ds, members, description, execution)
+            minted = datasets.add_members(s, ds, members, description, execution)
+            fault_point("version.before_commit")
+            return minted
 
     def delete_dataset_members(
         self, ds: str, members: Sequence[str], description: str | None
@@ -60,7 +63,9 @@ class SqlDatasetsMixin:
     ) -> str:
         with self.session(write=True) as s:
             ds = datasets.dataset_row(s, ds)["RID"]
-            return datasets.next_version(s, ds, component, description, execution)
+            minted = datasets.next_version(s, ds, component, description, execution)
+            fault_point("version.before_commit")
+            return minted
 
     def dataset_versions(self, ds: str) -> list[dict[str, Any]]:
         with self.session() as s:
@@ -129,7 +134,9 @@ class SqlDatasetsMixin:
         from assetry.catalog.imports import import_rows
 
         with self.session(write=True) as s:
-            return import_rows(s, model_doc, tables)
+            loaded = import_rows(s, model_doc, tables)
+            fault_point("import.before_commit")
+            return loaded
 
     def bag_content(self, ds: str, version: str | None) -> BagContent:
         """The content of the bag of a dataset version (as of its snapshot)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from assetry.datasets.dataset import DatasetSpec
 from assetry.errors import BagChecksumMismatch, BagError, ValidationError
+from assetry.faults import fault_point
 
 if TYPE_CHECKING:
     from assetry.bags.reader import DatasetBag
@@ -102,6 +103,7 @@ class BagsAPI:
         bag.validate()
         tables = {name: bag.get_table_as_dict(name) for name in bag.list_tables()}
         self._store_bag_assets(bag, tables)
+        fault_point("import.before_rows")
         return self._backend.import_rows(bag.model, tables)
 
     def _store_bag_assets(self, bag: DatasetBag, tables: dict[str, list[dict[str, Any]]]) -> None:
@@ -118,3 +120,4 @@ class BagsAPI:
                 digests = store.put_file(path)
                 if digests.sha256 != row["SHA256"]:
                     raise BagChecksumMismatch(str(path), "sha256", row["SHA256"], digests.sha256)
+                fault_point("import.after_object")
