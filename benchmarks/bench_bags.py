@@ -7,7 +7,8 @@ part has its own fresh catalog in one temporary directory:
 * (a) many small files: ``--files`` assets of ``--file-kib`` KiB in one dataset. Timed:
   ``cat.export_dataset_bag(DatasetSpec(ds), dest)`` (materialized, copies) against
   ``bagit.make_bag(dir, checksums=["md5", "sha256"], processes=1)`` on a fresh, untimed
-  copy of the same files. Figure: make_bag time / export time, aim >= 4.
+  copy of the same files. Figure: make_bag time / export time, aim >= 4. Shown too, not a
+  figure: the copy floor (``copy_floor``) and make_bag / floor.
 * (b) one big file: one ``--big-mib`` MiB asset in its own dataset. Timed: the export with
   copies and with ``link=True`` against ``make_bag`` on a copy of the file. Figures:
   make_bag time / export time, aims >= 3 (copies) and >= 20 (links).
