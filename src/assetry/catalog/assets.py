@@ -261,13 +261,14 @@ def set_status(
 
 @dataclass
 class _StatusStatements:
-    """Statements of ``set_status``, built once per model version's table objects:
-    a status change is the most frequent write of the catalog, and building and keying
-    a statement costs more than SQLite takes to run it."""
+    """Statements of ``set_status`` and the staging checks, built once per model
+    version's table objects: these run once per status change or staged file, and
+    building and keying a statement costs more than SQLite takes to run it."""
 
     table: sa.Table
     row: sa.Select[Any]
     term: dict[str, sa.Select[Any]]
+    asset_types: sa.Select[Any]
     updates: dict[tuple[str, ...], sa.Update] = field(default_factory=dict)
 
     def update(self, columns: tuple[str, ...]) -> sa.Update:
@@ -285,6 +286,28 @@ class _StatusStatements:
 _STATUS_STATEMENTS: dict[int, tuple[sa.MetaData, _StatusStatements]] = {}
 
 
+_ROW_STATEMENTS: dict[tuple[int, str], tuple[sa.MetaData, sa.Select[Any]]] = {}
+
+
+def current_row(session: Session, table: str, rid: str) -> dict[str, Any] | None:
+    """The current row ``rid`` of ``table`` (with its snapshot column), or None; by a
+    statement built once per table and model version (this runs on every staged file
+    and every status read)."""
+    key = (id(session.metadata), table)
+    cached = _ROW_STATEMENTS.get(key)
+    if cached is None or cached[0] is not session.metadata:
+        t = session.table(table)
+        if len(_ROW_STATEMENTS) > 256:  # old model versions
+            _ROW_STATEMENTS.clear()
+        cached = _ROW_STATEMENTS[key] = (
+            session.metadata,
+            sa.select(t).where(t.c.RID == sa.bindparam("rid")),
+        )
+    session.model.table(table)  # TableNotFound, as for any other read
+    found = session.conn.execute(cached[1], {"rid": rid}).mappings().first()
+    return None if found is None else dict(found)
+
+
 def _status_statements(session: Session) -> _StatusStatements:
     cached = _STATUS_STATEMENTS.get(id(session.metadata))
     if cached is not None and cached[0] is session.metadata:
@@ -294,7 +317,15 @@ def _status_statements(session: Session) -> _StatusStatements:
     for vocabulary in ("Execution_Status", "Upload_Status"):
         v = session.table(vocabulary)
         term[vocabulary] = sa.select(v.c.Name).where(v.c.Name == sa.bindparam("name"))
-    statements = _StatusStatements(t, sa.select(t).where(t.c.RID == sa.bindparam("rid")), term)
+    asset_types = session.table("Asset_Type")
+    statements = _StatusStatements(
+        t,
+        sa.select(t).where(t.c.RID == sa.bindparam("rid")),
+        term,
+        sa.select(asset_types.c.Name).where(
+            asset_types.c.Name.in_(sa.bindparam("names", expanding=True))
+        ),
+    )
     if len(_STATUS_STATEMENTS) > 16:  # old model versions
         _STATUS_STATEMENTS.clear()
     _STATUS_STATEMENTS[id(session.metadata)] = (session.metadata, statements)
@@ -356,6 +387,14 @@ def check_columns(session: Session, table: str, values: Mapping[str, Any]) -> di
 def check_asset_types(session: Session, table: str, asset_types: Sequence[str]) -> list[str]:
     """The canonical names of ``asset_types`` (synonyms accepted) for assets of ``table``."""
     asset_table(session, table)
+    if all(isinstance(name, str) for name in asset_types):
+        # Usually canonical names already (the table's own term by default): found by
+        # the unique Name index, without reading the vocabulary, which grows with every
+        # asset table. Names are unique ignoring case, so an exact match is canonical.
+        wanted = list(dict.fromkeys(asset_types))
+        query = _status_statements(session).asset_types
+        if set(session.conn.execute(query, {"names": wanted}).scalars()) == set(wanted):
+            return wanted
     return resolve.canonical_terms(session, "Asset_Type", asset_types)
 
 

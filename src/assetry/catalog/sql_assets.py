@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from assetry.catalog import assets, rids, rows
+from assetry.catalog import assets, rids
 from assetry.catalog.assets import OutputEntry
 from assetry.catalog.session import Session
 
@@ -42,7 +42,7 @@ class SqlAssetsMixin:
         wanted = rids.normalize(rid)
         with self.session() as s:
             model = s.model.table(table)
-            row = rows.fetch_current(s, table, [wanted]).get(wanted)
+            row = assets.current_row(s, table, wanted)
         if row is None:
             raise RIDNotFound(wanted, f"no row of {table!r} has RID {wanted!r}")
         return {c: row[c] for c in model.column_names}

@@ -125,8 +125,7 @@ class Execution:
             name = source.name
         else:
             name = os.fspath(file_name)
-        staged = self._work.staged_path(asset_name, name)
-        relative = staged.relative_to((self._work.assets / asset_name).resolve()).as_posix()
+        staged, relative = self._work.staged_place(asset_name, name)
         staged.parent.mkdir(parents=True, exist_ok=True)
         if existing and source.resolve() != staged:
             if staged.exists() or staged.is_symlink():

@@ -95,6 +95,7 @@ class WorkingDir:
         self.path = path
         self.assets = path / ASSETS_DIR
         self.inputs = path / INPUTS_DIR
+        self._bases: dict[str, str] = {}  # table -> resolved assets/<table>
 
     def create(self, state: dict[str, Any]) -> None:
         """Make the directory and write its state file (atomically)."""
@@ -112,12 +113,20 @@ class WorkingDir:
 
     def staged_path(self, table: str, name: str) -> Path:
         """Where ``name`` of ``table`` is staged; refuses paths that leave the folder."""
+        return self.staged_place(table, name)[0]
+
+    def staged_place(self, table: str, name: str) -> tuple[Path, str]:
+        """``staged_path`` and the checked name relative to ``assets/<table>/``."""
         name = checked_relative_name(name, "staged file name")
-        base = (self.assets / table).resolve()
-        target = (base / name).resolve()
-        if os.path.commonpath([base, target]) != str(base):
+        base = self._bases.get(table)
+        if base is None:
+            # Resolved once per table: a folder swapped for a link later makes the
+            # check below fail (the target resolves elsewhere), never pass wrongly.
+            base = self._bases[table] = os.path.realpath(self.assets / table)
+        target = os.path.realpath(os.path.join(base, name))
+        if os.path.commonpath([base, target]) != base:
             raise ValidationError(f"staged file name {name!r} would leave the staging folder")
-        return base / name
+        return Path(base, name), name
 
     def record_staging(self, entry: StagedFile) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
