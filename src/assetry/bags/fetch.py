@@ -223,9 +223,7 @@ class _Fetcher:
         try:
             token = config.token_for_url(entry.url)  # only for known catalog servers
             headers = {"Authorization": f"Bearer {token}"} if token else None
-            response = self._session().get(
-                entry.url, stream=True, timeout=TIMEOUT, headers=headers
-            )
+            response = self._session().get(entry.url, stream=True, timeout=TIMEOUT, headers=headers)
         except requests.RequestException as err:
             raise _Transient(str(err)) from None
         with response:
