@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit bench crash fuzz clean
+.PHONY: install demo test lint unit bench crash fuzz soak hypothesis-long reliability clean
 
 install: $(STAMP)
 
@@ -43,6 +43,17 @@ fuzz: install
 	rm -f build/figures/fuzzed-bags.jsonl
 	ASSETRY_FUZZ_BAGS=300 ASSETRY_FIGURES_DIR=build/figures $(BIN)/pytest -n 2 -q tests/bags/test_fuzz.py
 	$(BIN)/python -c "import json; n = sum(json.loads(l)['bags'] for l in open('build/figures/fuzzed-bags.jsonl')); print('fuzzed bags tried:', n, '- each read correctly or refused with BagError')"
+
+# 4 processes x mixed operations for 5 minutes on SQLite and on PostgreSQL.
+soak: install
+	ASSETRY_SOAK_SECONDS=300 $(BIN)/pytest -q -n 0 -s tests/test_soak.py
+
+# Thousands of generated identifiers, values, terms and staged names.
+hypothesis-long: install
+	ASSETRY_HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -n 0 -s tests/test_properties.py
+
+# Every long sweep, for the README's reliability figures (build/figures/).
+reliability: crash fuzz soak hypothesis-long
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
