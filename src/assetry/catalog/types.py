@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import struct
 import numbers
 from collections.abc import Callable
 from typing import Any
@@ -90,9 +91,30 @@ def rid_type() -> sa.types.TypeEngine[Any]:
     return sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
 
+class SQLiteJSONText(sa.types.TypeDecorator[Any]):
+    """JSON kept as TEXT on SQLite.
+
+    A column declared ``JSON`` has NUMERIC affinity in SQLite, which turns a top-level
+    JSON number into an SQLite number (an integer beyond 64 bits comes back rounded). A
+    TEXT column keeps the JSON text as written. Columns created before this type read
+    the same way (a number SQLite already converted is returned as it is stored).
+    """
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str:
+        return json.dumps(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+
 def json_type() -> sa.types.TypeEngine[Any]:
-    """JSON everywhere, JSONB on PostgreSQL."""
-    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    """JSON: JSONB on PostgreSQL, JSON text on SQLite."""
+    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql").with_variant(
+        SQLiteJSONText(), "sqlite"
+    )
 
 
 def sql_type(kind: BuiltinType) -> sa.types.TypeEngine[Any]:
@@ -155,7 +177,10 @@ def _check_float(value: Any) -> float:
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"expected a number, got {type(value).__name__} {value!r:.60}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError(f"{value!r:.60} is too large for a floating-point column") from None
     if not math.isfinite(value):
         raise ValueError(f"{value} is not a finite number")
     return value
@@ -168,6 +193,9 @@ def _check_float4(value: Any) -> float:
     number = _check_float(value)
     if abs(number) > FLOAT4_MAX:
         raise ValueError(f"{number} is out of range for float4")
+    if number != 0 and struct.unpack("f", struct.pack("f", number))[0] == 0:
+        # PostgreSQL refuses what single precision rounds to zero; refuse it everywhere.
+        raise ValueError(f"{number} is too small for float4 (it would round to zero)")
     return number
 
 
@@ -240,8 +268,13 @@ def _check_json_strings(value: Any) -> None:
         _check_text(value)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str):
-                _check_text(key)
+            if not isinstance(key, str):
+                # json.dumps would turn 1, True or None into a text key: a value that
+                # reads back different from what was written.
+                raise ValueError(
+                    f"JSON object keys must be text, got {type(key).__name__} {key!r:.60}"
+                )
+            _check_text(key)
             _check_json_strings(item)
     elif isinstance(value, list | tuple):
         for item in value:
