@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.catalog import ddl, internal, rids, rows, types
+from assetry.catalog import ddl, internal, reads, rids, rows, types
 from assetry.catalog.lineage import live_edges
 from assetry.catalog.session import Session
 from assetry.datasets import versions
@@ -38,7 +38,7 @@ def dataset_row(session: Session, ds: str) -> dict[str, Any]:
     rid = rids.normalize(ds)
     row = rows.fetch_current(session, DATASET, [rid]).get(rid)
     if row is None:
-        found = rows.tables_of(session, [rid]).get(rid)
+        found = reads.tables_of(session, [rid]).get(rid)
         if found is not None:
             raise ValidationError(f"{rid} is a row of {found!r}, not a Dataset")
         raise RIDNotFound(rid, f"no dataset has RID {rid!r}")
@@ -170,7 +170,7 @@ def _group_members(session: Session, ds: str, members: Iterable[str]) -> dict[st
     bad = [m for m in members if not isinstance(m, str) or not m.strip()]
     if bad:
         raise ValidationError([f"{m!r} is not a RID" for m in bad])
-    found = rows.tables_of(session, wanted)
+    found = reads.tables_of(session, wanted)
     missing = sorted(set(wanted) - set(found))
     if missing:
         raise RIDNotFound(missing[0], f"no row has RID {', '.join(missing[:10])}")

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from assetry.catalog import ddl, rows
+from assetry.catalog import ddl, reads, rows
 from assetry.catalog.model import Model, TableModel
 from assetry.catalog.session import Session
 from assetry.errors import ConflictError
@@ -96,7 +96,7 @@ def _new_rows(
     session: Session, table: TableModel, source: list[dict[str, Any]], conflicts: list[str]
 ) -> list[dict[str, Any]]:
     present = rows.fetch_current(session, table.name, [r["RID"] for r in source])
-    elsewhere = rows.tables_of(session, [r["RID"] for r in source if r["RID"] not in present])
+    elsewhere = reads.tables_of(session, [r["RID"] for r in source if r["RID"] not in present])
     local = _LOCAL_COLUMNS.get(table.name, set())
     new = []
     for row in source:

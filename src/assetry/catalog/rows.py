@@ -1,4 +1,4 @@
-"""Rows: checked inserts, updates and deletes with history, and reads as of a snapshot.
+"""Rows: checked inserts, updates and deletes with history (reads are in ``reads``).
 
 Every check of one call runs before anything is written, and every problem found is
 reported together in one ``ValidationError``.
@@ -6,7 +6,6 @@ reported together in one ``ValidationError``.
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from assetry.errors import ConflictError, RIDNotFound, ValidationError
 from assetry.vocab import resolve
 
 # Bound parameters per IN (...) list: well under SQLite's limit of 32766.
-_CHUNK = 900
+CHUNK = 900
 _MAX_REPORTED = 50
 
 
@@ -60,7 +59,7 @@ def _plans(session: Session, table: TableModel) -> list[_ColumnPlan]:
     return plans
 
 
-def _raise_problems(problems: list[str]) -> None:
+def raise_problems(problems: list[str]) -> None:
     if not problems:
         return
     if len(problems) > _MAX_REPORTED:
@@ -81,7 +80,7 @@ def _check_row_shape(rows: object) -> list[Mapping[str, Any]]:
     return out
 
 
-def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -91,7 +90,7 @@ def existing_rids(session: Session, table: str, wanted: Iterable[str]) -> set[st
     t = session.table(table)
     found: set[str] = set()
     ordered = sorted(set(wanted))
-    for chunk in _chunks(ordered):
+    for chunk in chunks(ordered):
         found.update(session.conn.execute(sa.select(t.c.RID).where(t.c.RID.in_(chunk))).scalars())
     return found
 
@@ -198,7 +197,7 @@ def insert(
     checker.check_references()
     if table.kind == "vocabulary":
         checker.problems += _new_term_problems(session, table, row_list)
-    _raise_problems(checker.problems)
+    raise_problems(checker.problems)
 
     stamp = session.stamp()
     if keep_system:
@@ -248,7 +247,7 @@ def check_values(
             value = plan.default
         out[plan.name] = checker.value("values", plan, value)
     checker.check_references()
-    _raise_problems(checker.problems)
+    raise_problems(checker.problems)
     return {k: v for k, v in out.items() if k in values}
 
 
@@ -276,7 +275,7 @@ def fetch_current(
     """Current rows (with the snapshot column) of ``table_name`` with RIDs in ``wanted``."""
     t = session.table(table_name)
     found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(sorted(set(wanted))):
+    for chunk in chunks(sorted(set(wanted))):
         for row in session.conn.execute(sa.select(t).where(t.c.RID.in_(chunk))).mappings():
             found[row["RID"]] = dict(row)
     return found
@@ -291,7 +290,7 @@ def _normalized_rids(values: object, what: str) -> list[str]:
             problems.append(f"{what}[{i}]: {value!r} is not a RID")
         else:
             out.append(rids.normalize(value))
-    _raise_problems(problems)
+    raise_problems(problems)
     return out
 
 
@@ -331,13 +330,13 @@ def update(session: Session, table_name: str, rows: object) -> list[str]:
                 change[key] = checker.value(where, plan, value)
         changes.append(change)
     checker.check_references()
-    _raise_problems(checker.problems)
+    raise_problems(checker.problems)
     old = fetch_current(session, table_name, [c["RID"] for c in changes])
     missing = [c["RID"] for c in changes if c["RID"] not in old]
     if missing:
         raise _missing(table_name, missing)
     if table.kind == "vocabulary":
-        _raise_problems(_term_change_problems(session, table, changes, old))
+        raise_problems(_term_change_problems(session, table, changes, old))
 
     history.record(session, table_name, (old[c["RID"]] for c in changes), "update")
     t = session.table(table_name)
@@ -395,7 +394,7 @@ def delete(session: Session, table_name: str, rid_values: object) -> list[str]:
     _refuse_if_referenced(session, table, old)
     history.record(session, table_name, old.values(), "delete")
     t = session.table(table_name)
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         session.conn.execute(t.delete().where(t.c.RID.in_(chunk)))
     if provenance.tracks(table):
         provenance.remove(session, wanted)
@@ -409,7 +408,7 @@ def _refuse_if_referenced(
         keys = sorted({row[fk.referenced_column] for row in old.values()})
         col = session.table(other.name).c[fk.column]
         t_other = session.table(other.name)
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             query = sa.select(col, sa.func.count()).where(col.in_(chunk)).group_by(col)
             if other.name == table.name:
                 query = query.where(t_other.c.RID.not_in(list(old)))
@@ -421,230 +420,3 @@ def _refuse_if_referenced(
                     f"{count} row(s) of {other.name!r} (column {fk.column!r}); delete or "
                     "change those first"
                 )
-
-
-# --- reads ---------------------------------------------------------------------------
-
-
-def normalize_filters(
-    session: Session, table: TableModel, filters: Mapping[str, Any] | None
-) -> dict[str, list[Any]]:
-    """Filters as column -> accepted values, with RIDs and term spellings canonical."""
-    if not filters:
-        return {}
-    if not isinstance(filters, Mapping):
-        raise ValidationError("filters must be a dict of column name -> value")
-    out: dict[str, list[Any]] = {}
-    problems = []
-    for column, wanted in filters.items():
-        if not table.has_column(column):
-            problems.append(f"table {table.name!r} has no column {column!r}")
-            continue
-        values = list(wanted) if isinstance(wanted, list | tuple | set) else [wanted]
-        kind = table.column(column).builtin_type.value
-        if kind == "json":
-            problems.append(f"column {column!r} holds json and cannot be filtered on")
-            continue
-        check = types.checker(kind)
-        checked = []
-        for value in values:
-            try:
-                checked.append(None if value is None else check(value))
-            except ValueError as err:
-                problems.append(f"filter on column {column!r}: {err}")
-        values = checked
-        fk = table.foreign_key(column)
-        if column == "RID" or (fk is not None and fk.referenced_column == "RID"):
-            values = [rids.normalize(v) if isinstance(v, str) else v for v in values]
-        elif fk is not None:
-            terms = resolve.term_map(session, fk.table)
-            values = [terms.get(v.casefold(), v) if isinstance(v, str) else v for v in values]
-        out[column] = values
-    _raise_problems(problems)
-    return out
-
-
-def select_page(
-    session: Session,
-    table: TableModel,
-    *,
-    snapshot: int | None,
-    filters: Mapping[str, list[Any]],
-    after_rid: str | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Rows of ``table`` ordered by RID, current or as of ``snapshot``.
-
-    ``table`` is the table's model at that snapshot, so later columns are not shown.
-    """
-    t = session.table(table.name)
-    columns = [t.c[name] for name in table.column_names]
-    query = sa.select(*columns).order_by(t.c.RID)
-    for column, values in filters.items():
-        col = t.c[column]
-        if table.column(column).builtin_type.value == "float4":
-            # PostgreSQL compares a real column with a double parameter in double
-            # precision; compare as the column's own type.
-            values = [sa.cast(sa.literal(v, col.type), col.type) for v in values]
-        query = query.where(col == values[0]) if len(values) == 1 else query.where(col.in_(values))
-    if after_rid is not None:
-        query = query.where(t.c.RID > after_rid)
-    if snapshot is not None:
-        query = query.where(t.c[names.SNAPSHOT_COLUMN] <= snapshot)
-    if limit is not None:
-        query = query.limit(limit)
-    current = [dict(row) for row in session.conn.execute(query).mappings()]
-    if snapshot is None:
-        return current
-    old = [
-        row
-        for row in history.valid_at(session, table, snapshot, after_rid, None if filters else limit)
-        if all(row.get(c) in values for c, values in filters.items())
-    ]
-    if not old:
-        return current
-    for row in old:
-        for name in table.column_names:
-            row.setdefault(name, None)
-    merged = sorted(current + old, key=lambda r: r["RID"])
-    return merged[:limit] if limit is not None else merged
-
-
-def fetch_as_of(
-    session: Session, table: TableModel, wanted: Iterable[str], snapshot: int | None
-) -> dict[str, dict[str, Any]]:
-    """Rows of ``table`` (its model at ``snapshot``) with RIDs in ``wanted``, as they were
-    at ``snapshot`` (current rows when None), keyed by RID."""
-    ordered = sorted(set(wanted))
-    found = fetch_unchanged(session, table, "RID", ordered, snapshot)
-    if snapshot is not None and ordered:
-        column_names = table.column_names
-        changed = sorted(history.rids_valid_at(session, table, snapshot).intersection(ordered))
-        for chunk in _chunks(changed):
-            for old in history.valid_at(session, table, snapshot, only=list(chunk)):
-                found[old["RID"]] = {name: old.get(name) for name in column_names}
-    return found
-
-
-def fetch_unchanged(
-    session: Session,
-    table: TableModel,
-    column: str,
-    values: Iterable[Any],
-    snapshot: int | None,
-) -> dict[str, dict[str, Any]]:
-    """Current rows of ``table`` (the columns of its model at ``snapshot``) whose
-    ``column`` holds one of ``values``, keyed by RID; with ``snapshot``, only those not
-    changed since (with the history images valid at ``snapshot`` they make the table as of
-    it)."""
-    ordered = sorted(set(values))
-    column_names = table.column_names
-    t = session.table(table.name)
-    at = column_names.index("RID")
-    conn = session.conn
-    found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(ordered):
-        size = next(n for n in _IN_SIZES if n >= len(chunk))
-        statement = _in_statement(t, column_names, column, snapshot is not None, size)
-        params = dict(zip(_IN_PARAMS, chunk, strict=False))
-        for name in _IN_PARAMS[len(chunk) : size]:
-            params[name] = chunk[-1]
-        if snapshot is not None:
-            params["snapshot"] = snapshot
-        plan = _read_plan(conn, statement)
-        if plan is None:
-            for current in conn.execute(statement, params).all():  # one fetchall
-                found[current[at]] = dict(zip(column_names, current, strict=True))
-            continue
-        got = conn.exec_driver_sql(plan.sql, tuple(params[k] for k in plan.positions)).all()
-        if not got:
-            continue
-        by_column: list[Sequence[Any]] = list(zip(*got, strict=True))
-        for i, process in plan.processors:
-            by_column[i] = list(map(process, by_column[i]))
-        for values in zip(*by_column, strict=True):
-            found[values[at]] = dict(zip(column_names, values, strict=True))
-    return found
-
-
-@dataclass(frozen=True)
-class _ReadPlan:
-    sql: str
-    positions: tuple[str, ...]
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, processor)
-
-
-_READ_PLANS: weakref.WeakKeyDictionary[sa.Select[Any], _ReadPlan | None]
-_READ_PLANS = weakref.WeakKeyDictionary()
-
-
-def _read_plan(conn: sa.Connection, statement: sa.Select[Any]) -> _ReadPlan | None:
-    """On SQLite, ``statement`` compiled once by SQLAlchemy, to run through the driver
-    with each column's result processor applied column by column: SQLAlchemy's own path
-    builds a ``Row`` per row and calls the processors per value, which costs more than
-    SQLite's reading. None elsewhere (other drivers' processors depend on the cursor's
-    column types), or when a parameter would need a bind processor."""
-    if conn.dialect.name != "sqlite":
-        return None
-    if statement in _READ_PLANS:
-        return _READ_PLANS[statement]
-    dialect = conn.dialect
-    compiled = statement.compile(dialect=dialect)
-    plan = None
-    needs_binding = any(
-        bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
-        for bind in compiled.binds.values()
-    )
-    if compiled.positiontup is not None and not needs_binding:
-        processors = []
-        for i, column in enumerate(statement.selected_columns):
-            # SQLite's cursor reports no column types, so SQLAlchemy passes None too.
-            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-            if process is not None:
-                processors.append((i, process))
-        plan = _ReadPlan(str(compiled), tuple(compiled.positiontup), tuple(processors))
-    _READ_PLANS[statement] = plan
-    return plan
-
-
-# ``IN`` lists of a few fixed lengths, each statement built once per table and shape, so
-# that every chunk reuses a compiled statement (a fresh ``IN`` list would be rendered and
-# keyed again for each chunk). A short chunk repeats its last value: ``IN`` ignores that.
-_IN_SIZES = (8, 64, _CHUNK)
-_IN_PARAMS = tuple(f"in_{i}" for i in range(_CHUNK))
-_StatementKey = tuple[tuple[str, ...], str, bool, int]
-_IN_STATEMENTS: weakref.WeakKeyDictionary[sa.Table, dict[_StatementKey, sa.Select[Any]]]
-_IN_STATEMENTS = weakref.WeakKeyDictionary()
-
-
-def _in_statement(
-    t: sa.Table, column_names: Sequence[str], column: str, as_of: bool, size: int
-) -> sa.Select[Any]:
-    """``SELECT columns WHERE column IN (:in_0 .. :in_<size-1>)``, and ``AND _snapshot <=
-    :snapshot`` when ``as_of``."""
-    statements = _IN_STATEMENTS.setdefault(t, {})
-    key = (tuple(column_names), column, as_of, size)
-    statement = statements.get(key)
-    if statement is None:
-        where = t.c[column].in_([sa.bindparam(name) for name in _IN_PARAMS[:size]])
-        statement = sa.select(*(t.c[name] for name in column_names)).where(where)
-        if as_of:
-            statement = statement.where(t.c[names.SNAPSHOT_COLUMN] <= sa.bindparam("snapshot"))
-        statements[key] = statement
-    return statement
-
-
-def tables_of(session: Session, wanted: Iterable[str]) -> dict[str, str]:
-    """The table of each existing RID in ``wanted`` (one query per chunk)."""
-    out: dict[str, str] = {}
-    ordered = sorted(set(wanted))
-    for chunk in _chunks(ordered, 500):
-        queries = [
-            sa.select(sa.literal(name).label("t"), session.table(name).c.RID).where(
-                session.table(name).c.RID.in_(chunk)
-            )
-            for name in session.model.tables
-        ]
-        for table, rid in session.conn.execute(sa.union_all(*queries)):
-            out[rid] = table
-    return out

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry.bags.content import AssetFile, BagContent, TableRows
-from assetry.catalog import datasets, history, internal, rows
+from assetry.catalog import datasets, history, internal, reads
 from assetry.catalog.lineage import live_edges
 from assetry.catalog.model import ForeignKeyModel, Model, TableModel
 from assetry.catalog.session import Session
@@ -64,7 +64,7 @@ def compute(
             for table, wanted in batch.items():
                 new = set(wanted).difference(in_scope[table])
                 if new and table in model.tables:
-                    absorb(table, rows.fetch_as_of(session, model.table(table), new, snapshot))
+                    absorb(table, reads.fetch_as_of(session, model.table(table), new, snapshot))
         added = links.new_rows(in_scope)
         if not added:
             break
@@ -182,7 +182,7 @@ class _Links:
 
     def _read(self, table: TableModel, column: str, values: set[str]) -> dict[str, dict[str, Any]]:
         """Rows of ``table`` with ``column`` in ``values``, as of the snapshot."""
-        found = rows.fetch_unchanged(self.session, table, column, values, self.snapshot)
+        found = reads.fetch_unchanged(self.session, table, column, values, self.snapshot)
         images = self.history.get(table.name)
         if images is None:
             images = self.history[table.name] = history.valid_at(self.session, table, self.snapshot)
@@ -202,5 +202,5 @@ def _terms_as_of(
     for row in history.valid_at(session, model.table(vocabulary), snapshot):
         if row.get("Name") in wanted:
             rids.add(row["RID"])
-    found = rows.fetch_as_of(session, model.table(vocabulary), rids, snapshot)
+    found = reads.fetch_as_of(session, model.table(vocabulary), rids, snapshot)
     return {rid: row for rid, row in found.items() if row.get("Name") in wanted}

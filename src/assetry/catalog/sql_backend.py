@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry import config
-from assetry.catalog import ddl, history, internal, migrate, rids, rows, search
+from assetry.catalog import ddl, history, internal, migrate, reads, rids, rows, search
 from assetry.catalog.backend import Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef
 from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
@@ -297,7 +297,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             snapshot = self._check_snapshot(s, as_of)
             pinned = snapshot if snapshot is not None else s.current_snapshot()
             model_table = self._model_at(s, snapshot).table(table)
-            wanted = rows.normalize_filters(s, model_table, filters)
+            wanted = reads.normalize_filters(s, model_table, filters)
         return self._pages(model_table.name, pinned, wanted, limit, offset)
 
     def rows_page(
@@ -317,8 +317,8 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             snapshot = self._check_snapshot(s, as_of)
             pinned = snapshot if snapshot is not None else s.current_snapshot()
             model_table = self._model_at(s, snapshot).table(table)
-            wanted = rows.normalize_filters(s, model_table, filters)
-            page = rows.select_page(
+            wanted = reads.normalize_filters(s, model_table, filters)
+            page = reads.select_page(
                 s,
                 model_table,
                 snapshot=pinned,
@@ -341,7 +341,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
         while remaining is None or remaining > 0:
             with self.session() as s:
                 model_table = self._model_at(s, snapshot).table(table)
-                page = rows.select_page(
+                page = reads.select_page(
                     s,
                     model_table,
                     snapshot=snapshot,

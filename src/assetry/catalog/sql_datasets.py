@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from assetry.bags.content import BagContent
-from assetry.catalog import datasets, rows, scope
+from assetry.catalog import datasets, reads, scope
 from assetry.catalog.model import Model
 from assetry.catalog.session import Session
 from assetry.faults import fault_point
@@ -89,7 +89,7 @@ class SqlDatasetsMixin:
             for table, members in datasets.member_rids(s, nested, snapshot).items():
                 if table not in model.tables:
                     continue
-                found = rows.fetch_as_of(s, model.table(table), members, snapshot)
+                found = reads.fetch_as_of(s, model.table(table), members, snapshot)
                 out[table] = [found[rid] for rid in sorted(found)]
             return out
 
