@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import struct
 import numbers
+import struct
 from collections.abc import Callable
 from typing import Any
 
