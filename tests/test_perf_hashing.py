@@ -60,3 +60,22 @@ def test_large_put_with_early_writeback(tmp_path: Path, monkeypatch: pytest.Monk
         store.make_durable([digests.sha256])
         assert store.verify(digests.sha256, digests) == digests
     assert not list((tmp_path / "objects" / ".tmp").iterdir())
+
+
+def test_copy_hashing_reports_a_failure_on_its_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Failing:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def update(self, chunk: bytes) -> None:
+            self.calls += 1
+            if self.calls > 70:
+                raise MemoryError("no room")
+
+        def hexdigest(self) -> str:
+            return ""
+
+    monkeypatch.setattr(hashing.hashlib, "md5", lambda **_: Failing())
+    data = memoryview(b"z" * (hashing.PARALLEL_FROM * 2))
+    with pytest.raises(MemoryError, match="no room"):
+        hashing.copy_hashing(io.BytesIO(data), None, chunk_size=1 << 16)

@@ -53,6 +53,7 @@ class _Md5Thread:
 
     def __init__(self, md5: Any) -> None:
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE_CHUNKS)
+        self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run, args=(md5,), name="assetry-md5", daemon=True
         )
@@ -60,15 +61,21 @@ class _Md5Thread:
 
     def _run(self, md5: Any) -> None:
         while (chunk := self._queue.get()) is not None:
-            md5.update(chunk)
+            if self._error is None:
+                try:
+                    md5.update(chunk)
+                except BaseException as err:  # kept for close(); keep draining the queue
+                    self._error = err
 
     def put(self, chunk: bytes) -> None:
         self._queue.put(chunk)
 
     def close(self) -> None:
-        """Wait until every chunk given so far is hashed."""
+        """Wait until every chunk given so far is hashed; raise what hashing raised."""
         self._queue.put(None)
         self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def copy_hashing(
@@ -86,6 +93,8 @@ def copy_hashing(
     helper: _Md5Thread | None = None
     try:
         while chunk := source.read(chunk_size):
+            if type(chunk) is not bytes:  # the helper may hash it later: no shared buffer
+                chunk = bytes(chunk)
             length += len(chunk)
             if helper is not None:
                 helper.put(chunk)
