@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 from collections.abc import Iterator
@@ -83,7 +84,13 @@ _ACTING_USER: ContextVar[str | None] = ContextVar("assetry_acting_user", default
 def local_user() -> str:
     """The user name recorded in RCB/RMB: the server's authenticated user while it
     handles a request (``acting_as``), else ``$ASSETRY_USER`` or the login name."""
-    return _ACTING_USER.get() or os.environ.get(ENV_USER) or getpass.getuser()
+    return _ACTING_USER.get() or os.environ.get(ENV_USER) or _login_name()
+
+
+@functools.cache
+def _login_name() -> str:
+    # Looked up once: every catalog session records it.
+    return getpass.getuser()
 
 
 @contextmanager

@@ -132,7 +132,9 @@ def add_routes(app: FastAPI, state: ServerState, authorizer: Authorizer) -> None
         md5 = _md5_header(content_md5)
         tmp = _temp_file(state.upload_dir)
         try:
-            digests = await _receive(request, tmp, content_length, append=False)
+            hasher = Hasher()
+            await _receive(request, tmp, content_length, append=False, hasher=hasher)
+            digests = hasher.digests()
             if digests.length != content_length:
                 raise ValidationError(
                     f"truncated upload: {digests.length} of {content_length} bytes arrived"
@@ -199,8 +201,10 @@ def add_routes(app: FastAPI, state: ServerState, authorizer: Authorizer) -> None
             return _too_large(
                 content_length, min(MAX_CHUNK_BYTES, meta["length"] - have), "smaller chunks"
             )
+        # Chunks are not hashed here: completion hashes the whole file once (chunks of
+        # one upload may reach different workers).
         received = await _receive(request, part, content_length, append=True)
-        offset = have + received.length
+        offset = have + received
         return JSONResponse({"id": upload_id, "offset": offset, "length": meta["length"]})
 
     @app.post(
@@ -298,19 +302,23 @@ def _temp_file(folder: Path) -> Path:
     return Path(name)
 
 
-async def _receive(request: Request, path: Path, limit: int, append: bool) -> Digests:
-    """Stream the request body into ``path`` (at most ``limit`` bytes), hashing it."""
-    hasher, received = Hasher(), 0
+async def _receive(
+    request: Request, path: Path, limit: int, append: bool, hasher: Hasher | None = None
+) -> int:
+    """Stream the request body into ``path`` (at most ``limit`` bytes, synced), feeding
+    ``hasher`` if given; return how many bytes arrived."""
+    received = 0
     with open(path, "ab" if append else "wb") as out:
         async for chunk in _body(request):
             received += len(chunk)
             if received > limit:
                 raise ValidationError(f"the body is longer than its Content-Length {limit}")
-            hasher.update(chunk)
+            if hasher is not None:
+                hasher.update(chunk)
             out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
-    return hasher.digests()
+    return received
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
