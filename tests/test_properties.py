@@ -699,8 +699,8 @@ def test_terms_and_synonyms(sqlite_catalog: Catalog, counter: Counter) -> None:
 name_part = st.one_of(
     st.text(alphabet=string.ascii_letters + string.digits + "._- ", min_size=1, max_size=12),
     st.sampled_from([".", "..", "", "~", "a b", "é", "\\", "\x00", "\n", "ſ"]),
-    st.text(min_size=1, max_size=6),  # no lone surrogates: see the xfail test below
-    st.integers(200, 230).map(lambda n: "x" * n),  # long, under NAME_MAX (xfail below)
+    st.text(min_size=1, max_size=6),
+    st.integers(190, 260).map(lambda n: "x" * n),  # around the 200-byte component limit
 )
 staged_names = st.one_of(
     st.lists(name_part, min_size=1, max_size=3).map("/".join),
@@ -786,17 +786,10 @@ def _stage_and_upload(cat: Catalog, tmp_path: Path, names: list[str]) -> None:
                 exe.asset_file_path("Image", name).write_bytes(b"x")
             except ValidationError:
                 continue
-    for asset in exe.upload_execution_outputs()["Image"]:
+    for asset in exe.upload_execution_outputs().get("Image", []):
         cat.download_asset(asset["RID"], tmp_path / "down")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: executions/execution.py asset_file_path does not check a staged name's "
-    "component length: 'x' * 256 raises OSError ENAMETOOLONG from mkdir/open, and 'x' * "
-    "250 is staged and uploaded but download_asset fails (OSError ENAMETOOLONG on its "
-    "'.<name>.<random>.part' temporary file)",
-)
 @pytest.mark.parametrize("length", [250, 256])
 def test_staged_name_too_long_is_refused(
     sqlite_catalog: Catalog, tmp_path: Path, length: int
@@ -804,11 +797,6 @@ def test_staged_name_too_long_is_refused(
     _stage_and_upload(sqlite_catalog, tmp_path, ["d/" + "x" * length])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: staging 'a' and then 'a/b' (or 'a/b' then 'a') in one execution raises "
-    "NotADirectoryError / IsADirectoryError / FileExistsError instead of ValidationError",
-)
 @pytest.mark.parametrize("names", [["a", "a/b"], ["a/b", "a"]])
 def test_staged_file_and_folder_of_the_same_name(
     sqlite_catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names: list[str]
@@ -817,10 +805,24 @@ def test_staged_file_and_folder_of_the_same_name(
     _stage_and_upload(sqlite_catalog, tmp_path, names)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a staged name with a lone surrogate ('\\ud800') raises UnicodeEncodeError "
-    "from the file system call instead of ValidationError",
-)
 def test_staged_name_with_a_lone_surrogate(sqlite_catalog: Catalog, tmp_path: Path) -> None:
     _stage_and_upload(sqlite_catalog, tmp_path, ["\ud800.bin"])
+
+
+def test_bad_staged_names_are_validation_errors_naming_the_problem(
+    sqlite_catalog: Catalog, tmp_path: Path
+) -> None:
+    cat = sqlite_catalog
+    cat.create_asset("Image")
+    workflow = cat.create_workflow("names", "Training", url="https://x/y.py", checksum="1")
+    exe = cat.create_execution(ExecutionConfiguration(workflow=workflow))
+    with pytest.raises(ValidationError, match="limit is 200"):
+        exe.asset_file_path("Image", "d/" + "x" * 201)
+    with pytest.raises(ValidationError, match="lone surrogate"):
+        exe.asset_file_path("Image", "\ud800.bin")
+    exe.asset_file_path("Image", "a")  # not written yet: the name alone reserves it
+    with pytest.raises(ValidationError, match="needs a folder 'a'"):
+        exe.asset_file_path("Image", "a/b")
+    exe.asset_file_path("Image", "c/d").write_bytes(b"x")
+    with pytest.raises(ValidationError, match="is a folder"):
+        exe.asset_file_path("Image", "c")

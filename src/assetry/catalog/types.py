@@ -112,8 +112,10 @@ class SQLiteJSONText(sa.types.TypeDecorator[Any]):
 
 def json_type() -> sa.types.TypeEngine[Any]:
     """JSON: JSONB on PostgreSQL, JSON text on SQLite."""
-    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql").with_variant(
-        SQLiteJSONText(), "sqlite"
+    return (
+        sa.JSON()
+        .with_variant(postgresql.JSONB(), "postgresql")
+        .with_variant(SQLiteJSONText(), "sqlite")
     )
 
 

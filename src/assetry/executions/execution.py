@@ -118,7 +118,10 @@ class Execution:
             asset_name, list(asset_types or []), kwargs
         )
         source = Path(file_name)
-        existing = source.is_file()
+        try:
+            existing = source.is_file()
+        except (OSError, ValueError):  # a name too long (or not text) for any file
+            existing = False
         if rename_file is not None:
             name = rename_file
         elif existing:

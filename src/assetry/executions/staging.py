@@ -49,6 +49,11 @@ class StagedFile:
         return f"{self.table}/{self.name}"
 
 
+# Bytes in one path component of a staged name: 255 is the usual file-system limit, and a
+# download writes ``.<name>.<random>.part`` first.
+MAX_NAME_BYTES = 200
+
+
 def checked_relative_name(name: object, what: str) -> str:
     """``name`` as a safe relative path inside the staging folder, or ``ValidationError``."""
     if not isinstance(name, str) or not name.strip():
@@ -63,6 +68,15 @@ def checked_relative_name(name: object, what: str) -> str:
         raise ValidationError(f"{what} {name!r} would leave the staging folder")
     if any(part == "." for part in name.split("/")):
         raise ValidationError(f"{what} {name!r} has a '.' path component")
+    try:
+        sizes = [len(part.encode("utf-8")) for part in parts]
+    except UnicodeEncodeError:
+        raise ValidationError(f"{what} {name!r} is not valid text (a lone surrogate)") from None
+    if max(sizes) > MAX_NAME_BYTES:
+        raise ValidationError(
+            f"{what} {name!r} has a component of {max(sizes)} bytes; the limit is "
+            f"{MAX_NAME_BYTES} (file systems allow 255, and downloads add a temporary suffix)"
+        )
     return "/".join(parts)
 
 
@@ -96,6 +110,9 @@ class WorkingDir:
         self.assets = path / ASSETS_DIR
         self.inputs = path / INPUTS_DIR
         self._bases: dict[str, str] = {}  # table -> resolved assets/<table>
+        # Staged in this process, per table: names, and the folders they need.
+        self._names: dict[str, set[str]] = {}
+        self._folders: dict[str, set[str]] = {}
 
     def create(self, state: dict[str, Any]) -> None:
         """Make the directory and write its state file (atomically)."""
@@ -126,9 +143,30 @@ class WorkingDir:
         target = os.path.realpath(os.path.join(base, name))
         if os.path.commonpath([base, target]) != base:
             raise ValidationError(f"staged file name {name!r} would leave the staging folder")
+        self._check_file_or_folder(table, base, name)
         return Path(base, name), name
 
+    def _check_file_or_folder(self, table: str, base: str, name: str) -> None:
+        """One name cannot be both a staged file and a folder of staged files."""
+        parents = name.split("/")[:-1]
+        prefixes = ["/".join(parents[: i + 1]) for i in range(len(parents))]
+        names, folders = self._names.get(table, set()), self._folders.get(table, set())
+        clash = next((p for p in prefixes if p in names), None)
+        if clash is None:
+            clash = next((p for p in prefixes if os.path.isfile(os.path.join(base, p))), None)
+        if clash is not None:
+            raise ValidationError(
+                f"staged file name {name!r} needs a folder {clash!r}, which is a staged file"
+            )
+        if name in folders or os.path.isdir(os.path.join(base, name)):
+            raise ValidationError(f"staged file name {name!r} is a folder of other staged files")
+
     def record_staging(self, entry: StagedFile) -> None:
+        self._names.setdefault(entry.table, set()).add(entry.name)
+        parts = entry.name.split("/")[:-1]
+        self._folders.setdefault(entry.table, set()).update(
+            "/".join(parts[: i + 1]) for i in range(len(parts))
+        )
         self.path.mkdir(parents=True, exist_ok=True)
         _append(
             self.path / STAGING_JOURNAL,
