@@ -134,19 +134,13 @@ def token_for_url(url: str) -> str | None:
     catalog, env_token = os.environ.get(ENV_CATALOG), os.environ.get(ENV_TOKEN)
     if catalog and env_token and url.startswith(catalog.rstrip("/") + "/"):
         return env_token
-    path = credentials_file()
-    if not path.is_file():
-        return None
-    import json
-
     try:
-        known = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if isinstance(known, dict):
-        for base, token in known.items():
-            if isinstance(token, str) and url.startswith(str(base).rstrip("/") + "/"):
-                return token
+        known = _credentials()
+    except ConfigError:
+        return None  # a broken file is reported when a catalog is opened, not here
+    for base, token in known.items():
+        if url.startswith(base.rstrip("/") + "/"):
+            return token
     return None
 
 
@@ -157,16 +151,21 @@ def remote_token(url: str, token: str | None) -> str | None:
         return token
     if os.environ.get(ENV_TOKEN):
         return os.environ[ENV_TOKEN]
-    path = credentials_file()
-    if not path.is_file():
-        return None
+    known = _credentials()
+    return known.get(url.rstrip("/")) or known.get(url.rstrip("/") + "/")
+
+
+def _credentials() -> dict[str, str]:
+    """The credentials file as server URL -> token (empty when there is none)."""
     import json
 
+    path = credentials_file()
+    if not path.is_file():
+        return {}
     try:
         known = json.loads(path.read_text())
     except (OSError, ValueError) as err:
         raise ConfigError(f"cannot read the credentials file {path}: {err}") from None
     if not isinstance(known, dict):
         raise ConfigError(f"the credentials file {path} must hold a JSON object")
-    found = known.get(url.rstrip("/")) or known.get(url.rstrip("/") + "/")
-    return found if isinstance(found, str) else None
+    return {str(k): v for k, v in known.items() if isinstance(v, str)}

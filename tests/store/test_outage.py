@@ -54,22 +54,31 @@ def assert_consistent_and_complete(cat: Catalog, files: int = FILES) -> None:
     assert sorted(a["Filename"] for a in assets) == [f"img{i:02d}.bin" for i in range(files)]
 
 
+def outage_after(proxy: PausableProxy, files: int, seconds: float | None) -> threading.Thread:
+    """Pause the proxy once ``files`` files' worth of bytes went through it; resume it
+    ``seconds`` later (never, with None)."""
+    start = proxy.bytes_forwarded
+
+    def outage() -> None:
+        while proxy.bytes_forwarded - start < files * SIZE:
+            time.sleep(0.005)
+        proxy.pause()
+        if seconds is not None:
+            time.sleep(seconds)
+            proxy.resume()
+
+    thread = threading.Thread(target=outage, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_a_short_outage_mid_upload_is_ridden_out(
     proxied_catalog: tuple[Catalog, PausableProxy],
 ) -> None:
     cat, proxy = proxied_catalog
     rid = stage(cat)
     start = proxy.bytes_forwarded
-
-    def outage() -> None:
-        while proxy.bytes_forwarded - start < 3 * SIZE:
-            time.sleep(0.005)
-        proxy.pause()
-        time.sleep(0.8)
-        proxy.resume()
-
-    thread = threading.Thread(target=outage, daemon=True)
-    thread.start()
+    thread = outage_after(proxy, 3, 0.8)
     exe = cat.restore_execution(rid)
     try:
         exe.upload_execution_outputs()
@@ -89,14 +98,7 @@ def test_a_long_outage_is_a_store_error_and_the_upload_resumes(
 ) -> None:
     cat, proxy = proxied_catalog
     rid = stage(cat)
-    start = proxy.bytes_forwarded
-
-    def outage() -> None:
-        while proxy.bytes_forwarded - start < 3 * SIZE:
-            time.sleep(0.005)
-        proxy.pause()
-
-    threading.Thread(target=outage, daemon=True).start()
+    outage_after(proxy, 3, None)
     with pytest.raises(StoreError):
         cat.restore_execution(rid).upload_execution_outputs()
     recorded = cat.list_assets("Image")

@@ -419,15 +419,16 @@ def _remote_upgrade(cat: Catalog | None, loc: config.Location) -> str:
 
     assert loc.remote_url is not None
     if cat is not None and isinstance(cat._backend, HttpBackend):
-        transport = cat._backend.transport
-        revision: str = transport.request("POST", "/api/v1/upgrade").json()["revision"]
-        return revision
-    backend = HttpBackend(loc.remote_url, config.remote_token(loc.remote_url, None))
+        backend, owned = cat._backend, False
+    else:
+        token = config.remote_token(loc.remote_url, None)
+        backend, owned = HttpBackend(loc.remote_url, token), True
     try:
-        revision = backend.transport.request("POST", "/api/v1/upgrade").json()["revision"]
+        revision: str = backend.transport.request("POST", "/api/v1/upgrade").json()["revision"]
         return revision
     finally:
-        backend.close()
+        if owned:
+            backend.close()
 
 
 def _store_setting(loc: config.Location, store: str | os.PathLike[str] | None) -> str:

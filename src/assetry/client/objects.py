@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, ClassVar, cast
 
 import requests
 
-from assetry.client.transport import Transport, error_of
+from assetry.client.transport import Transport
 from assetry.errors import ConflictError, NotFoundError, StoreError
 from assetry.store.base import ObjectInfo, ObjectStore, _checked_key, _compare
 from assetry.store.hashing import CHUNK_SIZE, Digests, Hasher, copy_hashing, hash_file
@@ -159,15 +159,16 @@ class HttpObjectStore(ObjectStore):
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
         tmp = Path(tmp_name)
-        hasher, failures = Hasher(), 0
+        hasher, failures, written = Hasher(), 0, 0
         try:
             with os.fdopen(fd, "wb") as out:
                 while True:
                     try:
-                        with self._get(key, _length(hasher)) as response:
+                        with self._get(key, written) as response:
                             for chunk in response.iter_content(CHUNK_SIZE):
                                 hasher.update(chunk)
                                 out.write(chunk)
+                                written += len(chunk)
                         break
                     except (requests.exceptions.RequestException, StoreError) as err:
                         failures += 1
@@ -200,10 +201,6 @@ class HttpObjectStore(ObjectStore):
 
     def fetch_url(self, sha256: str) -> str:
         return f"{self.url}/{_checked_key(sha256)}"
-
-
-def _length(hasher: Hasher) -> int:
-    return hasher.digests().length
 
 
 def _b64_md5(md5_hex: str) -> str:
@@ -250,6 +247,3 @@ class _ClosingStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-__all__ = ["HttpObjectStore", "error_of"]
