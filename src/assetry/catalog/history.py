@@ -54,6 +54,10 @@ def decode_row(table: TableModel, text: str) -> dict[str, Any]:
     return row
 
 
+# Built once: its cache key would otherwise be computed again on every change.
+_INSERT = internal.history.insert()
+
+
 def record(
     session: Session, table: str, old_rows: Iterable[Mapping[str, Any]], operation: str
 ) -> None:
@@ -73,7 +77,7 @@ def record(
         for row in old_rows
     ]
     if entries:
-        session.conn.execute(internal.history.insert(), entries)
+        session.conn.execute(_INSERT, entries)
 
 
 def valid_at(
