@@ -189,6 +189,51 @@ def test_download_dataset_bag_inside_an_execution(cat: Catalog) -> None:
     assert isinstance(used, list)
 
 
+def test_derivaml_file_asset_script_runs_unchanged(cat: Catalog, tmp_path: Path) -> None:
+    """DerivaML's documented file-asset flow, with DerivaML's keyword names throughout."""
+    ml = cat
+    ml.create_asset(
+        asset_name="Image",
+        column_defs=[ColumnDefinition(name="Width", type=BuiltinTypes.int4)],
+        comment="images",
+    )
+    ml.add_term(
+        table="Asset_Type", term_name="Segmentation_Mask", description="mask", synonyms=["mask"]
+    )
+    ml.add_dataset_element_type("Image")
+    (tmp_path / "in.png").write_bytes(b"input")
+    source = ml.upload_assets("Image", [tmp_path / "in.png"])[0]
+    ds = ml.create_dataset(dataset_types=["Training"], description="train", version="1.0.0")
+    ml.lookup_dataset(ds).add_dataset_members([source["RID"]])
+    version = ml.dataset_history(ds)[-1].version
+    workflow = ml.create_workflow(name="seg", workflow_type="Training", description="segment")
+    config = ExecutionConfiguration(
+        workflow=workflow,
+        datasets=[DatasetSpec(rid=ds, version=version)],
+        assets=[source["RID"]],
+        description="run",
+        parameters={"lr": 1e-3},
+    )
+    with ml.create_execution(config) as exe:
+        path = exe.asset_file_path(
+            asset_name="Image", file_name="mask.png", asset_types=["mask"], Width=512
+        )
+        path.write_bytes(b"mask bytes")
+    uploaded = exe.upload_execution_outputs()
+    (mask,) = uploaded["Image"]
+    assert (mask["Filename"], mask["Asset_Type"], mask["Width"]) == (
+        "mask.png",
+        ["Segmentation_Mask"],
+        512,
+    )
+    pb = ml.pathBuilder()
+    t = pb.schemas[ml.ml_schema].Image_Execution
+    out = t.filter(t.Execution == exe.rid).filter(t.Asset_Role == "Output").entities().fetch()
+    assert [r["Image"] for r in out] == [mask["RID"]]
+    used = t.filter(t.Execution == exe.rid).filter(t.Asset_Role == "Input").entities().fetch()
+    assert [r["Image"] for r in used] == [source["RID"]]
+
+
 def test_path_builder_query_of_the_derivaml_form(example: Catalog, tmp_path: Path) -> None:
     files = []
     for name, data in (("a.png", b"aaa"), ("b.png", b"bbbb")):
@@ -285,6 +330,21 @@ def test_snapshots_increase_and_reads_as_of_a_snapshot(example: Catalog) -> None
     frame = example.get_table_as_dataframe("Subject", as_of=after_update)
     assert frame["Age"].tolist() == [2]
     assert list(example.get_table_as_dict("Subject")) == []
+
+
+def test_every_committed_change_gets_a_snapshot(cat: Catalog) -> None:
+    seen = [cat.snapshot()]
+    cat.create_table(TableDef("T", column_defs=[ColumnDef("A")]))
+    seen.append(cat.snapshot())
+    cat.add_column("T", ColumnDef("B"))
+    seen.append(cat.snapshot())
+    cat.create_vocabulary("V")
+    seen.append(cat.snapshot())
+    cat.add_term("V", "x")
+    seen.append(cat.snapshot())
+    cat.add_synonym("V", "x", "y")
+    seen.append(cat.snapshot())
+    assert seen == sorted(set(seen)), seen
 
 
 def test_history_lists_who_when_what(example: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -399,6 +459,32 @@ def test_file_url_store(tmp_path: Path) -> None:
         asset = cat.upload_assets("Image", [tmp_path / "f.bin"])[0]
         assert cat.download_asset(asset["RID"], tmp_path / "out").read_bytes() == b"x"
     assert any((tmp_path / "objs").rglob("*"))
+
+
+def test_s3_store_from_the_usual_aws_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_server = pytest.importorskip("moto.server")
+    import boto3
+
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+        boto3.client("s3").create_bucket(Bucket="bucket")
+        with Catalog.create(tmp_path / "c", store="s3://bucket/prefix") as cat:
+            cat.create_asset("Image")
+            (tmp_path / "f.bin").write_bytes(b"bytes in s3")
+            asset = cat.upload_assets("Image", [tmp_path / "f.bin"])[0]
+        with Catalog(tmp_path / "c") as cat:
+            path = cat.download_asset(asset["RID"], tmp_path / "out")
+            assert path.read_bytes() == b"bytes in s3"
+    finally:
+        server.stop()
 
 
 def test_unknown_location_scheme_is_a_config_error() -> None:
@@ -823,6 +909,18 @@ def test_bad_column_definitions_are_validation_errors(cat: Catalog) -> None:
         cat.add_column("T4", ColumnDef("B", BuiltinType.int4, nullok=False))
     cat.add_column("T4", ColumnDef("C", BuiltinType.int4, nullok=False, default=5))
     assert [r["C"] for r in cat.get_table_as_dict("T4")] == [5]
+
+
+def test_path_builder_sees_schema_changes(cat: Catalog, tmp_path: Path) -> None:
+    with Catalog(tmp_path / "cat") as other:
+        schema = other.pathBuilder().schemas[other.domain_schema]
+        cat.create_table(TableDef("Late", column_defs=[ColumnDef("A")]))
+        cat.insert("Late", [{"A": "x"}])
+        assert [r["A"] for r in schema.Late.entities().fetch()] == ["x"]
+        cat.add_column("Late", ColumnDef("B", BuiltinType.int4))
+        cat.insert("Late", [{"A": "y", "B": 2}])
+        late = other.pathBuilder().schemas[other.domain_schema].tables["Late"]
+        assert [r["A"] for r in late.filter(late.B == 2).entities().fetch()] == ["y"]
 
 
 def test_a_schema_change_is_seen_by_another_catalog_object(cat: Catalog, tmp_path: Path) -> None:
