@@ -133,7 +133,8 @@ def test_download_import_and_import_again(study, tmp_path: Path) -> None:
     assert added["Image"] == 3 and added["Subject"] == 1
     assert other.resolve_rid(r["img0"]).row["Width"] == 64
     assert other.download_asset(r["img0"], tmp_path / "x").read_bytes() == b"pixels 0" * 100
-    assert [v.version for v in other.dataset_history(ds)] == ["0.1.0", "0.2.0"]
+    # The bag holds the dataset as of 0.2.0 only: 0.1.0 (empty) is not in it.
+    assert [v.version for v in other.dataset_history(ds)] == ["0.2.0"]
     members = other.list_dataset_members(ds)
     assert len(members["Image"]) == 3
     up = other.lineage(r["img0"])
@@ -142,6 +143,50 @@ def test_download_import_and_import_again(study, tmp_path: Path) -> None:
     assert sum(other.import_bag(bag).values()) == 0
     assert other.snapshot() == snapshot or other.snapshot() == snapshot + 1
     assert other.fsck().ok
+    other.close()
+
+
+def test_import_never_reads_an_older_version_as_newer_content(study, tmp_path: Path) -> None:
+    cat, ds, r = study
+    v1 = cat.download_dataset_bag(DatasetSpec(ds, version="0.1.0"), dest=tmp_path / "b1")
+    v2 = cat.download_dataset_bag(DatasetSpec(ds, version="0.2.0"), dest=tmp_path / "b2")
+
+    # Older first, then newer: each version reads as its own bag.
+    forward = Catalog.create(tmp_path / "forward")
+    forward.import_bag(v1)
+    forward.import_bag(v2)
+    assert [v.version for v in forward.dataset_history(ds)] == ["0.1.0", "0.2.0"]
+    assert forward.list_dataset_members(ds, version="0.1.0") == {}
+    assert len(forward.list_dataset_members(ds, version="0.2.0")["Image"]) == 3
+
+    # Newer first: the older bag would read as the newer members, so it is refused
+    # and nothing of it is imported.
+    backward = Catalog.create(tmp_path / "backward")
+    backward.import_bag(v2)
+    snapshot = backward.snapshot()
+    with pytest.raises(ConflictError, match=r"holds version 0\.2\.0, newer than the bag's 0\.1\.0"):
+        backward.import_bag(v1)
+    assert backward.snapshot() == snapshot
+    assert [v.version for v in backward.dataset_history(ds)] == ["0.2.0"]
+    forward.close()
+    backward.close()
+
+
+def test_import_refuses_a_version_whose_members_differ_here(study, tmp_path: Path) -> None:
+    cat, ds, r = study
+    v2 = cat.download_dataset_bag(DatasetSpec(ds, version="0.2.0"), dest=tmp_path / "b2")
+    cat.delete_dataset_members(ds, [r["img1"]])  # 0.3.0
+    v3 = cat.download_dataset_bag(DatasetSpec(ds, version="0.3.0"), dest=tmp_path / "b3")
+    other = Catalog.create(tmp_path / "other")
+    other.import_bag(v2)
+    # 0.3.0 dropped img1, which this catalog still holds as a member: importing 0.3.0
+    # would read img1 as one of its members.
+    with pytest.raises(
+        ConflictError, match=r"members here differ from version 0\.3\.0.*" + r["img1"]
+    ):
+        other.import_bag(v3)
+    assert [v.version for v in other.dataset_history(ds)] == ["0.2.0"]
+    assert len(other.list_dataset_members(ds)["Image"]) == 3
     other.close()
 
 
@@ -158,7 +203,7 @@ def test_import_conflict_imports_nothing(study, tmp_path: Path) -> None:
     with pytest.raises(ConflictError, match=r["s1"]):
         other.import_bag(newer)
     assert other.snapshot() == before
-    assert [x.version for x in other.dataset_history(ds)] == ["0.1.0", "0.2.0"]
+    assert [x.version for x in other.dataset_history(ds)] == ["0.2.0"]
     other.close()
 
 

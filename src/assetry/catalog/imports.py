@@ -3,9 +3,14 @@
 Rows keep their RIDs and system columns. A row whose RID exists already is skipped when
 its content is the same and is a ``ConflictError`` (and nothing is imported) when it
 differs. Vocabulary terms are matched by name, since references to terms hold names and
-built-in vocabularies exist in every catalog under different RIDs. The versions of the
-imported dataset are recorded at the import's snapshot: that is when their content
-became readable in this catalog.
+built-in vocabularies exist in every catalog under different RIDs.
+
+Versions: a bag holds its datasets as of one snapshot, so of each dataset's versions in
+the bag only the newest is imported, recorded at the import's snapshot (when that content
+became readable here). Older versions in the bag are skipped: their members are not in the
+bag, and recording them would make them read as the newer content. An imported version is
+checked after loading: the dataset's members here must be exactly the bag's, else it is a
+``ConflictError`` (this catalog already holds a newer version, or other members).
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from assetry.catalog import ddl, reads, rows
+from assetry.catalog import datasets, ddl, reads, rows
 from assetry.catalog.model import Model, TableModel
 from assetry.catalog.session import Session
+from assetry.datasets import versions
 from assetry.errors import ConflictError
 from assetry.vocab import resolve
 
@@ -65,6 +71,8 @@ def import_rows(
     for name in _order(model, [t for t in tables if t in model.tables]):
         table = model.table(name)
         source = tables[name]
+        if name == VERSIONS:
+            source = _newest_versions(source)
         if table.kind == "vocabulary":
             new = _new_terms(session, table, source)
         else:
@@ -72,11 +80,63 @@ def import_rows(
         if new and not conflicts:
             rows.insert(session, name, new, keep_system=True)
         added[name] = len(new)
+        if name == VERSIONS and not conflicts:
+            conflicts += _version_problems(session, tables, new)
     if conflicts:
         shown = "; ".join(conflicts[:10])
         more = f" and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
         raise ConflictError(f"the bag conflicts with this catalog, nothing imported: {shown}{more}")
     return added
+
+
+VERSIONS = "Dataset_Version"
+
+
+def _newest_versions(source: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest version row of each dataset among ``source``."""
+    newest: dict[Any, dict[str, Any]] = {}
+    for row in source:
+        held = newest.get(row.get("Dataset"))
+        if held is None or versions.key(row["Version"]) > versions.key(held["Version"]):
+            newest[row.get("Dataset")] = row
+    return list(newest.values())
+
+
+def _version_problems(
+    session: Session, tables: Mapping[str, list[dict[str, Any]]], new: list[dict[str, Any]]
+) -> list[str]:
+    """Why the dataset versions in ``new`` (just loaded) would not read as the bag has
+    them: a newer version here, or members here that the bag does not have."""
+    problems = []
+    memberships = [
+        (element, link, element) for element, link in datasets.element_types(session).items()
+    ]
+    memberships.append((datasets.DATASET, datasets.NESTED, "Nested_Dataset"))
+    for row in new:
+        ds, version = row["Dataset"], row["Version"]
+        newer = [
+            r["Version"] for r in datasets.version_rows(session, ds)
+            if versions.key(r["Version"]) > versions.key(version)
+        ]  # fmt: skip
+        if newer:
+            problems.append(
+                f"dataset {ds}: this catalog holds version {newer[-1]}, newer than the bag's "
+                f"{version}; an older version cannot be imported after a newer one"
+            )
+            continue
+        expected: dict[str, set[str]] = {}
+        for element, link, column in memberships:
+            found = {r[column] for r in tables.get(link, []) if r.get("Dataset") == ds}
+            if found:
+                expected[element] = found
+        here = {t: set(m) for t, m in datasets.member_rids(session, [ds], None).items()}
+        if here != expected:
+            extra = sorted(rid for t, m in here.items() for rid in m - expected.get(t, set()))
+            problems.append(
+                f"dataset {ds}: members here differ from version {version} in the bag "
+                f"(not in the bag: {', '.join(extra[:5]) or 'none'})"
+            )
+    return problems
 
 
 def _new_terms(
