@@ -8,6 +8,7 @@ from assetry import (
     Catalog,
     ColumnDef,
     Dataset,
+    DatasetSpec,
     RIDNotFound,
     TableDef,
     ValidationError,
@@ -113,6 +114,26 @@ def test_lookup_dataset_object(cat: Catalog) -> None:
     assert len(dataset.list_dataset_members()["Subject"]) == 2
     assert dataset.increment_dataset_version("minor") == "0.3.0"
     assert [v.version for v in dataset.dataset_history()][-1] == "0.3.0"
+
+
+def test_derivaml_names_and_argument_order(cat: Catalog) -> None:
+    s = subjects(cat, 3)
+    ds = cat.create_dataset("Training", description="d")
+    dataset = cat.lookup_dataset(rid=ds)
+    assert dataset.dataset_rid == dataset.rid == ds
+    assert cat.lookup_dataset(DatasetSpec(ds)).rid == ds
+    assert cat.lookup_dataset(dataset=DatasetSpec(ds, version="0.1.0")).rid == ds
+    # DerivaML's order: members, validate, description, execution_rid.
+    assert dataset.add_dataset_members([s[0]], True, "first") == "0.2.0"
+    assert cat.add_dataset_members(ds, [s[1]], validate=False, description="second") == "0.3.0"
+    assert [v.description for v in cat.dataset_history(ds)][-2:] == ["first", "second"]
+    # A description where validate now stands is refused, not taken for an execution.
+    before = cat.snapshot()
+    with pytest.raises(ValidationError, match="validate must be True or False, got 'why'"):
+        dataset.add_dataset_members([s[2]], "why")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="one dataset: rid= or dataset="):
+        cat.lookup_dataset()
+    assert cat.snapshot() == before
 
 
 def test_dataset_bad_input(cat: Catalog) -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from assetry.datasets.dataset import Dataset, DatasetVersion, member_list
+from assetry.datasets.dataset import (
+    Dataset,
+    DatasetSpec,
+    DatasetVersion,
+    check_validate,
+    member_list,
+)
+from assetry.errors import ValidationError
 
 if TYPE_CHECKING:
     from assetry.catalog.backend import Backend
@@ -42,11 +49,17 @@ class DatasetsAPI:
         self,
         dataset_rid: str,
         members: Sequence[str] | Mapping[str, Sequence[str]],
+        validate: bool = True,
         description: str | None = None,
         execution_rid: str | None = None,
     ) -> str | None:
         """Add members (RIDs of any element type, or nested dataset RIDs); mint the next
-        minor version and return it (None when all were members already)."""
+        minor version and return it (None when all were members already).
+
+        ``validate`` is DerivaML's argument: here members are always checked (each must
+        be a row of an element type), whatever its value.
+        """
+        check_validate(validate)
         return self._backend.add_dataset_members(
             dataset_rid, member_list(members), description, execution_rid
         )
@@ -96,7 +109,15 @@ class DatasetsAPI:
         """Datasets (rows plus ``Dataset_Type`` and latest ``Version``)."""
         return self._backend.dataset_summaries(dataset_type)
 
-    def lookup_dataset(self, dataset_rid: str) -> Dataset:
-        """A ``Dataset`` object bound to ``dataset_rid``."""
-        row = self._backend.dataset_version(dataset_rid, None)
+    def lookup_dataset(
+        self, rid: str | DatasetSpec | None = None, *, dataset: str | DatasetSpec | None = None
+    ) -> Dataset:
+        """A ``Dataset`` object bound to the dataset ``rid`` (a RID or a ``DatasetSpec``;
+        ``dataset=`` is DerivaML's name for the same argument)."""
+        if (rid is None) == (dataset is None):
+            raise ValidationError("lookup_dataset needs one dataset: rid= or dataset=")
+        wanted = rid if rid is not None else dataset
+        if isinstance(wanted, DatasetSpec):
+            wanted = wanted.rid
+        row = self._backend.dataset_version(wanted, None)  # type: ignore[arg-type]
         return Dataset(self, row["Dataset"])  # type: ignore[arg-type]

@@ -61,6 +61,16 @@ def member_list(members: Sequence[str] | Mapping[str, Sequence[str]] | str) -> l
     return list(members)
 
 
+def check_validate(validate: object) -> None:
+    """DerivaML's ``validate`` flag must be a bool: a description passed where it used to
+    be (the third positional argument) must not be taken for it."""
+    if not isinstance(validate, bool):
+        raise ValidationError(
+            f"validate must be True or False, got {validate!r} (the description is "
+            "the next argument: description=...)"
+        )
+
+
 class Dataset:
     """A dataset bound to its catalog: the catalog's dataset methods without the RID."""
 
@@ -70,6 +80,11 @@ class Dataset:
 
     def __repr__(self) -> str:
         return f"Dataset({self.rid!r})"
+
+    @property
+    def dataset_rid(self) -> str:
+        """The dataset's RID (DerivaML's name for ``rid``)."""
+        return self.rid
 
     @property
     def version(self) -> str:
@@ -90,10 +105,13 @@ class Dataset:
     def add_dataset_members(
         self,
         members: Sequence[str] | Mapping[str, Sequence[str]],
+        validate: bool = True,
         description: str | None = None,
         execution_rid: str | None = None,
     ) -> str | None:
-        return self._catalog.add_dataset_members(self.rid, members, description, execution_rid)
+        return self._catalog.add_dataset_members(
+            self.rid, members, validate, description, execution_rid
+        )
 
     def delete_dataset_members(
         self, members: Sequence[str] | Mapping[str, Sequence[str]], description: str | None = None

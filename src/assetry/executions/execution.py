@@ -84,9 +84,10 @@ class Execution:
         """Move the run to ``status`` (a term or synonym of Execution_Status)."""
         self._catalog._backend.set_status(self.rid, "Status", status, detail)
 
-    def download_dataset_bag(self, spec: Any) -> Any:
-        """Download a dataset version's bag and record it as an input of this execution."""
-        bag = self._catalog.download_dataset_bag(spec)
+    def download_dataset_bag(self, dataset: Any) -> Any:
+        """Download the bag of ``dataset`` (a ``DatasetSpec``) and record it as an input
+        of this execution."""
+        bag = self._catalog.download_dataset_bag(dataset)
         self._catalog._backend.link_datasets(self.rid, [(bag.dataset_rid, bag.version)])
         self.datasets.append(bag)
         return bag
