@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -254,6 +255,47 @@ def test_environment_is_captured_once_per_content(cat: Catalog) -> None:
     assert len(env1) == 1 and env1[0]["RID"] == env2[0]["RID"]
     assert "Runtime_Env" in env1[0]["Asset_Type"]
     assert len(cat.list_assets("Execution_Metadata")) == 1
+
+
+def _environment_of(cat: Catalog, exe: object, dest: Path) -> tuple[str, dict]:
+    inputs = cat.list_execution_assets(exe, "Input")
+    [env] = [a for a in inputs if a["Table"] == "Execution_Metadata"]
+    return env["RID"], json.loads(cat.download_asset(env["RID"], dest / env["RID"]).read_text())
+
+
+def test_environment_records_the_parameters(cat: Catalog, tmp_path: Path) -> None:
+    wf = workflow(cat)
+    runs = [
+        cat.create_execution(ExecutionConfiguration(workflow=wf, parameters=p))
+        for p in ({"lr": 0.001, "epochs": 3}, {"lr": 0.001, "epochs": 3}, {"lr": 0.01})
+    ]
+    (r1, doc1), (r2, _), (r3, doc3) = (_environment_of(cat, e, tmp_path) for e in runs)
+    assert doc1["parameters"] == {"lr": 0.001, "epochs": 3}
+    assert doc3["parameters"] == {"lr": 0.01}
+    assert {"python", "platform", "packages", "git", "argv"} <= doc1.keys()
+    assert r1 == r2 != r3  # stored once per distinct content
+    before = cat.snapshot()
+    with pytest.raises(ValidationError, match="parameters cannot be stored as JSON"):
+        cat.create_execution(ExecutionConfiguration(workflow=wf, parameters={"x": object()}))
+    assert cat.snapshot() == before
+
+
+def test_a_catalog_restored_from_a_copy_records_its_environment_again(tmp_path: Path) -> None:
+    import shutil
+
+    cat = Catalog.create(tmp_path / "c")
+    wf = workflow(cat)
+    cat.close()
+    shutil.copytree(tmp_path / "c", tmp_path / "backup")
+    with Catalog(tmp_path / "c") as cat:  # stores the environment; this process remembers it
+        cat.create_execution(ExecutionConfiguration(workflow=wf))
+    shutil.rmtree(tmp_path / "c")
+    shutil.copytree(tmp_path / "backup", tmp_path / "c")
+    with Catalog(tmp_path / "c") as cat:  # the remembered asset is not in this copy
+        exe = cat.create_execution(ExecutionConfiguration(workflow=wf))
+        rid, _ = _environment_of(cat, exe, tmp_path / "dl")
+        assert cat.list_assets("Execution_Metadata")[0]["RID"] == rid
+        assert cat.fsck().ok
 
 
 def test_list_executions(cat: Catalog) -> None:

@@ -32,6 +32,15 @@ ENVIRONMENT_FILE = "environment.json"
 _ENVIRONMENT_ASSETS: dict[tuple[str, str], str] = {}
 
 
+def _links(env_rid: str, inputs: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """Table -> RIDs of an execution's input assets, its environment asset first."""
+    links: dict[str, list[str]] = defaultdict(list)
+    links["Execution_Metadata"].append(env_rid)
+    for table, asset in inputs:
+        links[table].append(asset["RID"])
+    return links
+
+
 def _digests(asset: dict[str, Any]) -> Digests:
     return Digests(asset["MD5"], asset["SHA256"], int(asset["Length"]))
 
@@ -127,20 +136,23 @@ class ExecutionsAPI:
             self.lookup_workflow(wf)
         inputs = self._input_assets(configuration.assets)
         bags = [self.download_dataset_bag(_spec(d)) for d in configuration.datasets]
-        env_rid = self._environment_asset()
-        links: dict[str, list[str]] = defaultdict(list)
-        links["Execution_Metadata"].append(env_rid)
-        for table, asset in inputs:
-            links[table].append(asset["RID"])
-        rid = self._backend.create_execution(
-            {
-                "Workflow": wf,
-                "Description": configuration.description,
-                "Parameters": configuration.parameters or None,
-            },
-            links,
-            [(bag.dataset_rid, bag.version) for bag in bags],
-        )
+        values = {
+            "Workflow": wf,
+            "Description": configuration.description,
+            "Parameters": configuration.parameters or None,
+        }
+        datasets = [(bag.dataset_rid, bag.version) for bag in bags]
+        env_rid, cached = self._environment_asset(configuration.parameters)
+        try:
+            rid = self._backend.create_execution(values, _links(env_rid, inputs), datasets)
+        except ValidationError:
+            if not cached:
+                raise
+            # The remembered environment asset may be gone: this catalog was restored
+            # from a copy, or is another one with the same RID prefix. Store it again.
+            _ENVIRONMENT_ASSETS.clear()
+            env_rid, _ = self._environment_asset(configuration.parameters)
+            rid = self._backend.create_execution(values, _links(env_rid, inputs), datasets)
         work = WorkingDir(self._workdir_root() / rid)
         work.create({"execution": rid, "catalog": self.rid_prefix, "workflow": wf})
         paths: dict[str, list[Path]] = defaultdict(list)
@@ -173,15 +185,20 @@ class ExecutionsAPI:
             cache.fetch(store, _digests(asset), f"{table}/{asset['RID']}")
         return out
 
-    def _environment_asset(self) -> str:
+    def _environment_asset(self, parameters: dict[str, Any] | None) -> tuple[str, bool]:
+        """The RID of the Execution_Metadata asset of this process's environment with
+        these parameters, stored if new; and whether it was remembered from earlier."""
         from assetry.executions.environment import capture_environment, environment_document
 
-        document = environment_document(capture_environment())
+        environment_document({"parameters": parameters}, "the execution's parameters")
+        env = capture_environment()
+        env["parameters"] = parameters or {}
+        document = environment_document(env)
         store = self._store()
         key = (self.rid_prefix, _sha256(document))
         cached = _ENVIRONMENT_ASSETS.get(key)
         if cached is not None:
-            return cached
+            return cached, True
         digests = store.put_stream(io.BytesIO(document))
         rid = self._backend.ensure_asset(
             OutputEntry(
@@ -197,7 +214,7 @@ class ExecutionsAPI:
             )
         )
         _ENVIRONMENT_ASSETS[key] = rid
-        return rid
+        return rid, False
 
     def restore_execution(self, rid: str) -> Execution:
         """Reopen an execution (e.g. to finish an interrupted upload) from any process."""

@@ -1,5 +1,6 @@
 """The environment an execution ran in: Python, platform, installed packages, the git state
-of the running script's repository, and the command line.
+of the running script's repository, and the command line (the execution adds its
+parameters before storing it, so one document holds everything needed to run it again).
 
 It is captured once per process (the packages installed do not change under a running
 program, and listing them costs tens of milliseconds) and serialised canonically, so the
@@ -78,7 +79,7 @@ def installed_packages() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def environment_document(env: dict[str, Any]) -> bytes:
+def environment_document(env: dict[str, Any], what: str = "the environment") -> bytes:
     """``env`` as canonical JSON (sorted keys, no spaces, UTF-8): identical environments
     give identical bytes. Paths become strings and sets sorted lists; a value JSON cannot
     hold raises ``ValidationError``."""
@@ -92,7 +93,7 @@ def environment_document(env: dict[str, Any]) -> bytes:
             default=_jsonable,
         )
     except (TypeError, ValueError) as err:
-        raise ValidationError(f"the environment cannot be stored as JSON: {err}") from None
+        raise ValidationError(f"{what} cannot be stored as JSON: {err}") from None
     return text.encode("utf-8")
 
 
