@@ -59,22 +59,17 @@ def insert(
         return
     plan = _plan(conn, table)
     first = rows[0]
-    fixed: dict[int, Any] = {}
-    varying: list[tuple[int, str, Callable[[Any], Any] | None]] = []
-    for i, (name, proc) in enumerate(zip(plan.columns, plan.processors, strict=True)):
+    columns: list[list[Any]] = []
+    for name, proc in zip(plan.columns, plan.processors, strict=True):
         if name in constants:
             value = first.get(name)
-            fixed[i] = proc(value) if proc is not None and value is not None else value
-        else:
-            varying.append((i, name, proc))
-    width = len(plan.columns)
-    out = []
-    for row in rows:
-        values: list[Any] = [None] * width
-        for i, value in fixed.items():
-            values[i] = value
-        for i, name, proc in varying:
-            value = row.get(name)
-            values[i] = proc(value) if proc is not None and value is not None else value
-        out.append(tuple(values))
-    conn.exec_driver_sql(plan.sql, out)
+            if proc is not None and value is not None:
+                value = proc(value)
+            columns.append([value] * len(rows))
+            continue
+        values = [row.get(name) for row in rows]
+        if proc is not None:
+            values = [None if value is None else proc(value) for value in values]
+        columns.append(values)
+    # Built a column at a time: a comprehension per column, not a loop per value.
+    conn.exec_driver_sql(plan.sql, list(zip(*columns, strict=True)))

@@ -13,6 +13,9 @@ import sqlalchemy as sa
 
 from assetry.catalog.session import Session
 
+# Bound parameters per IN (...) list: well under SQLite's limit of 32766.
+_CHUNK = 900
+
 
 def spellings(row: Mapping[str, Any]) -> list[str]:
     """The name and synonyms of a term row."""
@@ -30,15 +33,52 @@ def term_map(session: Session, vocabulary: str) -> dict[str, str]:
     return mapping
 
 
+def canonical_names(session: Session, vocabulary: str, spellings: Iterable[str]) -> dict[str, str]:
+    """Each of ``spellings`` that is a term of ``vocabulary`` (its name or a synonym, any
+    case) -> the term's canonical name; unknown spellings are left out.
+
+    Spellings that are term names as written are found with one query on the unique
+    index of ``Name``; only the others (another case, synonyms) read the vocabulary's
+    every term, as ``term_map`` does. Names are unique ignoring case and a name wins over
+    any synonym, so both ways give the same answer. A spelling that no column could hold
+    (a NUL, a lone surrogate) is no term's and is not sent to the database.
+    """
+    table = session.table(vocabulary)
+    wanted = sorted({spelling for spelling in spellings if _storable(spelling)})
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        query = sa.select(table.c.Name).where(table.c.Name.in_(wanted[start : start + _CHUNK]))
+        found.update((name, name) for name in session.conn.execute(query).scalars())
+    others = [spelling for spelling in wanted if spelling not in found]
+    if others:
+        terms = term_map(session, vocabulary)
+        for spelling in others:
+            name = terms.get(spelling.casefold())
+            if name is not None:
+                found[spelling] = name
+    return found
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def canonical_terms(session: Session, vocabulary: str, names: Iterable[object]) -> list[str]:
     """The canonical names of ``names`` (names or synonyms, any case) in ``vocabulary``,
     without repeats; every unknown one reported in one ``ValidationError``."""
     from assetry.errors import ValidationError
 
-    terms = term_map(session, vocabulary)
+    listed = list(names)
+    terms = canonical_names(session, vocabulary, [n for n in listed if isinstance(n, str)])
     out, problems = [], []
-    for name in names:
-        canonical = terms.get(name.casefold()) if isinstance(name, str) else None
+    for name in listed:
+        canonical = terms.get(name) if isinstance(name, str) else None
         if canonical is None:
             problems.append(f"{name!r} is not a term of vocabulary {vocabulary!r}")
         else:
