@@ -53,6 +53,9 @@ def test_statuses_through_a_run(cat: Catalog) -> None:
     cfg = ExecutionConfiguration(workflow=workflow(cat), description="run", parameters={"lr": 1})
     exe = cat.create_execution(cfg)
     assert (exe.status, exe.upload_status) == ("Created", "Not_Started")
+    for illegal in ("Completed", "Failed"):  # a run ends only after it has started
+        with pytest.raises(StateError, match=f"from Created to {illegal}"):
+            exe.update_status(illegal)
     with exe:
         assert exe.status == "Running"
         exe.update_status("Running", "epoch 3")

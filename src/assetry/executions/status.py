@@ -1,7 +1,7 @@
 """The two status machines of an execution: the run and the upload of its outputs.
 
 Run (``Status``): Created -> Running -> Completed | Failed; Running -> Running updates
-the detail; Created -> Failed when it fails before it starts; Aborted from any state.
+the detail; Aborted from any state (a run that never started is Aborted, not Failed).
 Upload (``Upload_Status``): Not_Started -> Pending -> Uploaded | Failed; Failed -> Pending
 to retry; Pending -> Pending to resume an interrupted upload.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from assetry.errors import StateError
 
 RUN_TRANSITIONS: dict[str, set[str]] = {
-    "Created": {"Running", "Failed", "Aborted"},
+    "Created": {"Running", "Aborted"},
     "Running": {"Running", "Completed", "Failed", "Aborted"},
     "Completed": {"Aborted"},
     "Failed": {"Aborted"},
