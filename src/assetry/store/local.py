@@ -28,9 +28,13 @@ def _store_errors(action: str) -> Iterator[None]:
     try:
         yield
     except OSError as err:
-        if err.errno == errno.ENOSPC:
-            raise StoreError(f"{action}: the disk is full ({err})") from None
-        raise StoreError(f"{action}: {err}") from None
+        raise _store_error(action, err) from None
+
+
+def _store_error(action: str, err: OSError) -> StoreError:
+    if err.errno == errno.ENOSPC:
+        return StoreError(f"{action}: the disk is full ({err})")
+    return StoreError(f"{action}: {err}")
 
 
 def _fsync_path(path: str | Path) -> None:
@@ -138,6 +142,7 @@ class LocalStore(ObjectStore):
         self._made: set[Path] = set()  # directories known to exist
         self._made_text: set[str] = set()  # object folders known to exist
         self._root_text = os.fspath(root)
+        self._objects_prefix = os.path.join(self._root_text, "")  # "<root>/"
         self._root_device: int | None = None
 
     def path_of(self, sha256: str) -> Path:
@@ -146,7 +151,7 @@ class LocalStore(ObjectStore):
     def _path_text(self, sha256: str) -> str:
         # Strings, not Paths, on the per-object paths: pathlib's parsing costs more
         # than the system calls when thousands of small files are uploaded.
-        return os.path.join(self._root_text, sha256[:2], sha256[2:])
+        return f"{self._objects_prefix}{sha256[:2]}/{sha256[2:]}"
 
     def fetch_url(self, sha256: str) -> str:
         return self.path_of(sha256).as_uri()
@@ -163,12 +168,16 @@ class LocalStore(ObjectStore):
 
     def _install(self, tmp: str | Path, digests: Digests, durable: bool) -> None:
         """Make ``tmp`` (complete; synced when ``durable``) the object for ``digests``."""
-        final = self._path_text(digests.sha256)
-        existing = self.stat(digests.sha256)
-        if existing is not None and existing.length == digests.length:
+        sha256 = digests.sha256
+        parent = f"{self._objects_prefix}{sha256[:2]}"
+        final = f"{parent}/{sha256[2:]}"
+        try:
+            existing = os.stat(final).st_size
+        except FileNotFoundError:
+            existing = None
+        if existing == digests.length:
             os.unlink(tmp)  # identical bytes are stored once
             return
-        parent = os.path.dirname(final)
         if parent not in self._made_text:
             os.makedirs(parent, exist_ok=True)
             self._made_text.add(parent)
@@ -178,11 +187,15 @@ class LocalStore(ObjectStore):
             _fsync_dir(parent)
 
     def make_durable(self, keys: Iterable[str]) -> None:
-        paths = {self._path_text(k) for k in keys}
-        targets = sorted(paths | {os.path.dirname(p) for p in paths})
-        if not targets:
+        listed = set(keys)
+        if not listed:
             return
         with _store_errors(f"syncing the store {self.url}"):
+            # Objects and their folders: at least as many targets as objects.
+            if len(listed) >= _SYNCFS_FROM and _syncfs(self.root):
+                return
+            paths = {self._path_text(k) for k in listed}
+            targets = sorted(paths | {os.path.dirname(p) for p in paths})
             if len(targets) >= _SYNCFS_FROM and _syncfs(self.root):
                 return
             # Independent fsyncs overlap well on one disk; one at a time they dominate.
@@ -207,7 +220,9 @@ class LocalStore(ObjectStore):
         return digests
 
     def adopt(self, path: Path, digests: Digests, durable: bool = True) -> Digests | None:
-        with _store_errors(f"moving {path} into the store {self.url}"):
+        # No context manager and no message until something fails: thousands of small
+        # files are adopted in a row.
+        try:
             if os.stat(path).st_dev != self._device():
                 return None  # another file system: copy instead
             if durable:
@@ -215,6 +230,8 @@ class LocalStore(ObjectStore):
             # Renamed straight to its final name (no stop in the temporary folder, where
             # a crash between the two renames would lose the file).
             self._install(path, digests, durable)
+        except OSError as err:
+            raise _store_error(f"moving {path} into the store {self.url}", err) from None
         return digests
 
     def _device(self) -> int:
