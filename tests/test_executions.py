@@ -301,6 +301,34 @@ def test_a_catalog_restored_from_a_copy_records_its_environment_again(tmp_path: 
         assert cat.fsck().ok
 
 
+def test_update_keeps_asset_files_and_statuses(cat: Catalog, tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(b"A")
+    [a] = cat.upload_assets("Image", [tmp_path / "a.png"])
+    before = cat.snapshot()
+    with pytest.raises(ValidationError) as err:
+        cat.update("Image", [{"RID": a["RID"], "SHA256": "0" * 64, "Length": 9, "Width": 3}])
+    assert "column 'Length' cannot change" in str(err.value)
+    assert "column 'SHA256' cannot change (an asset row describes one immutable file" in str(
+        err.value
+    )
+    for column, value in [("URL", "/elsewhere"), ("Filename", "b.png"), ("MD5", "0" * 32)]:
+        with pytest.raises(ValidationError, match=f"column {column!r} cannot change"):
+            cat.update("Image", [{"RID": a["RID"], column: value}])
+    assert cat.snapshot() == before
+    # Its own columns and description change; the file columns may be given unchanged.
+    cat.update("Image", [{**{c: a[c] for c in ("RID", "URL", "SHA256", "Length")}, "Width": 3}])
+    assert cat.download_asset(a["RID"], tmp_path / "d").read_bytes() == b"A"
+
+    with cat.create_execution(ExecutionConfiguration(workflow=workflow(cat))) as exe:
+        pass
+    with pytest.raises(ValidationError, match="column 'Status' cannot change .*update_status"):
+        cat.update("Execution", [{"RID": exe.rid, "Status": "Created"}])
+    with pytest.raises(ValidationError, match="column 'Upload_Status' cannot change"):
+        cat.update("Execution", [{"RID": exe.rid, "Upload_Status": "Uploaded"}])
+    cat.update("Execution", [{"RID": exe.rid, "Status": "Completed", "Description": "kept"}])
+    assert exe.status == "Completed"
+
+
 def test_list_executions(cat: Catalog) -> None:
     wf = workflow(cat)
     other = workflow(cat, "other")

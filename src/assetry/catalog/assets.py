@@ -218,6 +218,44 @@ def link_assets(
         rows.insert(session, f"{table}_Execution", new)
 
 
+FILE_COLUMNS = ("URL", "Filename", "Length", "MD5", "SHA256")
+STATUS_COLUMNS = ("Status", "Upload_Status")
+
+
+def guard_update(session: Session, table: str, changes: object) -> None:
+    """Refuse the changes a plain row update must not make: the file columns of an asset
+    row (the row describes one immutable file) and an execution's statuses (they move
+    through the status machine). Setting a column to the value it has is allowed."""
+    model = session.model.table(table)
+    guarded: tuple[str, ...]
+    if model.kind == "asset":
+        guarded, why = FILE_COLUMNS, "an asset row describes one immutable file: add a new asset"
+    elif table == "Execution":
+        guarded = STATUS_COLUMNS
+        why = "statuses change through exe.update_status and upload_execution_outputs"
+    else:
+        return
+    if not isinstance(changes, Sequence) or isinstance(changes, str):
+        return  # rows.update reports the shape
+    touched = [
+        row for row in changes
+        if isinstance(row, Mapping) and isinstance(row.get("RID"), str)
+        and any(column in row for column in guarded)
+    ]  # fmt: skip
+    if not touched:
+        return
+    current = rows.fetch_current(session, table, [rids.normalize(r["RID"]) for r in touched])
+    problems = []
+    for row in touched:
+        old = current.get(rids.normalize(row["RID"]))
+        if old is None:
+            continue  # rows.update reports the unknown RID
+        for column in guarded:
+            if column in row and row[column] != old[column]:
+                problems.append(f"{table} {row['RID']}: column {column!r} cannot change ({why})")
+    rows.raise_problems(problems)
+
+
 def set_status(
     session: Session, execution: str, column: str, new: str, detail: str | None
 ) -> dict[str, Any]:

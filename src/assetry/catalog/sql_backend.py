@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry import config
-from assetry.catalog import ddl, history, internal, migrate, reads, rids, rows, search
+from assetry.catalog import assets, ddl, history, internal, migrate, reads, rids, rows, search
 from assetry.catalog.backend import Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef
 from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
@@ -268,6 +268,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
 
     def update(self, table: str, rows_: Sequence[Mapping[str, Any]]) -> list[str]:
         with self.session(write=True) as s:
+            assets.guard_update(s, table, rows_)
             return rows.update(s, table, rows_)
 
     def delete(self, table: str, rids_: Sequence[str]) -> list[str]:
