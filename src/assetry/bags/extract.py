@@ -90,6 +90,60 @@ def is_inside(path: Path, folder: Path) -> bool:
         return False
 
 
+def regular_file(full: Path, root: Path, rel: str) -> tuple[os.stat_result | None, str | None]:
+    """The status of the file ``full`` (``rel`` inside the bag ``root``) when the bag may
+    read it, else why not: a symbolic link is followed only when it stays inside the bag,
+    and what it reaches must be a regular file. The one rule for every read of a bag file
+    (validation walks the payload with it; ``bag_file`` checks the folders on the way)."""
+    try:
+        info = os.lstat(full)
+        if stat.S_ISLNK(info.st_mode):
+            if not is_inside(full, root):
+                return None, f"{rel} is a symbolic link out of the bag"
+            info = os.stat(full)
+    except OSError as err:
+        return None, f"cannot read {rel}: {err.strerror}"
+    if not stat.S_ISREG(info.st_mode):
+        return None, f"{rel} is not a regular file"
+    return info, None
+
+
+def bag_file(root: Path, rel: str) -> Path | None:
+    """The path of the file ``rel`` ('/'-separated) of the bag at ``root`` for reading it,
+    or None when nothing is there.
+
+    As ``validate()`` has it: every folder on the way must be a real folder (not a
+    symbolic link, even one that stays inside the bag), and the file must be a regular
+    file or a symbolic link to one inside the bag. Anything else is a ``BagError`` that
+    names the file: reading a bag never leaves it.
+    """
+    parts = rel.split("/")
+    here = Path(root)
+    for depth, part in enumerate(parts[:-1], 1):
+        here = here / part
+        try:
+            info = os.lstat(here)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as err:
+            raise BagError(f"cannot read {rel}: {err.strerror}") from None
+        if stat.S_ISLNK(info.st_mode):
+            folder = "/".join(parts[:depth])
+            raise BagError(
+                f"cannot read {rel}: the folder {folder}/ is a symbolic link "
+                "(a bag's folders must be real folders)"
+            )
+        if not stat.S_ISDIR(info.st_mode):
+            return None
+    full = here / parts[-1]
+    if not os.path.lexists(full):
+        return None
+    _, problem = regular_file(full, Path(root), rel)
+    if problem is not None:
+        raise BagError(problem)
+    return full
+
+
 def archive_kind(path: Path) -> str | None:
     """'zip' or 'tar' for a supported archive name, else None."""
     name = path.name.lower()
@@ -336,10 +390,11 @@ def decode_path(raw: str, version_info: tuple[int, int]) -> str:
 
 def read_bagit_txt(bag: BagStructure) -> None:
     """Read bagit.txt into ``bag`` (``BagError`` if there is none: not a bag)."""
-    if not (bag.root / "bagit.txt").is_file():
+    path = bag_file(bag.root, "bagit.txt")
+    if path is None:
         raise BagError(f"{bag.root} is not a bag: bagit.txt is missing")
     try:
-        raw = (bag.root / "bagit.txt").read_bytes()
+        raw = path.read_bytes()
     except OSError as err:
         raise BagError(f"cannot read {bag.root / 'bagit.txt'}: {err.strerror}") from None
     if raw.startswith(codecs.BOM_UTF8):
@@ -390,9 +445,10 @@ def read_bagit_txt(bag: BagStructure) -> None:
 
 
 def read_tag(bag: BagStructure, name: str) -> str | None:
-    """The text of tag file ``name`` in the bag's encoding, or None if it is absent."""
-    path = bag.root / name
-    if not path.is_file():
+    """The text of tag file ``name`` in the bag's encoding, or None if it is absent
+    (``BagError`` if it leads out of the bag or is no regular file: see ``bag_file``)."""
+    path = bag_file(bag.root, name)
+    if path is None:
         return None
     try:
         raw = path.read_bytes()

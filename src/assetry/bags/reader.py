@@ -4,6 +4,11 @@ Opening a bag reads bagit.txt and bag-info.txt only (an archive is extracted fir
 the model (``data/schema.json``), tables and assets are read when asked for, and nothing
 is verified until ``validate()``. Table CSVs are typed by the model's column types, with
 NULL and the empty string kept apart.
+
+Every read goes through ``extract.bag_file``, the rule ``validate()`` applies to the
+payload: a file that is a symbolic link out of the bag, lies in a folder that is a
+symbolic link, or is not a regular file is a ``BagError`` naming it, never read. A
+symbolic link to a regular file inside the bag is followed, as ``validate()`` accepts it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetry.bags.csvcodec import load_rows
-from assetry.bags.extract import BagStructure, open_bag_path, parse_info, read_bagit_txt, read_tag
+from assetry.bags.extract import (
+    BagStructure,
+    bag_file,
+    open_bag_path,
+    parse_info,
+    read_bagit_txt,
+    read_tag,
+)
 from assetry.bags.validate import BagReport, absent_payload, load_structure, validate_bag
 from assetry.catalog import rids
 from assetry.catalog.definitions import BuiltinType
@@ -136,13 +148,13 @@ class DatasetBag:
     def model(self) -> dict[str, Any]:
         """The catalog model as of the bag's version (``data/schema.json``)."""
         if self._model is None:
-            path = self.path / "data" / "schema.json"
-            try:
-                model = json.loads(path.read_text(encoding="utf-8"))
-            except FileNotFoundError:
+            path = bag_file(self.path, "data/schema.json")
+            if path is None:
                 raise BagError(
                     f"{self.path} is not an assetry dataset bag: data/schema.json is missing"
-                ) from None
+                )
+            try:
+                model = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as err:
                 raise BagError(f"cannot read data/schema.json: {err}") from None
             if not isinstance(model, dict) or not isinstance(model.get("tables"), list):
@@ -151,22 +163,37 @@ class DatasetBag:
         return self._model
 
     def _table_model(self, table: str) -> dict[str, Any] | None:
-        if not (self.path / "data" / "schema.json").exists():
+        if bag_file(self.path, "data/schema.json") is None:
             return None
         return next((t for t in self.model["tables"] if t.get("name") == table), None)
 
     def list_tables(self) -> list[str]:
-        """Names of the tables the bag holds rows of (one ``data/<Table>.csv`` each)."""
+        """Names of the tables the bag holds rows of (one ``data/<Table>.csv`` each).
+
+        Every entry so named but a folder is listed, so that reading one that is not a
+        regular file of the bag fails naming it (``BagError``) rather than passing for
+        absent; a payload folder ``data/`` that is a symbolic link is a ``BagError``."""
         data = self.path / "data"
+        if data.is_symlink():
+            raise BagError(f"{self.path}: the payload directory data/ is a symbolic link")
         if not data.is_dir():
             return []
+        try:
+            names = os.listdir(data)
+        except OSError as err:
+            raise BagError(f"cannot read the payload directory data/: {err.strerror}") from None
         return sorted(
-            p.stem for p in data.glob("*.csv") if p.is_file() and _TABLE_NAME.fullmatch(p.stem)
+            name[: -len(".csv")]
+            for name in names
+            if name.endswith(".csv")
+            and _TABLE_NAME.fullmatch(name[: -len(".csv")])
+            and (os.path.islink(data / name) or not os.path.isdir(data / name))
         )
 
     def _read_table(self, table: str) -> tuple[list[str], list[dict[str, Any]], dict[str, str]]:
-        path = self.path / "data" / f"{table}.csv"
-        if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table) or not path.is_file():
+        valid = isinstance(table, str) and _TABLE_NAME.fullmatch(table) is not None
+        path = bag_file(self.path, f"data/{table}.csv") if valid else None
+        if path is None:
             raise TableNotFound(
                 str(table), f"the bag has no table {table!r} (it has {self.list_tables()})"
             )
@@ -266,7 +293,7 @@ class DatasetBag:
         path = self._assets.get(rids.normalize(rid)) if isinstance(rid, str) else None
         if path is None:
             raise RIDNotFound(str(rid), f"the bag has no asset with RID {rid!r}")
-        full = self.path / path
-        if not full.is_file():
+        full = bag_file(self.path, path)
+        if full is None:
             raise BagError(f"asset {rid} ({path}) is not in the bag yet: materialize() fetches it")
         return full

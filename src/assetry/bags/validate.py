@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 import unicodedata
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -32,11 +31,12 @@ from assetry.bags.extract import (
     BagStructure,
     FetchEntry,
     Manifest,
+    bag_file,
     decode_path,
-    is_inside,
     parse_info,
     read_bagit_txt,
     read_tag,
+    regular_file,
     split_lines,
     unsafe_reason,
 )
@@ -153,7 +153,8 @@ def validate_bag(root: Path, fast: bool = False, allow_incomplete: bool = False)
 
 
 def load_structure(root: Path) -> BagStructure:
-    """Parse the tag files of the bag at ``root`` (``BagError`` only if it is no bag)."""
+    """Parse the tag files of the bag at ``root`` (``BagError`` only if it is no bag or a
+    tag file leads out of it)."""
     bag = BagStructure(Path(root))
     read_bagit_txt(bag)
     text = read_tag(bag, "bag-info.txt")
@@ -165,7 +166,9 @@ def load_structure(root: Path) -> BagStructure:
         raise BagError(f"cannot read the bag folder {bag.root}: {err.strerror}") from None
     for name in names:
         match = _MANIFEST_NAME.fullmatch(name)
-        if match is not None and (bag.root / name).is_file():
+        # Anything but a real folder is read (and refused there if it leaves the bag).
+        path = bag.root / name
+        if match is not None and (os.path.islink(path) or not os.path.isdir(path)):
             _read_manifest(bag, name, bool(match[1]), match[2].lower())
     if not any(not m.tag for m in bag.manifests):
         bag.problem("the bag has no payload manifest (manifest-<algorithm>.txt)")
@@ -284,18 +287,9 @@ def _walk_payload(root: Path, problems: list[BagError]) -> dict[str, int]:
         for name in filenames:
             full = here / name
             rel = full.relative_to(root).as_posix()
-            try:
-                info = os.lstat(full)
-                if stat.S_ISLNK(info.st_mode):
-                    if not is_inside(full, root):
-                        problems.append(BagError(f"{rel} is a symbolic link out of the bag"))
-                        continue
-                    info = os.stat(full)
-            except OSError as err:
-                problems.append(BagError(f"cannot read {rel}: {err.strerror}"))
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                problems.append(BagError(f"{rel} is not a regular file"))
+            info, problem = regular_file(full, root, rel)
+            if info is None:
+                problems.append(BagError(problem or f"cannot read {rel}"))
                 continue
             files[rel] = info.st_size
     return dict(sorted(files.items()))
@@ -392,10 +386,12 @@ def _match_tags(bag: BagStructure, problems: list[BagError]) -> Expected:
         if not manifest.tag:
             continue
         for path, digest in manifest.entries.items():
-            full = bag.root / path
-            if not is_inside(full, bag.root):
-                problems.append(BagError(f"{manifest.name} lists {path}, which leaves the bag"))
-            elif not full.is_file():
+            try:
+                found = bag_file(bag.root, path)
+            except BagError as err:
+                problems.append(BagError(f"{manifest.name} lists {path}: {err}"))
+                continue
+            if found is None:
                 problems.append(BagError(f"{path} is listed in {manifest.name} but missing"))
             else:
                 expected[path].append((manifest.algorithm, digest, manifest.name))
