@@ -10,11 +10,22 @@ to 1980-01-01). Compressed bytes also depend on the zlib library, which is the s
 for a given Python build.
 
 The archive is written to a temporary file next to ``dest`` and renamed into place.
+
+``export_archive`` writes the archive of a dataset version's bag into a folder shared
+with other exports: the bag folder is built in a private staging folder inside it
+(hidden, uniquely named, removed afterwards), so a folder bag of the same name there is
+never touched. The finished archive is hard-linked into place, which never replaces a
+file: a crash leaves either no archive or the whole one (and at worst a hidden
+``.<name>.<random>.staging`` folder). Since archives are reproducible, an archive already
+there with the same bytes is the answer (its path is returned, the file left as it is);
+one with other bytes is a ``ConflictError`` naming it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import filecmp
 import gzip
 import os
 import shutil
@@ -24,9 +35,14 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
-from assetry.errors import ConflictError, ValidationError
+from assetry.errors import BagError, ConflictError, ValidationError
+from assetry.faults import fault_point
+
+if TYPE_CHECKING:
+    from assetry.bags.content import BagContent
+    from assetry.store.base import ObjectStore
 
 FORMATS = {"zip": ".zip", "tgz": ".tgz", "tar.gz": ".tar.gz", "tar": ".tar"}
 FILE_MODE = 0o644
@@ -85,6 +101,80 @@ def archive_bag(
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return dest
+
+
+def export_archive(
+    content: BagContent,
+    folder: Path,
+    name: str,
+    fmt: str,
+    store: ObjectStore,
+    *,
+    materialize: bool = True,
+    link: bool = False,
+) -> Path:
+    """Write the bag of ``content`` as the archive ``folder/<name><suffix>`` (its top
+    folder ``name``) and return its path.
+
+    The bag folder is built in a private staging folder inside ``folder`` and removed
+    afterwards: a bag folder ``folder/name`` is left as it is. An archive already at the
+    target with the same bytes is kept and its path returned; with other bytes (another
+    version's content under that name, a bag with ``materialize`` set differently, a
+    damaged file) it is a ``ConflictError`` naming it, and so is anything there that is
+    not a regular file.
+    """
+    if fmt not in FORMATS:
+        known = ", ".join(FORMATS)
+        raise ValidationError(f"unknown archive format {fmt!r}: use one of {known}")
+    folder = Path(folder)
+    target = folder / f"{name}{FORMATS[fmt]}"
+    _check_archive_target(target)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name[:200]}.", suffix=".staging", dir=folder))
+    except OSError as err:
+        raise BagError(f"cannot write the archive into {folder}: {err.strerror or err}") from None
+    try:
+        from assetry.bags.writer import write_bag
+
+        bag_dir = write_bag(content, staging / name, store, materialize=materialize, link=link)
+        built = archive_bag(bag_dir, fmt, dest=staging / target.name, mtime=content.created)
+        fault_point("export.before_archive_link")
+        return _place(built, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_archive_target(target: Path) -> None:
+    if target.is_symlink():
+        raise ConflictError(f"{target} is a symbolic link: remove it or choose another dest")
+    if target.exists() and not target.is_file():
+        raise ConflictError(f"{target} exists and is not a file: remove it or choose another dest")
+
+
+def _place(built: Path, target: Path) -> Path:
+    """Put the archive ``built`` at ``target`` unless a file is there already, without ever
+    replacing one; return ``target`` when it holds the same bytes as ``built``."""
+    try:
+        os.link(built, target)  # atomic, and fails on anything already there
+        return target
+    except FileExistsError:
+        pass
+    except OSError as err:  # no hard links here: rename, after a check
+        if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+            raise
+        if not os.path.lexists(target):
+            os.rename(built, target)
+            return target
+    _check_archive_target(target)
+    if os.path.getsize(built) == os.path.getsize(target) and filecmp.cmp(
+        built, target, shallow=False
+    ):
+        return target
+    raise ConflictError(
+        f"{target} exists with other content than this export (archives of one version are "
+        "byte-identical): remove it or choose another dest"
+    )
 
 
 Entry = tuple[str, Path, os.stat_result]  # (name inside the top folder, path, lstat)

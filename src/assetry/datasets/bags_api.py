@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetry.datasets.dataset import DatasetSpec
-from assetry.errors import BagChecksumMismatch, BagError, ValidationError
+from assetry.errors import BagChecksumMismatch, BagError, ConflictError, ValidationError
 from assetry.faults import fault_point
 
 if TYPE_CHECKING:
@@ -44,27 +44,39 @@ class BagsAPI:
         link: bool = False,
     ) -> Path:
         """Write the bag of a dataset version into directory ``dest``; return the bag
-        folder, or the archive (``zip`` or ``tgz``) when ``archive`` is given.
+        folder ``dest/Dataset_<RID>_v<version>``, or the archive (``zip`` or ``tgz``) of
+        that name plus its suffix when ``archive`` is given.
 
         The bag is the same, byte for byte, whenever the version is exported. Payload
         files are copies unless ``link`` (read-only hard links to the local store).
+
+        Into a ``dest`` that already holds an export of the version: a bag folder there
+        is a ``ConflictError`` for a folder export (a folder can have been edited or
+        materialized since; remove it or choose another dest). An archive export builds
+        its bag folder in a private staging folder inside ``dest``, so a bag folder of the
+        same name is never touched; an archive already there with the same bytes is left
+        as it is and its path returned, one with other bytes is a ``ConflictError``
+        naming it.
         """
-        from assetry.bags.archive import archive_bag
+        from assetry.bags.archive import export_archive
         from assetry.bags.writer import write_bag
 
         if not isinstance(spec, DatasetSpec):
             raise ValidationError(f"expected a DatasetSpec, got {spec!r}")
         if archive is not None and archive not in ARCHIVES:
             raise ValidationError(f"unknown archive format {archive!r}; use zip or tgz")
+        folder = Path(dest)
+        if folder.exists() and not folder.is_dir():
+            raise ConflictError(f"dest {folder} exists and is not a directory")
         content = self._backend.bag_content(spec.rid, spec.version)
-        target = Path(dest) / bag_name(content.dataset, content.version)
-        bag_dir = write_bag(content, target, self._store(), materialize=spec.materialize, link=link)
+        name = bag_name(content.dataset, content.version)
         if archive is None:
-            return bag_dir
-        try:
-            return archive_bag(bag_dir, archive, mtime=content.created)
-        finally:
-            shutil.rmtree(bag_dir, ignore_errors=True)
+            return write_bag(
+                content, folder / name, self._store(), materialize=spec.materialize, link=link
+            )
+        return export_archive(
+            content, folder, name, archive, self._store(), materialize=spec.materialize, link=link
+        )
 
     def download_dataset_bag(
         self, spec: DatasetSpec, dest: str | os.PathLike[str] | None = None
