@@ -23,7 +23,10 @@ the same rows (up to duplicates, which the caller collapses):
   bitmap OR of the two indexes per node whatever its statistics say (a split form there
   was planned as a nested loop over a sequential scan on a freshly filled table).
 
-Node labels are then read with one query per table involved.
+Node labels are then read with one query per table involved. Every dataset node carries
+its ``version``: the one a ``used`` edge of the walk records (the newest when several
+do), else the dataset's latest version as of the walk's snapshot (``as_of``, or now),
+read for all such nodes in one more query (None when it has no version then).
 """
 
 from __future__ import annotations
@@ -89,13 +92,15 @@ def walk(
     # chain would otherwise spend its time on.
     edges: set[tuple[str, str, str]] = set()
     tables: dict[str, str] = {}
-    versions: dict[str, list[str]] = {}
+    used: dict[str, dict[str, str]] = {}  # execution -> dataset -> version it used
     for from_rid, to_rid, relation, from_table, to_table, detail in edge_rows:
         edges.add((from_rid, to_rid, relation))
         tables[from_rid] = from_table
         tables[to_rid] = to_table
         if detail and relation == USED:
-            versions.setdefault(to_rid, []).append(detail)
+            known = used.setdefault(from_rid, {}).get(to_rid)
+            if known is None or _version_key(detail) > _version_key(known):
+                used[from_rid][to_rid] = detail
     if root not in tables:
         found = _table_of(session, root)
         if found is None:
@@ -103,25 +108,33 @@ def walk(
         tables[root] = found
 
     labels = _labels(session, tables)
-    kinds: dict[str, str] = {}
+    kinds = {table: _kind(session, table) for table in set(tables.values())}
+    versions: dict[str, str] = {}  # dataset -> the newest version used in the walk
+    for by_dataset in used.values():
+        for ds, version in by_dataset.items():
+            if ds not in versions or _version_key(version) > _version_key(versions[ds]):
+                versions[ds] = version
+    unused = [r for r, t in tables.items() if kinds[t] == "dataset" and r not in versions]
+    if unused:
+        versions.update(_latest_versions(session, unused, as_of))
     nodes: list[dict[str, Any]] = []
     for node_rid in sorted(tables):
         table = tables[node_rid]
-        kind = kinds.get(table)
-        if kind is None:
-            kind = kinds[table] = _kind(session, table)
+        kind = kinds[table]
         node: dict[str, Any] = {
             "rid": node_rid,
             "kind": kind,
             "table": table,
             "label": labels.get(node_rid) or node_rid,
         }
-        if kind == "dataset" and node_rid in versions:
-            node["version"] = max(versions[node_rid], key=_version_key)
+        if kind == "dataset":
+            node["version"] = versions.get(node_rid)
         nodes.append(node)
     # Joined with a separator below every other character, the strings sort as the
     # tuples do, and sorting strings is about twice as fast.
-    return LineageGraph.trusted(nodes, sorted(edges, key=_EDGE_KEY), root, direction)
+    return LineageGraph.trusted(
+        nodes, sorted(edges, key=_EDGE_KEY), root, direction, used_versions=used
+    )
 
 
 # --- the recursive query ----------------------------------------------------------------------
@@ -331,6 +344,22 @@ def _labels(session: Session, tables: dict[str, str]) -> dict[str, str]:
             if value is not None and str(value).strip():
                 labels[node_rid] = str(value)
     return labels
+
+
+def _latest_versions(session: Session, datasets: list[str], as_of: int | None) -> dict[str, str]:
+    """The latest version of each of ``datasets`` minted at or before snapshot ``as_of``
+    (any, when None), in one query; a dataset without one is left out."""
+    if "Dataset_Version" not in session.model.tables:
+        return {}
+    t = session.table("Dataset_Version")
+    query = sa.select(t.c.Dataset, t.c.Version).where(_among(session, t.c.Dataset, datasets))
+    if as_of is not None:
+        query = query.where(t.c.Snapshot <= as_of)
+    latest: dict[str, str] = {}
+    for ds, version in session.conn.execute(query).all():
+        if version and (ds not in latest or _version_key(version) > _version_key(latest[ds])):
+            latest[ds] = version
+    return latest
 
 
 def _among(session: Session, column: sa.ColumnElement[Any], wanted: list[str]) -> Any:

@@ -2,13 +2,17 @@
 
 The graph is plain data, built by the catalog from its provenance edge table:
 
-- ``nodes``: dicts ``{"rid", "kind", "table", "label"}`` (plus ``"version"`` for a dataset
-  node when a ``used`` edge records which version was used); ``kind`` is one of ``asset``,
-  ``dataset``, ``execution``, ``workflow`` or ``row`` (any other row, e.g. a dataset
-  member that is not an asset);
+- ``nodes``: dicts ``{"rid", "kind", "table", "label"}``, a dataset node with its
+  ``"version"`` too: the version a ``used`` edge of the graph records (the newest when
+  several do), else the dataset's latest version as of the walk's snapshot (None if it
+  has none); ``kind`` is one of ``asset``, ``dataset``, ``execution``, ``workflow`` or
+  ``row`` (any other row, e.g. a dataset member that is not an asset);
 - ``edges``: ``(from_rid, to_rid, relation)`` with ``relation`` one of ``used`` (execution
   -> input asset or dataset), ``generated`` (execution -> output asset), ``member_of``
-  (element -> dataset) and ``executed`` (execution -> workflow).
+  (element -> dataset) and ``executed`` (execution -> workflow);
+- ``used_versions``: execution -> dataset -> the version that ``used`` edge records (the
+  catalog fills it; None for a graph built by hand, whose ``used`` edges then take their
+  dataset node's version).
 
 Walking *upstream* from a node goes towards what it came from: from an asset to the
 execution that generated it, from an execution to what it used and the workflow it ran,
@@ -102,6 +106,7 @@ class LineageGraph:
     edges: list[tuple[str, str, str]] = field(default_factory=list)
     root: str | None = None
     direction: str = BOTH
+    used_versions: dict[str, dict[str, str]] | None = None
 
     def __post_init__(self) -> None:
         self.nodes = sorted((dict(n) for n in self.nodes), key=lambda n: str(n["rid"]))
@@ -114,6 +119,7 @@ class LineageGraph:
         edges: list[tuple[str, str, str]],
         root: str | None,
         direction: str,
+        used_versions: dict[str, dict[str, str]] | None = None,
     ) -> LineageGraph:
         """A graph from parts already in canonical form (fresh node dicts sorted by RID,
         edges as ``str`` triples sorted and without duplicates), taken as they are: the
@@ -121,7 +127,17 @@ class LineageGraph:
         building them on a long chain."""
         graph = cls.__new__(cls)
         graph.nodes, graph.edges, graph.root, graph.direction = nodes, edges, root, direction
+        graph.used_versions = used_versions
         return graph
+
+    def used_version(self, execution: str, dataset: str) -> str | None:
+        """The version of ``dataset`` that ``execution`` used, as its ``used`` edge records
+        it (None when it records none). A graph built by hand without ``used_versions``
+        answers with the dataset node's version."""
+        if self.used_versions is not None:
+            return self.used_versions.get(execution, {}).get(dataset)
+        node = self.node(dataset)
+        return None if node is None or not node.get("version") else str(node["version"])
 
     # --- access ------------------------------------------------------------------------
     def node(self, rid: str) -> dict[str, Any] | None:
@@ -193,7 +209,8 @@ class LineageGraph:
         Assets, datasets and other rows are entities (a dataset is a ``prov:Collection``),
         executions are activities, a workflow is an entity of type ``prov:Plan``.
         ``generated`` becomes ``wasGeneratedBy``, ``used`` becomes ``used`` (with the
-        dataset version as ``assetry:version`` when known), ``member_of`` becomes
+        dataset version that edge records as ``assetry:version``; a dataset entity has its
+        node's version), ``member_of`` becomes
         ``hadMember`` (the dataset had the element as a member) and ``executed`` becomes
         ``wasAssociatedWith`` whose ``prov:plan`` is the workflow. Identifiers are
         ``assetry:<RID>``.
@@ -236,8 +253,10 @@ class LineageGraph:
                     "prov:entity": _prov_id(to_rid),
                 }
                 target = by_rid.get(to_rid)
-                if target is not None and target["kind"] == "dataset" and target.get("version"):
-                    record["assetry:version"] = str(target["version"])
+                if target is not None and target["kind"] == "dataset":
+                    version = self.used_version(from_rid, to_rid)
+                    if version:
+                        record["assetry:version"] = version
                 key = "used"
             elif relation == GENERATED:
                 record = {"prov:entity": _prov_id(to_rid), "prov:activity": _prov_id(from_rid)}
