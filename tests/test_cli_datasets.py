@@ -458,7 +458,8 @@ def test_bag_import(run: Any, study: Study, bags: None, tmp_path: Path) -> None:
     assert doc.json()["total"] == sum(added.values())
     assert doc.json()["dataset"] == study.dataset and doc.json()["version"] == "0.2.0"
     with Catalog(other) as cat:
-        assert [v.version for v in cat.dataset_history(study.dataset)] == ["0.1.0", "0.2.0"]
+        # The bag holds 0.2.0 only: the empty 0.1.0 is not in it.
+        assert [v.version for v in cat.dataset_history(study.dataset)] == ["0.2.0"]
         image = cat.resolve_rid(study.images[0]).row
         assert image["Width"] == 64 and image["Subject"] == study.subjects[0]
         assert cat.fsck().ok
@@ -512,4 +513,4 @@ def test_bag_import_conflict_imports_nothing(
     assert result.out == ""
     with Catalog(other) as cat:
         assert cat.snapshot() == before
-        assert [v.version for v in cat.dataset_history(study.dataset)] == ["0.1.0", "0.2.0"]
+        assert [v.version for v in cat.dataset_history(study.dataset)] == ["0.2.0"]
