@@ -79,26 +79,27 @@ class BagsAPI:
         )
 
     def download_dataset_bag(
-        self, spec: DatasetSpec, dest: str | os.PathLike[str] | None = None
+        self, dataset: DatasetSpec, dest: str | os.PathLike[str] | None = None
     ) -> DatasetBag:
-        """The bag of a dataset version as a ``DatasetBag`` (kept under the catalog's
-        local folder unless ``dest``; a bag already there is validated and reused)."""
+        """The bag of the version ``dataset`` (a ``DatasetSpec``) names, as a
+        ``DatasetBag`` (kept under the catalog's local folder unless ``dest``; a bag
+        already there is validated and reused)."""
         from assetry.bags.reader import DatasetBag
 
-        version = self._backend.dataset_version(spec.rid, spec.version)
+        version = self._backend.dataset_version(dataset.rid, dataset.version)
         root = Path(dest) if dest is not None else self._local_root() / "bags"
         folder = root / bag_name(version["Dataset"], version["Version"])
         if folder.is_dir():
             bag = DatasetBag(folder)
             try:
-                if spec.materialize:
+                if dataset.materialize:
                     bag.materialize()
-                bag.validate(fast=not spec.materialize, allow_incomplete=not spec.materialize)
+                bag.validate(fast=not dataset.materialize, allow_incomplete=not dataset.materialize)
                 return bag
             except BagError:
                 shutil.rmtree(folder)
         root.mkdir(parents=True, exist_ok=True)
-        pinned = DatasetSpec(version["Dataset"], version["Version"], spec.materialize)
+        pinned = DatasetSpec(version["Dataset"], version["Version"], dataset.materialize)
         return DatasetBag(self.export_dataset_bag(pinned, root))
 
     def import_bag(self, bag: DatasetBag | str | os.PathLike[str]) -> dict[str, int]:
