@@ -4,13 +4,13 @@ SQLAlchemy's executemany path processes every value of every row in Python, whic
 more than SQLite's own insert. Here the INSERT statement is still compiled by SQLAlchemy
 from the table (no SQL text is assembled by hand), each column's bind processor is looked
 up once, values that are the same for the whole call (system columns) are processed once,
-and the rows go to the driver's ``executemany`` as tuples.
+and the rows, given a column at a time, go to the driver's ``executemany`` as tuples.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,29 +47,46 @@ def _plan(conn: sa.Connection, table: sa.Table) -> _Plan:
 def insert(
     conn: sa.Connection,
     table: sa.Table,
-    rows: Sequence[dict[str, Any]],
-    constants: Collection[str] = (),
+    count: int,
+    columns: Mapping[str, Sequence[Any]],
+    constants: Mapping[str, Any],
 ) -> None:
-    """Insert ``rows`` (dicts with every column of ``table``) in one executemany.
+    """Insert ``count`` rows in one executemany.
 
-    ``constants`` names columns whose value is the same object in every row.
+    ``columns`` maps a column to its value in each row, ``constants`` a column to its
+    value in every row; the other columns of ``table`` are NULL.
     """
-    if conn.dialect.name != "sqlite" or len(rows) < MIN_ROWS:
-        conn.execute(table.insert(), list(rows))
+    if conn.dialect.name != "sqlite" or count < MIN_ROWS:
+        conn.execute(table.insert(), as_rows(count, columns, constants))
         return
     plan = _plan(conn, table)
-    first = rows[0]
-    columns: list[list[Any]] = []
+    values: list[Sequence[Any]] = []
     for name, proc in zip(plan.columns, plan.processors, strict=True):
         if name in constants:
-            value = first.get(name)
+            value = constants[name]
             if proc is not None and value is not None:
                 value = proc(value)
-            columns.append([value] * len(rows))
-            continue
-        values = [row.get(name) for row in rows]
-        if proc is not None:
-            values = [None if value is None else proc(value) for value in values]
-        columns.append(values)
+            values.append([value] * count)
+        elif name in columns:
+            given = columns[name]
+            if proc is not None:
+                given = [None if value is None else proc(value) for value in given]
+            values.append(given)
+        else:
+            values.append([None] * count)
     # Built a column at a time: a comprehension per column, not a loop per value.
-    conn.exec_driver_sql(plan.sql, list(zip(*columns, strict=True)))
+    conn.exec_driver_sql(plan.sql, list(zip(*values, strict=True)))
+
+
+def as_rows(
+    count: int, columns: Mapping[str, Sequence[Any]], constants: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The rows of ``columns`` and ``constants`` (as ``insert`` takes them) as dicts."""
+    names = list(columns)
+    listed = [columns[name] for name in names]
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*listed, strict=True)]
+    if len(rows) != count:
+        raise ValueError(f"{len(rows)} rows of values for {count} rows")
+    for row in rows:
+        row.update(constants)
+    return rows

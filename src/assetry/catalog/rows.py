@@ -213,39 +213,32 @@ def insert(
     if not row_list:
         return []
     checker = _Checker(session, table)
-    params = _checked_columns(checker, row_list, keep_system)
-    if params is None:  # something is refused: the row-by-row checks word every problem
+    columns = _checked_columns(checker, row_list, keep_system)
+    if columns is None:  # something is refused: the row-by-row checks word every problem
         params = _checked_rows(checker, row_list, keep_system)
+        columns = {name: [out[name] for out in params] for name in checker.plans}
     if table.kind == "vocabulary":
         checker.problems += _new_term_problems(session, table, row_list)
     raise_problems(checker.problems)
 
     stamp = session.stamp()
+    constants: dict[str, Any]
     if keep_system:
-        new_rids = [rids.normalize(str(row["RID"])) for row in row_list]
-        for out, row in zip(params, row_list, strict=True):
-            out.update({c: row.get(c) for c in names.SYSTEM_COLUMNS})
-            out["RID"] = rids.normalize(str(row["RID"]))
-            out["_snapshot"] = stamp["_snapshot"]
+        for name in names.SYSTEM_COLUMNS:
+            columns[name] = [row.get(name) for row in row_list]
+        new_rids = columns["RID"] = [rids.normalize(str(row["RID"])) for row in row_list]
+        constants = {names.SNAPSHOT_COLUMN: stamp[names.SNAPSHOT_COLUMN]}
     else:
-        new_rids = session.new_rids(len(params))
-        base = {"RCT": session.now, "RCB": session.user, **stamp}
-        for out, rid in zip(params, new_rids, strict=True):
-            out.update(base)
-            out["RID"] = rid
+        new_rids = columns["RID"] = session.new_rids(len(row_list))
+        constants = {"RCT": session.now, "RCB": session.user, **stamp}
     if table.kind == "vocabulary":
         prefix = session.settings["curie_prefix"]
-        for out in params:
-            out["ID"] = out.get("ID") or f"{prefix}:{out['RID']}"
-            out["URI"] = out.get("URI") or f"urn:assetry:{prefix}:{out['RID']}"
-    bulk.insert(
-        session.conn,
-        session.table(table_name),
-        params,
-        constants=() if keep_system else ("RCT", "RMT", "RCB", "RMB", names.SNAPSHOT_COLUMN),
-    )
+        pairs = list(zip(columns["ID"], columns["URI"], new_rids, strict=True))
+        columns["ID"] = [given or f"{prefix}:{rid}" for given, _, rid in pairs]
+        columns["URI"] = [given or f"urn:assetry:{prefix}:{rid}" for _, given, rid in pairs]
+    bulk.insert(session.conn, session.table(table_name), len(row_list), columns, constants)
     if provenance.tracks(table):
-        provenance.add(session, table, params)
+        provenance.add(session, table, bulk.as_rows(len(row_list), columns, constants))
     return new_rids
 
 
@@ -279,9 +272,9 @@ _INT_RANGES = {f"int{n // 8}": (-(2 ** (n - 1)), 2 ** (n - 1) - 1) for n in (16,
 
 def _checked_columns(
     checker: _Checker, row_list: list[Mapping[str, Any]], keep_system: bool
-) -> list[dict[str, Any]] | None:
-    """The values ``_checked_rows`` would return, checked a column at a time, or None
-    as soon as anything is refused.
+) -> dict[str, list[Any]] | None:
+    """The values ``_checked_rows`` would return, as columns (column name -> the value of
+    each row), checked a column at a time; None as soon as anything is refused.
 
     Thousands of rows of a few distinct kinds of value cost one C-level pass per column
     instead of a call per value: text that ``_check_text`` would return unchanged (exact
@@ -296,18 +289,16 @@ def _checked_columns(
         accepted.update(names.SYSTEM_COLUMNS)
     if not all(map(accepted.issuperset, row_list)):
         return None
-    columns: list[list[Any]] = []
-    for plan in checker.plans.values():
-        values = [row.get(plan.name) for row in row_list]
-        checked = _checked_column(checker, plan, values)
+    columns: dict[str, list[Any]] = {}
+    for name, plan in checker.plans.items():
+        checked = _checked_column(checker, plan, [row.get(name) for row in row_list])
         if checked is None:
             return None
-        columns.append(checked)
+        columns[name] = checked
     for target, wanted in _references(checker, columns).items():
         if not _all_exist(checker.session, target, wanted):
             return None
-    keys = list(checker.plans)
-    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+    return columns
 
 
 def _checked_column(checker: _Checker, plan: _ColumnPlan, values: list[Any]) -> list[Any] | None:
@@ -357,12 +348,12 @@ def _storable_text(text: str) -> bool:
     return True
 
 
-def _references(checker: _Checker, columns: list[list[Any]]) -> dict[str, set[str]]:
+def _references(checker: _Checker, columns: dict[str, list[Any]]) -> dict[str, set[str]]:
     """Referenced RIDs by target table."""
     wanted: dict[str, set[str]] = defaultdict(set)
-    for plan, values in zip(checker.plans.values(), columns, strict=True):
+    for name, plan in checker.plans.items():
         if plan.target is not None:
-            wanted[plan.target].update(value for value in values if value is not None)
+            wanted[plan.target].update(value for value in columns[name] if value is not None)
     return wanted
 
 
