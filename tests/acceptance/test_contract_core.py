@@ -871,12 +871,13 @@ def test_bad_table_names_are_validation_errors(cat: Catalog, name: str) -> None:
 
 
 def test_derived_names_must_fit_63_bytes(cat: Catalog) -> None:
-    name = "A" * 45  # A..._Asset_Type and Dataset_A..._Asset_Type would be too long
+    name = "A" * 53  # A..._Asset_Type would be 64 bytes
     with pytest.raises(ValidationError) as err:
         cat.create_asset(name)
     assert name in str(err.value) and "63" in str(err.value)
     assert name not in cat.list_tables()
     cat.create_table(TableDef("B" * 50))
+    cat.add_dataset_element_type("B" * 50)  # usable as an element type too
 
 
 def test_names_equal_ignoring_case_are_refused(example: Catalog) -> None:

@@ -16,14 +16,17 @@ import sqlalchemy as sa
 from assetry.catalog import internal, names, rows, types
 from assetry.catalog.definitions import ColumnDef, check_comment
 from assetry.catalog.model import (
+    ELEMENT_KINDS,
     ColumnModel,
     Model,
     TableModel,
     asset_columns,
     build_metadata,
-    derived_names,
+    dataset_link_model,
+    identifiers,
     reference_column,
     reference_key,
+    relation_names,
     sa_table,
     system_columns,
     user_columns,
@@ -46,10 +49,26 @@ def _table_name_problems(model: Model, name: object, pending: Iterable[str] = ()
     if problems:
         return problems
     assert isinstance(name, str)
+    if name.upper() in names.SYSTEM_COLUMNS:
+        problems.append(
+            f"table name {name!r} is not allowed: every table has a system column "
+            f"{name.upper()!r}, so a reference to this table (a column named after it) "
+            "would clash with it"
+        )
     clash = model.find_ci(name) or next((p for p in pending if p.lower() == name.lower()), None)
     if clash is not None:
         problems.append(f"a table named {clash!r} already exists")
     return problems
+
+
+def _column_defs_problems(table: str, column_defs: object) -> list[str]:
+    """``column_defs`` must be a list (a single ColumnDef or a string is refused)."""
+    if isinstance(column_defs, str | ColumnDef) or not isinstance(column_defs, Sequence):
+        return [
+            f"table {table!r}: column_defs must be a list of ColumnDef, "
+            f"got {type(column_defs).__name__}"
+        ]
+    return []
 
 
 def _column_problems(table: str, defs: Sequence[ColumnDef], taken: Iterable[str]) -> list[str]:
@@ -73,11 +92,20 @@ def _column_problems(table: str, defs: Sequence[ColumnDef], taken: Iterable[str]
 
 
 def _references(
-    model: Model, table: str, referenced: Sequence[str]
+    model: Model,
+    table: str,
+    referenced: object,
+    standard: Sequence[ColumnModel] = (),
+    kind: str = "table",
 ) -> tuple[list[TableModel], list[str]]:
-    targets, problems = [], []
-    if isinstance(referenced, str):
-        referenced = [referenced]
+    """The tables ``table`` references, and every problem: a target that does not exist,
+    appears twice, or whose reference column would clash with one of ``standard`` (the
+    columns every table of its kind has)."""
+    targets: list[TableModel] = []
+    problems = list_of_names_problems(referenced, f"table {table!r}: referenced_tables")
+    if problems:
+        return targets, problems
+    assert isinstance(referenced, Sequence)
     for name in referenced:
         try:
             targets.append(model.table(name))
@@ -85,11 +113,69 @@ def _references(
             problems.append(f"table {table!r} references {name!r}, which does not exist")
     dupes = {t.name for t in targets if [x.name for x in targets].count(t.name) > 1}
     problems += [f"table {table!r} references {d!r} more than once" for d in sorted(dupes)]
+    taken = {c.name.lower(): c.name for c in standard}
+    for target in targets:
+        column = taken.get(target.name.lower())
+        if column is not None:
+            problems.append(
+                f"{kind} {table!r} cannot reference table {target.name!r}: the reference "
+                f"would be a column named {target.name!r}, which clashes with the standard "
+                f"column {column!r} every {kind} has"
+            )
     return targets, problems
 
 
+def list_of_names_problems(value: object, what: str) -> list[str]:
+    """Problems of ``value`` as a list of table names (a single string is refused: it
+    would be read as a list of its characters)."""
+    if isinstance(value, str):
+        return [
+            f"{what} must be a list of table names, got the string {value!r} (write [{value!r}])"
+        ]
+    if not isinstance(value, Sequence):
+        return [f"{what} must be a list of table names, got {type(value).__name__}"]
+    return [
+        f"{what}[{i}] must be a table name, got {type(v).__name__}"
+        for i, v in enumerate(value)
+        if not isinstance(v, str)
+    ]
+
+
 def _derived_problems(table: TableModel) -> list[str]:
-    return names.derived_name_problems(derived_names(table), table.name)
+    """Identifiers of ``table`` too long for PostgreSQL, now or once it is made a dataset
+    element type (``Dataset_<T>``, its keys and indexes): a table is usable for
+    everything or refused at creation."""
+    problems = names.derived_name_problems(identifiers(table), table.name)
+    if table.kind in ELEMENT_KINDS:
+        problems += names.derived_name_problems(
+            identifiers(dataset_link_model(table.name)),
+            table.name,
+            " (for its use as a dataset element type)",
+        )
+    return problems
+
+
+def _relation_clashes(model: Model, new_tables: Sequence[TableModel]) -> list[str]:
+    """Names of new tables and their indexes already taken, ignoring case, by a table or
+    index (PostgreSQL and SQLite keep both in one namespace per schema)."""
+    taken: dict[str, str] = {}
+    for table in model.tables.values():
+        taken[f"{table.name}_pkey".lower()] = f"the primary key of table {table.name!r}"
+        for name in relation_names(table):
+            taken[name.lower()] = (
+                f"table {table.name!r}" if name == table.name else f"an index of {table.name!r}"
+            )
+    problems = []
+    for table in new_tables:
+        for name in relation_names(table):
+            owner = taken.get(name.lower())
+            if owner is not None:
+                what = "name" if name == table.name else "index name"
+                problems.append(
+                    f"table {table.name!r} needs the {what} {name!r}, which is taken by {owner}"
+                )
+            taken[name.lower()] = f"table {table.name!r}"
+    return problems
 
 
 def _create(session: Session, new_tables: list[TableModel]) -> None:
@@ -97,6 +183,7 @@ def _create(session: Session, new_tables: list[TableModel]) -> None:
     problems = []
     for table in new_tables:
         problems += _derived_problems(table)
+    problems += _relation_clashes(session.model, new_tables)
     _raise(problems)
     model = session.model.copy()
     scratch = sa.MetaData()
@@ -171,10 +258,13 @@ def create_table(
     """
     model = session.model
     problems = _table_name_problems(model, name)
-    targets, ref_problems = _references(model, name, referenced_tables)
+    defs_problems = _column_defs_problems(name, column_defs)
+    problems += defs_problems
+    targets, ref_problems = _references(model, name, referenced_tables, system_columns())
     problems += ref_problems
     reserved = [c.name for c in system_columns()] + [t.name for t in targets]
-    problems += _column_problems(name, list(column_defs), reserved)
+    if not defs_problems:
+        problems += _column_problems(name, list(column_defs), reserved)
     _raise(problems)
     table = TableModel(
         name,
@@ -214,10 +304,14 @@ def asset_tables(
                 f"asset table {name!r} needs a table {derived!r}: {p}"
                 for p in _table_name_problems(model, derived)
             ]
-    targets, ref_problems = _references(model, name, referenced_tables)
+    defs_problems = _column_defs_problems(name, column_defs)
+    problems += defs_problems
+    standard = system_columns() + asset_columns()
+    targets, ref_problems = _references(model, name, referenced_tables, standard, "asset table")
     problems += ref_problems
-    reserved = [c.name for c in system_columns() + asset_columns()] + [t.name for t in targets]
-    problems += _column_problems(name, list(column_defs), reserved)
+    reserved = [c.name for c in standard] + [t.name for t in targets]
+    if not defs_problems:
+        problems += _column_problems(name, list(column_defs), reserved)
     _raise(problems)
     asset = TableModel(
         name,

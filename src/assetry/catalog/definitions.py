@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +107,31 @@ class TableDef:
 
     def __post_init__(self) -> None:
         check_comment(self.comment, f"table {self.name!r}")
+        object.__setattr__(
+            self,
+            "column_defs",
+            listed(self.column_defs, f"table {self.name!r}: column_defs", "ColumnDef"),
+        )
+        object.__setattr__(
+            self,
+            "referenced_tables",
+            listed(self.referenced_tables, f"table {self.name!r}: referenced_tables", "table name"),
+        )
+
+
+def listed(value: object, what: str, item: str) -> list[Any]:
+    """``value`` (any iterable but a string) as a list. A single string or ColumnDef is a
+    ``ValidationError``: iterating it would give its characters, not one name."""
+    if value is None:
+        return []
+    if isinstance(value, str | ColumnDef):
+        shown = "the string" if isinstance(value, str) else "a single ColumnDef"
+        raise ValidationError(
+            f"{what} must be a list of {item}s, got {shown} {value!r} (write [{value!r}])"
+        )
+    if not isinstance(value, Iterable):
+        raise ValidationError(f"{what} must be a list of {item}s, got {type(value).__name__}")
+    return list(value)
 
 
 def check_comment(comment: object, what: str) -> None:

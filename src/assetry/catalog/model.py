@@ -257,14 +257,46 @@ def reference_key(target: TableModel) -> ForeignKeyModel:
     return ForeignKeyModel(target.name, target.name, column)
 
 
-def derived_names(table: TableModel) -> list[str]:
-    """Every identifier the database will hold for ``table``."""
-    # Any table may become a dataset element type, which adds Dataset_<T>.
-    out = [table.name, f"Dataset_{table.name}"]
+# Kinds of tables whose rows may become dataset members (``add_dataset_element_type``);
+# association and system tables never do, so no ``Dataset_<T>`` is made for them.
+ELEMENT_KINDS = ("table", "asset", "vocabulary")
+
+
+def identifiers(table: TableModel) -> list[str]:
+    """Every identifier the database holds for ``table``: its name, its foreign keys,
+    indexes and unique constraints (PostgreSQL names the primary key itself)."""
+    out = [table.name]
     out += [names.fkey_name(table.name, fk.column) for fk in table.foreign_keys]
+    out += relation_names(table)[1:]
+    return out
+
+
+def relation_names(table: TableModel) -> list[str]:
+    """The names ``table`` takes in the schema's one namespace of tables and indexes:
+    its own, its indexes' and its unique constraints' (each backed by an index)."""
+    out = [table.name]
     out += [names.index_name(table.name, fk.column) for fk in table.foreign_keys]
     out += [names.unique_name(table.name, "_".join(u)) for u in table.unique]
     return out
+
+
+def dataset_link_name(element: str) -> str:
+    """The membership table of dataset element type ``element``."""
+    return f"Dataset_{element}"
+
+
+def dataset_link_model(element: str, schema: str = "") -> TableModel:
+    """The keys of the ``Dataset_<element>`` table ``add_dataset_element_type`` creates
+    (a reference to Dataset and one to ``element``, unique together): enough to know
+    every identifier it will take."""
+    return TableModel(
+        dataset_link_name(element),
+        "association",
+        schema,
+        [],
+        foreign_keys=[ForeignKeyModel("Dataset", "Dataset"), ForeignKeyModel(element, element)],
+        unique=[["Dataset", element]],
+    )
 
 
 # --- SQLAlchemy metadata -------------------------------------------------------------

@@ -74,24 +74,36 @@ def name_problems(name: object, what: str) -> list[str]:
     return problems
 
 
-def derived_name_problems(names: Iterable[str], source: str) -> list[str]:
-    """Problems of identifiers derived from ``source`` (too long for PostgreSQL)."""
+def derived_name_problems(names: Iterable[str], source: str, why: str = "") -> list[str]:
+    """The problem (at most one, naming the longest offender) of identifiers derived from
+    ``source`` that would not fit PostgreSQL's limit; ``why`` says where they come from."""
+    too_long = [d for d in names if len(d.encode()) > MAX_IDENTIFIER_BYTES]
+    if not too_long:
+        return []
+    longest = max(too_long, key=lambda d: len(d.encode()))
     return [
-        f"name {source!r} is too long: the derived name {derived!r} would exceed "
-        f"{MAX_IDENTIFIER_BYTES} bytes"
-        for derived in names
-        if len(derived.encode()) > MAX_IDENTIFIER_BYTES
+        f"name {source!r} is too long: the name {longest!r} derived from it{why} would be "
+        f"{len(longest.encode())} bytes; the limit is {MAX_IDENTIFIER_BYTES}"
     ]
 
 
 def _constraint_name(table: str, detail: str, suffix: str) -> str:
     """``<table>_<detail>_<suffix>``, or with a short hash of ``detail`` when that would
-    not fit PostgreSQL's identifier limit (names must be stable: they are recreated)."""
+    not fit PostgreSQL's identifier limit, or, when even that would not fit, a shortened
+    ``table`` and a hash of both. Names must be stable (they are recreated), and a name
+    that fits is never changed: only names that could never have been created shorten.
+    """
     name = f"{table}_{detail}_{suffix}"
     if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
         return name
     digest = hashlib.sha256(detail.encode()).hexdigest()[:8]
-    return f"{table}_{digest}_{suffix}"
+    name = f"{table}_{digest}_{suffix}"
+    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha256(f"{table}\x00{detail}".encode()).hexdigest()[:12]
+    # Table names are ASCII, so cutting characters cuts bytes.
+    keep = MAX_IDENTIFIER_BYTES - len(f"_{digest}_{suffix}")
+    return f"{table[:keep]}_{digest}_{suffix}"
 
 
 def fkey_name(table: str, column: str) -> str:
