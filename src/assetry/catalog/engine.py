@@ -11,6 +11,7 @@ it only reads.
 from __future__ import annotations
 
 import os
+import re
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 
-from assetry.errors import AssetryError, ConfigError, ConflictError, ValidationError
+from assetry.errors import (
+    AssetryError,
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+)
 
 WRITE_OPTION = "assetry_write"
 
@@ -116,11 +124,47 @@ def translated_errors(action: str = "database operation") -> Iterator[None]:
         message = _first_line(str(err.orig))
         if "locked" in message or "busy" in message:
             raise ConflictError(f"{action}: the catalog is busy ({message}); retry") from None
+        if _is_server_driver(err):
+            if _MISSING_DATABASE.search(message):
+                raise NotFoundError(f"{action}: {message}") from None
+            if any(sign in message for sign in _UNREACHABLE):
+                raise StoreError(
+                    f"{action}: the database server cannot be reached ({message})"
+                ) from None
         raise AssetryError(f"{action} failed: {message}") from None
+    except exc.DataError as err:
+        # Values the database cannot hold (e.g. PostgreSQL refuses NUL in text).
+        raise ValidationError(f"{action}: {_first_line(str(err.orig))}") from None
     except exc.DBAPIError as err:
         raise AssetryError(f"{action} failed: {_first_line(str(err.orig))}") from None
     except exc.SQLAlchemyError as err:
         raise AssetryError(f"{action} failed: {_first_line(str(err))}") from None
+    except UnicodeEncodeError as err:
+        # The drivers encode text as UTF-8; a lone surrogate cannot be.
+        raise ValidationError(
+            f"{action}: text with a character that is not valid Unicode cannot be stored "
+            f"({err.object[err.start : err.end]!r} at position {err.start})"
+        ) from None
+
+
+# A network database server refusing or not answering a connection (psycopg's words).
+_UNREACHABLE = (
+    "connection failed",
+    "Connection refused",
+    "could not connect",
+    "failed to resolve host",
+    "could not translate host name",
+    "timeout expired",
+    "server closed the connection unexpectedly",
+    "No route to host",
+    "Network is unreachable",
+)
+_MISSING_DATABASE = re.compile(r'database ".*" does not exist')
+
+
+def _is_server_driver(err: exc.DBAPIError) -> bool:
+    """True for the driver of a database server (not SQLite's, whose 'database' is a file)."""
+    return not type(err.orig).__module__.startswith("sqlite3")
 
 
 def _first_line(text: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry.catalog.names import MAX_COUNT
+from assetry.catalog.reads import unstorable_text
 from assetry.catalog.session import Session
 from assetry.errors import ValidationError
 
@@ -26,6 +27,9 @@ def search(
     column, ignoring case; at most ``limit`` rows, table by table, each by RID."""
     if not isinstance(text, str) or not text.split():
         raise ValidationError("search text must contain at least one word")
+    why = unstorable_text(text)
+    if why is not None:
+        raise ValidationError(f"search text {text!r} {why}")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_COUNT:
         raise ValidationError(f"limit must be an integer from 1 to {MAX_COUNT}, got {limit!r}")
     if isinstance(tables, str):
