@@ -67,10 +67,10 @@ class RIDNotFound(NotFoundError):
 class TermNotFound(NotFoundError):
     """No term (or synonym) of that name exists in the vocabulary."""
 
-    def __init__(self, vocabulary: str, term: str) -> None:
+    def __init__(self, vocabulary: str, term: str, message: str | None = None) -> None:
         self.vocabulary = vocabulary
         self.term = term
-        super().__init__(f"vocabulary {vocabulary!r} has no term or synonym {term!r}")
+        super().__init__(message or f"vocabulary {vocabulary!r} has no term or synonym {term!r}")
 
 
 class ValidationError(AssetryError):

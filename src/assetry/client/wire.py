@@ -332,7 +332,7 @@ def error_from_body(body: Any, fallback: str) -> AssetryError:
     if cls is errors.RIDNotFound:
         return errors.RIDNotFound(str(fields.get("rid")), message)
     if cls is errors.TermNotFound:
-        return errors.TermNotFound(str(fields.get("vocabulary")), str(fields.get("term")))
+        return errors.TermNotFound(str(fields.get("vocabulary")), str(fields.get("term")), message)
     if cls in (errors.ChecksumMismatch, errors.BagChecksumMismatch):
         path, algorithm, expected, found = (
             str(fields.get(f)) for f in _ERROR_FIELDS["ChecksumMismatch"]

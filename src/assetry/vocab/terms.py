@@ -16,7 +16,7 @@ from assetry.catalog import rows
 from assetry.catalog.model import TableModel
 from assetry.catalog.session import Session
 from assetry.errors import ConflictError, TermNotFound, ValidationError
-from assetry.vocab import resolve
+from assetry.vocab import builtin, resolve
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,11 @@ def remove_synonym(session: Session, table: str, term_name: str, synonym: str) -
     current = list(row.get("Synonyms") or [])
     kept = [s for s in current if s.casefold() != str(synonym).casefold()]
     if len(kept) == len(current):
-        raise TermNotFound(table, f"{synonym} (as a synonym of {row['Name']})")
+        raise TermNotFound(
+            table,
+            row["Name"],
+            f"term {row['Name']!r} of vocabulary {table!r} has no synonym {synonym!r}",
+        )
     return _change(session, table, row, Synonyms=kept)
 
 
@@ -160,7 +164,8 @@ def update(
     synonyms: Sequence[str] | None = None,
     name: str | None = None,
 ) -> Term:
-    """Change a term's description, synonyms or name (renaming a term in use is refused)."""
+    """Change a term's description, synonyms or name (renaming a term in use or a built-in
+    term is refused)."""
     row = find_row(session, table, term_name)
     values: dict[str, Any] = {}
     if description is not None:
@@ -168,6 +173,11 @@ def update(
     if synonyms is not None:
         values["Synonyms"] = [synonyms] if isinstance(synonyms, str) else list(synonyms)
     if name is not None and name != row["Name"]:
+        refused = builtin.rename_problems(
+            session.model, table, [{"RID": row["RID"], "Name": name}], {row["RID"]: row}
+        )
+        if refused:
+            raise ValidationError(refused)
         uses = _uses(session, table, row["Name"])
         if uses:
             raise ConflictError(f"term {row['Name']!r} is in use ({uses}); it cannot be renamed")
@@ -188,8 +198,12 @@ def _uses(session: Session, table: str, name: str) -> str:
 
 
 def delete(session: Session, table: str, term_name: str) -> None:
-    """Delete a term; refused with ``ConflictError`` while any row uses it."""
+    """Delete a term; refused with ``ConflictError`` while any row uses it, and with
+    ``ValidationError`` for a built-in term (``builtin``)."""
     row = find_row(session, table, term_name)
+    refused = builtin.delete_problems(session.model, table, [row])
+    if refused:
+        raise ValidationError(refused)
     uses = _uses(session, table, row["Name"])
     if uses:
         raise ConflictError(
