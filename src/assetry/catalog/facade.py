@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetry import config
-from assetry.catalog import migrate, model, names
+from assetry.catalog import database, migrate, model, names, reads
+from assetry.catalog import rids as rid_text
 from assetry.catalog.backend import Backend, ResolvedRID
-from assetry.catalog.definitions import ColumnDef, TableDef
+from assetry.catalog.definitions import ColumnDef, TableDef, listed
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.datasets.api import DatasetsAPI
 from assetry.datasets.bags_api import BagsAPI
 from assetry.errors import ConfigError, ConflictError, NotFoundError, ValidationError
 from assetry.executions.api import ExecutionsAPI
+from assetry.vocab import builtin
 from assetry.vocab.terms import Term
 
 if TYPE_CHECKING:
@@ -87,7 +89,10 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
             raise NotFoundError(
                 f"no catalog at {directory} (create one with Catalog.create or `assetry init`)"
             )
-        self._backend = SqlBackend.open(self._location.database_url, self._location.text)
+        url = self._location.database_url
+        database.check_exists(url)
+        with database.opening(url):
+            self._backend = SqlBackend.open(url, self._location.text)
 
     def _open_remote(self, url: str, token: str | None) -> Backend:
         """Connect to a catalog server; its settings are read at once, so a wrong URL
@@ -139,9 +144,7 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
             if store_text == config.DEFAULT_STORE:
                 (loc.directory / config.DEFAULT_STORE).mkdir(exist_ok=True)
         else:
-            from assetry.catalog.database import ensure_database
-
-            ensure_database(loc.database_url)
+            database.ensure_database(loc.database_url)
         settings: dict[str, Any] = {
             "store": store_text,
             "domain_schema": domain_schema,
@@ -164,9 +167,11 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
             raise NotFoundError(f"no catalog at {loc.directory}")
         from assetry.catalog.engine import make_engine
 
+        database.check_exists(loc.database_url)
         engine = make_engine(loc.database_url)
         try:
-            migrate.upgrade_existing(engine, loc.text)
+            with database.opening(loc.database_url):
+                migrate.upgrade_existing(engine, loc.text)
         finally:
             engine.dispose()
         return migrate.head_revision()
@@ -287,8 +292,13 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         """Create an asset table (standard file columns plus ``column_defs``); return its
         name. Also creates ``<name>_Asset_Type``, ``<name>_Execution`` and the Asset_Type
         term ``<name>``."""
+        what = f"asset table {asset_name!r}"
         self._backend.create_asset(
-            asset_name, list(column_defs or []), list(referenced_tables or []), comment, schema
+            asset_name,
+            listed(column_defs, f"{what}: column_defs", "ColumnDef"),
+            listed(referenced_tables, f"{what}: referenced_tables", "table name"),
+            comment,
+            schema,
         )
         return asset_name
 
@@ -305,17 +315,56 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
 
     def update(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """Change rows, each given as its ``RID`` plus the columns to set."""
+        self._refuse_builtin_term_changes(table, rows=rows)
         return self._backend.update(table, rows)
 
     def delete(self, table: str, rids: Sequence[str]) -> list[str]:
         """Delete rows by RID; ``ConflictError`` while any is still referenced."""
         if isinstance(rids, str):
             rids = [rids]
+        self._refuse_builtin_term_changes(table, rids=rids)
         return self._backend.delete(table, rids)
+
+    def _refuse_builtin_term_changes(
+        self,
+        table: object,
+        *,
+        rids: Sequence[object] | None = None,
+        rows: Sequence[object] | None = None,
+    ) -> None:
+        """``ValidationError`` if deleting ``rids`` or applying ``rows`` to vocabulary
+        ``table`` would delete or rename a built-in term (see ``assetry.vocab.builtin``);
+        anything else wrong is left for the backend to report."""
+        if not isinstance(table, str) or not builtin.has_builtin_terms(table):
+            return
+        try:
+            current = {
+                term.rid: {"RID": term.rid, "Name": term.name}
+                for term in self._backend.list_terms(table)
+                if term.rid is not None
+            }
+        except (NotFoundError, ValidationError):
+            return
+        the_model = model.Model("", "", {})
+        if table == builtin.ASSET_TYPE:
+            the_model = model.Model.from_doc(self._backend.model_document())
+        if rids is not None:
+            wanted = [rid_text.normalize(r) for r in rids if isinstance(r, str)]
+            doomed = [current[r] for r in dict.fromkeys(wanted) if r in current]
+            problems = builtin.delete_problems(the_model, table, doomed)
+        else:
+            changes = [
+                {**row, "RID": rid_text.normalize(row["RID"])}
+                for row in rows or []
+                if isinstance(row, Mapping) and isinstance(row.get("RID"), str)
+            ]
+            problems = builtin.rename_problems(the_model, table, changes, current)
+        if problems:
+            raise ValidationError(problems)
 
     def resolve_rid(self, rid: str) -> ResolvedRID:
         """The table and row of any RID in the catalog."""
-        return self._backend.resolve_rid(rid)
+        return self._backend.resolve_rid(reads.checked_rid(rid))
 
     def get_table_as_dict(
         self,
@@ -359,7 +408,7 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
 
     def history(self, rid: str) -> list[dict[str, Any]]:
         """Every version of a row, oldest first: snapshot, action, user, time, row."""
-        return self._backend.history(rid)
+        return self._backend.history(reads.checked_rid(rid))
 
     # --- vocabularies --------------------------------------------------------------------
     def add_term(
