@@ -15,7 +15,8 @@ exception crosses the public API::
      +-- StateError             illegal state transition
      +-- IntegrityError         bytes and checksums only
      |    +-- ChecksumMismatch  (path, algorithm, expected, found)
-     +-- StoreError             object store unreachable or failing
+     +-- StoreError             object store, catalog server or database server
+     |                          unreachable or failing
      +-- BagError               a BagIt bag that cannot be read or validated
      |    +-- BagChecksumMismatch (also a ChecksumMismatch)
      +-- AuthError
@@ -114,7 +115,8 @@ class ChecksumMismatch(IntegrityError):
 
 
 class StoreError(AssetryError):
-    """The object store failed or could not be reached."""
+    """The object store, the catalog server or the database server failed or could not be
+    reached."""
 
 
 class BagError(AssetryError):

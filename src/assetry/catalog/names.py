@@ -74,6 +74,20 @@ def name_problems(name: object, what: str) -> list[str]:
     return problems
 
 
+def unstorable_text(text: str) -> str | None:
+    """Why no database column could hold ``text`` (a NUL character, a lone surrogate),
+    or None. For RIDs, search text and other values sent to the database: SQLite cuts
+    such text short and PostgreSQL refuses it, so it is refused before either sees it,
+    and both engines answer alike."""
+    if "\x00" in text:
+        return "contains the NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a character that is not valid Unicode text (a lone surrogate)"
+    return None
+
+
 def derived_name_problems(names: Iterable[str], source: str, why: str = "") -> list[str]:
     """The problem (at most one, naming the longest offender) of identifiers derived from
     ``source`` that would not fit PostgreSQL's limit; ``why`` says where they come from."""

@@ -22,26 +22,13 @@ from assetry.errors import ValidationError
 from assetry.vocab import resolve
 
 
-def unstorable_text(text: str) -> str | None:
-    """Why no database column could hold ``text`` (a NUL character, a lone surrogate),
-    or None. SQLite cuts such text short and PostgreSQL refuses it, so it is refused
-    before either sees it: both engines then answer alike."""
-    if "\x00" in text:
-        return "contains the NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains a character that is not valid Unicode text (a lone surrogate)"
-    return None
-
-
 def checked_rid(value: object) -> str:
     """``value`` if it can be a RID (text that is not blank and could be stored); a
     ``ValidationError`` saying it is not a RID otherwise. Whether a row has it is for the
     caller to find out (``RIDNotFound``)."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{value!r} is not a RID")
-    why = unstorable_text(value)
+    why = names.unstorable_text(value)
     if why is not None:
         raise ValidationError(f"{value!r} is not a RID: it {why}")
     return value

@@ -7,8 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.catalog.names import MAX_COUNT
-from assetry.catalog.reads import unstorable_text
+from assetry.catalog.names import MAX_COUNT, unstorable_text
 from assetry.catalog.session import Session
 from assetry.errors import ValidationError
 
