@@ -276,9 +276,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             return rows.delete(s, table, rids_)
 
     def resolve_rid(self, rid: str) -> ResolvedRID:
-        if not isinstance(rid, str) or not rid.strip():
-            raise ValidationError(f"{rid!r} is not a RID")
-        wanted = rids.normalize(rid)
+        wanted = rids.normalize(reads.checked_rid(rid))
         with self.session() as s:
             queries = [
                 sa.select(sa.literal(name).label("t")).where(s.table(name).c.RID == wanted)
@@ -392,9 +390,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             return s.current_snapshot()
 
     def history(self, rid: str) -> list[dict[str, Any]]:
-        if not isinstance(rid, str) or not rid.strip():
-            raise ValidationError(f"{rid!r} is not a RID")
-        wanted = rids.normalize(rid)
+        wanted = rids.normalize(reads.checked_rid(rid))
         with self.session() as s:
             versions: list[dict[str, Any]] = []
             table_name = None
