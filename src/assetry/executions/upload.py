@@ -2,9 +2,10 @@
 
 Each file is read once: hashed while it is copied into the store, or hashed and then
 moved (renamed) when it is a file the execution itself created and the store is on the
-same file system. Objects are durable before the rows that reference them commit. Rows
-are committed in batches together with an upload-ledger entry per staged name, so after
-a crash a second run records each staged entry exactly once.
+same file system. Objects are durable before the rows that reference them commit (a
+batch is synced while the next one is stored). Rows are committed in batches together
+with an upload-ledger entry per staged name, so after a crash a second run records each
+staged entry exactly once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,16 +61,41 @@ def run(
     recorded = dict(already)
     missing: list[StagedFile] = []
     todo = [item for item in work.staged() if item.staged_name not in recorded]
-    with _progress(len(todo), progress) as bar:
+    # Batch k's objects are synced on a helper thread while this thread stores batch
+    # k+1 (hashing, journaling, moving: mostly system calls, which let the helper run);
+    # batch k's rows are recorded once its sync has returned.
+    with (
+        _progress(len(todo), progress) as bar,
+        ThreadPoolExecutor(1, thread_name_prefix="assetry-sync") as syncer,
+    ):
+        syncing: tuple[list[OutputEntry], Future[None]] | None = None
         for start in range(0, len(todo), BATCH_SIZE):
             batch = todo[start : start + BATCH_SIZE]
             stored_now = _store_batch(store, work, batch, stored, move, missing)
             entries = [_entry(store, item, digests) for item, digests in stored_now]
+            keys = {digests.sha256 for _, digests in stored_now}
+            synced = syncer.submit(store.make_durable, keys)
+            if syncing is not None:
+                recorded.update(_record(record, *syncing))
+            syncing = (entries, synced)
             bar.update(len(batch))
-            if entries:
-                recorded.update(record(entries))
-                fault_point("upload.after_rows")
+        if syncing is not None:
+            recorded.update(_record(record, *syncing))
     return UploadReport(recorded, missing)
+
+
+def _record(
+    record: Callable[[Sequence[OutputEntry]], dict[str, tuple[str, str]]],
+    entries: list[OutputEntry],
+    synced: Future[None],
+) -> dict[str, tuple[str, str]]:
+    """Record a batch once its objects are durable (``synced`` raises what syncing did)."""
+    synced.result()
+    if not entries:
+        return {}
+    done = record(entries)
+    fault_point("upload.after_rows")
+    return done
 
 
 def _state(item: StagedFile) -> os.stat_result | None:
@@ -101,11 +128,10 @@ def _store_batch(
     move: bool,
     missing: list[StagedFile],
 ) -> list[tuple[StagedFile, Digests]]:
-    """Store a batch of staged files; every object is durable when this returns.
+    """Store a batch of staged files, not yet durable (``make_durable`` does that).
 
     Copies are hashed in the same pass as the copy. Files to move are hashed, their
-    digests journaled with one sync, then renamed into the store. The batch's objects
-    are then synced together, before any row can refer to them.
+    digests journaled with one sync, then renamed into the store.
     """
     done: list[tuple[StagedFile, Digests]] = []
     to_move: list[tuple[StagedFile, Digests]] = []
@@ -136,7 +162,6 @@ def _store_batch(
         done.append((item, adopted or store.put_file(item.path, durable=False)))
         if armed:
             fault_point("upload.after_object")
-    store.make_durable({digests.sha256 for _, digests in done})
     return done
 
 
