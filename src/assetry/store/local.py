@@ -222,14 +222,15 @@ class LocalStore(ObjectStore):
     def adopt(self, path: Path, digests: Digests, durable: bool = True) -> Digests | None:
         # No context manager and no message until something fails: thousands of small
         # files are adopted in a row.
+        source = os.fspath(path)  # once, not for each of the system calls below
         try:
-            if os.stat(path).st_dev != self._device():
+            if os.stat(source).st_dev != self._device():
                 return None  # another file system: copy instead
             if durable:
-                _fsync_path(path)
+                _fsync_path(source)
             # Renamed straight to its final name (no stop in the temporary folder, where
             # a crash between the two renames would lose the file).
-            self._install(path, digests, durable)
+            self._install(source, digests, durable)
         except OSError as err:
             raise _store_error(f"moving {path} into the store {self.url}", err) from None
         return digests
