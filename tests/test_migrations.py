@@ -112,8 +112,14 @@ def test_upgrade_is_a_no_op_at_head(sqlite_catalog: Catalog) -> None:
 
 
 def test_a_non_catalog_database_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    plain = tmp_path / "plain.db"
+    with sqlite3.connect(plain) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.close()
     with pytest.raises(SchemaVersionError, match="not an assetry catalog"):
-        Catalog(f"sqlite:///{tmp_path / 'plain.db'}")
+        Catalog(f"sqlite:///{plain}")
 
 
 def test_declared_head_matches_the_scripts() -> None:
