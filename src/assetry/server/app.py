@@ -10,8 +10,10 @@ several workers (or machines sharing the upload folder) can serve one catalog.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
+import logging
 import os
 import typing
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -31,12 +33,30 @@ from assetry.catalog.backend import Backend
 from assetry.catalog.facade import Catalog, check_model_document
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.client import wire
-from assetry.errors import ConfigError, ValidationError
-from assetry.server import auth, errors, objects
+from assetry.errors import AssetryError, ConfigError, ValidationError
+from assetry.server import auth, bodies, errors, objects
 from assetry.server.operations import ADMIN, CURATOR, OPERATIONS, READER, operation_path
 from assetry.store.base import ObjectStore
 
-MAX_REQUEST_BYTES = 512 * 1024 * 1024  # JSON bodies (a large insert or bag import)
+MAX_REQUEST_BYTES = 512 * 1024 * 1024  # JSON bodies that carry rows (insert, bag import)
+SMALL_REQUEST_BYTES = 1024 * 1024  # every other JSON body
+BODY_TIMEOUT = 60.0  # seconds a request body may pause before the request is dropped
+# The operations whose arguments carry rows (or other bulk data): only these may send
+# bodies up to ``max_request_bytes``.
+ROW_OPERATIONS = frozenset(
+    {
+        "insert",
+        "update",
+        "delete",
+        "import_rows",
+        "record_outputs",
+        "apply_model",
+        "create_execution",
+        "link_assets",
+        "add_dataset_members",
+        "delete_dataset_members",
+    }
+)
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
 ENV_CATALOG = "ASSETRY_SERVE_CATALOG"
@@ -44,6 +64,7 @@ ENV_STORE = "ASSETRY_SERVE_STORE"
 ENV_UPLOADS = "ASSETRY_SERVE_UPLOADS"
 
 _bearer = HTTPBearer(auto_error=False, description="an assetry token: `assetry token create`")
+log = logging.getLogger("assetry.server")
 
 
 @dataclass
@@ -56,6 +77,7 @@ class ServerState:
     upload_dir: Path
     max_request_bytes: int = MAX_REQUEST_BYTES
     max_object_bytes: int = objects.MAX_OBJECT_BYTES
+    small_request_bytes: int = SMALL_REQUEST_BYTES
 
 
 def create_app(
@@ -64,23 +86,40 @@ def create_app(
     upload_dir: str | os.PathLike[str] | None = None,
     max_request_bytes: int = MAX_REQUEST_BYTES,
     max_object_bytes: int = objects.MAX_OBJECT_BYTES,
+    small_request_bytes: int = SMALL_REQUEST_BYTES,
+    body_timeout: float = BODY_TIMEOUT,
+    abandoned_grace: float = objects.ABANDONED_GRACE_SECONDS,
 ) -> FastAPI:
     """The app serving the catalog at ``catalog`` (a directory or database URL), with its
-    recorded object store or ``store``."""
+    recorded object store or ``store``.
+
+    JSON bodies are limited to ``small_request_bytes``, or ``max_request_bytes`` for the
+    operations that carry rows; a body that pauses for ``body_timeout`` seconds is
+    dropped (408). Partial uploads untouched for ``abandoned_grace`` seconds are removed
+    now, at startup."""
     if config.resolve_location(catalog).remote:
         raise ConfigError("a server serves a directory or database catalog, not another server")
     cat = Catalog(catalog)
     if store is not None:
         from assetry.store.registry import open_store
 
-        cat._store_cache = open_store(config.check_store_url(store))
+        cat._backend.attach_store(open_store(config.check_store_url(store)))  # type: ignore[attr-defined]
     backend = cat._backend
     assert isinstance(backend, SqlBackend)
     uploads = Path(upload_dir) if upload_dir else cat._local_root() / "server-uploads"
     uploads.mkdir(parents=True, exist_ok=True)
     state = ServerState(
-        cat, backend, cat._store(), uploads.resolve(), max_request_bytes, max_object_bytes
+        cat,
+        backend,
+        cat._store(),
+        uploads.resolve(),
+        max_request_bytes,
+        max_object_bytes,
+        small_request_bytes,
     )
+    removed = objects.collect_abandoned(state.upload_dir, state.store, abandoned_grace)
+    if removed:
+        log.info("removed %d abandoned partial uploads", len(removed))
 
     app = FastAPI(
         title="assetry",
@@ -88,8 +127,18 @@ def create_app(
         description="A schema-driven data catalog: the whole assetry API over HTTP.",
     )
     app.state.assetry = state
-    errors.install(app)
-    app.add_middleware(_RequestLimit, limit=max_request_bytes)
+    private = [state.upload_dir, cat._local_root()]
+    store_root = getattr(state.store, "root", None)
+    if isinstance(store_root, Path):
+        private.append(store_root)
+    errors.install(app, private)
+    app.add_middleware(
+        _Guard,
+        large=max_request_bytes,
+        small=small_request_bytes,
+        body_timeout=body_timeout,
+        scrub=app.state.scrubber,
+    )
     app.state.schema_defs = {}
     for name, role in OPERATIONS.items():
         _add_operation(app, state, name, role)
@@ -156,16 +205,20 @@ def _add_operation(app: FastAPI, state: ServerState, name: str, role: str) -> No
             else:
                 fields[p.name] = (hints[p.name], default)
     doc = inspect.getdoc(attribute) or name
+    model: type[pydantic.BaseModel] | None = None
+
+    def run(body: bytes, principal: auth.Principal) -> bytes:
+        # Parsing, checking, the call and encoding its result all happen on a worker
+        # thread: a large or slow body never holds the event loop.
+        raw = bodies.parse_json(body) if fields else {}
+        args = _arguments(params, hints, raw, model)
+        result = _call(state, name, principal, args)
+        return json.dumps({"result": wire.encode(result)}, allow_nan=False).encode("utf-8")
 
     async def endpoint(request: Request, principal: auth.Principal, **_: Any) -> Response:
-        try:
-            raw = await request.json() if fields else {}
-        except ValueError as err:  # not JSON, or not UTF-8
-            raise ValidationError(f"the request body is not JSON: {err}") from None
-        args = _arguments(params, hints, raw)
-        result = await run_in_threadpool(_call, state, name, principal, args)
-        body = json.dumps({"result": wire.encode(result)}, allow_nan=False)
-        return Response(body, media_type="application/json")
+        body = await request.body()  # bounded by _Guard
+        answer = await run_in_threadpool(run, body, principal)
+        return Response(answer, media_type="application/json")
 
     signature = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
@@ -178,8 +231,9 @@ def _add_operation(app: FastAPI, state: ServerState, name: str, role: str) -> No
     ]
     extra: dict[str, Any] | None = None
     if fields:
-        # The arguments are documented here and checked by the Backend method itself,
-        # so a remote caller gets exactly the errors an embedded caller gets.
+        # The arguments are documented and type-checked here (422 naming the argument);
+        # their values are checked by the Backend method itself, so a remote caller gets
+        # exactly the errors an embedded caller gets.
         model = pydantic.create_model(
             "".join(part.title() for part in name.split("_")) + "Arguments",
             __config__=pydantic.ConfigDict(extra="forbid"),
@@ -224,20 +278,29 @@ def _install_openapi(app: FastAPI) -> None:
 
 
 def _arguments(
-    params: list[inspect.Parameter], hints: dict[str, Any], raw: Any
+    params: list[inspect.Parameter],
+    hints: dict[str, Any],
+    raw: Any,
+    model: type[pydantic.BaseModel] | None = None,
 ) -> tuple[list[Any], dict[str, Any]]:
     """The call's positional arguments (in the Backend method's order, defaults filled
-    in) and its keyword-only extras (``**values`` of change_term)."""
+    in) and its keyword-only extras (``**values`` of change_term), type-checked against
+    ``model`` (``ValidationError`` naming each wrongly typed argument)."""
     if not isinstance(raw, dict):
         raise ValidationError("the request body must be a JSON object of arguments")
     unknown = sorted(set(raw) - {p.name for p in params})
     if unknown:
         raise ValidationError(f"unknown arguments: {', '.join(unknown)}")
+    decoded = {p.name: _listed(wire.decode(raw[p.name])) for p in params if p.name in raw}
+    if model is not None and decoded:
+        decoded = _typed(model, decoded)
+    else:
+        decoded = {name: wire.shape(hints[name], value) for name, value in decoded.items()}
     positional: list[Any] = []
     extras: dict[str, Any] = {}
     for p in params:
-        if p.name in raw:
-            value = wire.shape(hints[p.name], wire.decode(raw[p.name]))
+        if p.name in decoded:
+            value = decoded[p.name]
         elif p.kind is p.VAR_KEYWORD:
             value = {}
         elif p.default is inspect.Parameter.empty:
@@ -249,6 +312,29 @@ def _arguments(
         else:
             positional.append(value)
     return positional, extras
+
+
+def _listed(value: Any) -> Any:
+    """Sets (``$set`` on the wire) as lists, as a Sequence argument takes them."""
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    if isinstance(value, list):
+        return [_listed(v) for v in value]
+    return value
+
+
+def _typed(model: type[pydantic.BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` checked against the argument model; each as the model made it (a
+    dataclass from an object, a tuple from an array, ``"3"`` for an int as 3)."""
+    try:
+        checked = model.model_validate(values)
+    except pydantic.ValidationError as err:
+        raise ValidationError(bodies.problems_of(err, "argument ")) from None
+    typed = {}
+    for name in values:
+        field = name if name in type(checked).model_fields else name + "_"
+        typed[name] = getattr(checked, field)
+    return typed
 
 
 def _call(
@@ -299,6 +385,13 @@ class TokenRequest(pydantic.BaseModel):
     description: str | None = None
 
 
+class RevokeRequest(pydantic.BaseModel):
+    """The token to revoke: its id, or the whole token (kept out of URLs and logs)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    token: str = pydantic.Field(min_length=1, max_length=400)
+
+
 def _add_admin_routes(app: FastAPI, state: ServerState) -> None:
     @app.get("/api/v1/whoami", tags=[READER], summary="The caller's user name and role")
     async def whoami(
@@ -313,11 +406,20 @@ def _add_admin_routes(app: FastAPI, state: ServerState) -> None:
         found = await run_in_threadpool(auth.list_tokens, state.backend)
         return [t.as_dict() for t in found]
 
-    @app.post("/api/v1/tokens", tags=[ADMIN], summary="Make a token", status_code=201)
+    # Routes with a JSON body read it themselves, after the token is checked: a caller
+    # without one hears 401 before anything is parsed.
+    @app.post(
+        "/api/v1/tokens",
+        tags=[ADMIN],
+        summary="Make a token",
+        status_code=201,
+        openapi_extra=bodies.body_schema(TokenRequest, app.state.schema_defs),
+    )
     async def create_token(
-        request: TokenRequest,
+        raw: Request,
         principal: auth.Principal = Depends(authorizer(state, ADMIN, "making tokens")),
     ) -> dict[str, Any]:
+        request = await bodies.read_model(raw, TokenRequest)
         lifetime = auth.parse_duration(request.expires_in) if request.expires_in else None
 
         def make() -> tuple[str, auth.TokenInfo]:
@@ -329,12 +431,33 @@ def _add_admin_routes(app: FastAPI, state: ServerState) -> None:
         token, info = await run_in_threadpool(make)
         return {"token": token, **info.as_dict()}
 
-    @app.delete("/api/v1/tokens/{token_id}", tags=[ADMIN], summary="Revoke a token")
+    @app.delete("/api/v1/tokens/{token_id}", tags=[ADMIN], summary="Revoke a token by id")
     async def revoke_token(
         token_id: str,
         principal: auth.Principal = Depends(authorizer(state, ADMIN, "revoking tokens")),
     ) -> dict[str, Any]:
+        if "_" in token_id:
+            # Most likely a whole token: URLs end up in access logs, so its secret must
+            # never travel in one (and is not repeated here).
+            raise ValidationError(
+                "a token id has no '_'; to revoke by the whole token, send it in the body "
+                "of POST /api/v1/tokens/revoke, never in a URL"
+            )
         info = await run_in_threadpool(auth.revoke_token, state.backend, token_id)
+        return info.as_dict()
+
+    @app.post(
+        "/api/v1/tokens/revoke",
+        tags=[ADMIN],
+        summary="Revoke a token given in the body (its id or the whole token)",
+        openapi_extra=bodies.body_schema(RevokeRequest, app.state.schema_defs),
+    )
+    async def revoke_token_in_body(
+        raw: Request,
+        principal: auth.Principal = Depends(authorizer(state, ADMIN, "revoking tokens")),
+    ) -> dict[str, Any]:
+        request = await bodies.read_model(raw, RevokeRequest)
+        info = await run_in_threadpool(auth.revoke_token, state.backend, request.token)
         return info.as_dict()
 
     @app.post("/api/v1/upgrade", tags=[ADMIN], summary="Migrate the catalog's schema")
@@ -353,40 +476,119 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-class _RequestLimit:
-    """Refuse JSON bodies over the limit (413) before reading them, and count the bytes
-    of bodies sent without a length (object and upload routes set their own limits)."""
+class _Guard:
+    """What every request passes first.
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int):
+    - JSON bodies over their limit are refused (413) before they are read: the small
+      limit, or the large one for the operations that carry rows; object and chunk
+      uploads (``PUT /objects``, ``PUT /uploads``) set their own limits.
+    - A body that pauses for ``body_timeout`` seconds ends the request (408).
+    - An answer sent before the request's body was read whole says
+      ``Connection: close`` (the unread rest would otherwise be taken for the next
+      request on the connection).
+    - An unexpected exception is logged once and answered 500 with a JSON error.
+    """
+
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        large: int,
+        small: int,
+        body_timeout: float,
+        scrub: errors.Scrubber,
+    ) -> None:
         self.app = app
-        self.limit = limit
+        self.large = large
+        self.small = small
+        self.body_timeout = body_timeout
+        self.scrub = scrub
+
+    def limit(self, method: str, path: str) -> int | None:
+        if method == "PUT" and path.startswith(("/objects/", "/uploads/")):
+            return None
+        prefix = operation_path("")
+        if path.startswith(prefix) and path[len(prefix) :] in ROW_OPERATIONS:
+            return self.large
+        return self.small
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/api/"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        too_big = False
-        if length is not None:
-            try:
-                too_big = int(length) > self.limit
-            except ValueError:
-                too_big = True
-        if too_big:
-            response = errors.error_response(
-                ValidationError(f"the request body is over {self.limit} bytes")
-            )
-            response.status_code = 413
+        headers = dict(scope.get("headers") or [])
+        length_header = headers.get(b"content-length")
+        chunked = b"transfer-encoding" in headers
+        try:
+            length = int(length_header) if length_header is not None else 0
+        except ValueError:
+            length = -1
+        limit = self.limit(str(scope.get("method")), str(scope.get("path", "")))
+        body_done = not chunked and length == 0
+        started = False
+
+        async def answer(exc: AssetryError | None, status: int | None = None) -> None:
+            nonlocal started
+            if exc is None:
+                response: Response = Response(
+                    json.dumps(errors.internal_error_body()),
+                    status_code=500,
+                    media_type="application/json",
+                )
+            else:
+                if status is not None:
+                    errors.with_status(exc, status)
+                response = errors.error_response(exc, scrub=self.scrub)
+            if not body_done:
+                response.headers["Connection"] = "close"
+            started = True
             await response(scope, receive, send)
+
+        if length < 0 or (limit is not None and length > limit):
+            shown = length_header.decode("latin-1")[:30] if length_header else "?"
+            if length < 0:
+                error = ValidationError(f"bad Content-Length {shown!r}")
+                await answer(error)
+            else:
+                await answer(ValidationError(f"the request body is over {limit} bytes"), 413)
             return
         seen = 0
 
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise ValidationError(f"the request body is over {self.limit} bytes")
+        async def guarded_receive() -> Message:
+            nonlocal seen, body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.body_timeout)
+            except TimeoutError:
+                error = ValidationError(
+                    f"the request body stopped arriving for {self.body_timeout:g} s"
+                )
+                raise errors.with_status(error, 408) from None
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if limit is not None and seen > limit:
+                    error = ValidationError(f"the request body is over {limit} bytes")
+                    raise errors.with_status(error, 413)
+                if not message.get("more_body", False):
+                    body_done = True
+            else:
+                body_done = True  # the client went away
             return message
 
-        await self.app(scope, counted, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if not body_done:
+                    raw = list(message.get("headers") or [])
+                    if not any(k.lower() == b"connection" for k, _ in raw):
+                        raw.append((b"connection", b"close"))
+                    message = {**message, "headers": raw}
+            await send(message)
+
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        except Exception:
+            log.exception("unexpected error in %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await answer(None)

@@ -27,7 +27,8 @@ from assetry.errors import AuthenticationError, NotFoundError, PermissionDenied,
 
 ROLES = ("reader", "writer", "curator", "admin")
 PREFIX = "ast"
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"\s*(\d+)\s*([smhdw])\s*")
+MAX_LIFETIME = dt.timedelta(days=100 * 366)  # a token lifetime; later ones overflow dates
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _BY_ID = sa.select(internal.tokens).where(internal.tokens.c.id == sa.bindparam("id"))
 
@@ -83,12 +84,18 @@ def check_role(role: str) -> str:
 
 def parse_duration(text: str) -> dt.timedelta:
     """``30d``, ``12h``, ``15m``, ``2w`` or ``90s`` as a time span."""
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text) if isinstance(text, str) and len(text) <= 40 else None
     if not match or int(match.group(1)) == 0:
         raise ValidationError(
             f"bad duration {text!r}; use a positive number and a unit s, m, h, d or w (30d)"
         )
-    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        span = dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        span = MAX_LIFETIME + MAX_LIFETIME
+    if span > MAX_LIFETIME:
+        raise ValidationError(f"duration {text!r} is longer than {MAX_LIFETIME.days} days")
+    return span
 
 
 def _hash(secret: str) -> str:
@@ -108,6 +115,8 @@ def create_token(
         raise ValidationError(f"a token needs a user name (1-200 characters), got {user!r}")
     if expires_in is not None and expires_in <= dt.timedelta(0):
         raise ValidationError("a token's lifetime must be positive")
+    if expires_in is not None and expires_in > MAX_LIFETIME:
+        raise ValidationError(f"a token's lifetime is at most {MAX_LIFETIME.days} days")
     token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
     expires = now + expires_in if expires_in else None

@@ -8,6 +8,11 @@
   opens a session; ``PUT /uploads/{id}?offset=N`` appends a chunk at byte N;
   ``GET /uploads/{id}`` tells how much has arrived (to resume after a broken
   connection); ``POST /uploads/{id}/complete`` verifies the whole file and stores it.
+- Completing is idempotent: concurrent or repeated ``complete`` calls of one upload
+  all succeed with the same answer (one stores the object; the others find it done).
+- Partial uploads left behind (``put-*.part`` of a killed ``PUT /objects``, sessions
+  nobody finished) are removed by ``collect_abandoned`` at startup and by
+  ``fsck --repair``.
 - ``GET /objects/{sha256}`` streams an object (``Range: bytes=N-`` for resumed
   downloads); ``HEAD`` tells whether it is there; ``GET /objects`` lists them in pages.
 """
@@ -16,11 +21,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
+import contextlib
 import json
 import os
 import re
 import secrets
 import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +46,7 @@ from assetry.errors import (
     NotFoundError,
     ValidationError,
 )
+from assetry.server import bodies
 from assetry.server.auth import Principal
 from assetry.server.operations import ADMIN, READER, WRITER
 from assetry.store.base import ObjectStore
@@ -49,7 +59,10 @@ MAX_OBJECT_BYTES = 1 << 40  # one object (declared by an upload session); 1 TiB
 MAX_SINGLE_PUT_BYTES = 1 << 30  # bigger objects go through resumable uploads
 MAX_CHUNK_BYTES = 256 << 20
 LIST_PAGE = 1000
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+ABANDONED_GRACE_SECONDS = 3600.0  # partial uploads untouched this long are removed
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")  # always fullmatch: "$" would allow a "\n"
+_SESSION_FILE = re.compile(r"([0-9a-f]{32})\.(json|part|lock)")
+_PUT_TEMP = re.compile(r"put-.*\.part")
 SHA256_PATTERN = "^[0-9a-f]{64}$"
 
 Authorizer = Callable[["ServerState", str, str], Callable[..., Awaitable[Any]]]
@@ -157,10 +170,18 @@ def add_routes(app: FastAPI, state: ServerState, authorizer: Authorizer) -> None
         return {"deleted": key}
 
     # --- resumable uploads -------------------------------------------------------------
-    @app.post("/uploads", tags=[WRITER], summary="Start a resumable upload", status_code=201)
+    @app.post(
+        "/uploads",
+        tags=[WRITER],
+        summary="Start a resumable upload",
+        status_code=201,
+        openapi_extra=bodies.body_schema(UploadRequest, app.state.schema_defs),
+    )
     async def start_upload(
-        upload: UploadRequest, principal: Principal = role(WRITER, "uploading")
+        request: Request, principal: Principal = role(WRITER, "uploading")
     ) -> JSONResponse:
+        # The body is read once the token is checked: no token, no parsing.
+        upload = await bodies.read_model(request, UploadRequest)
         if upload.length > state.max_object_bytes:
             return _too_large(upload.length, state.max_object_bytes, "a smaller file")
         if await run_in_threadpool(store.stat, upload.sha256) is not None:
@@ -177,7 +198,7 @@ def add_routes(app: FastAPI, state: ServerState, authorizer: Authorizer) -> None
         upload_id: str, principal: Principal = role(WRITER, "uploading")
     ) -> dict[str, Any]:
         meta = _session(state, upload_id, principal)
-        offset = _part_path(state, upload_id).stat().st_size
+        offset = _part_size(state, upload_id)
         return {"id": upload_id, "offset": offset, "length": meta["length"]}
 
     @app.put("/uploads/{upload_id}", tags=[WRITER], summary="Append a chunk at an offset")
@@ -190,7 +211,7 @@ def add_routes(app: FastAPI, state: ServerState, authorizer: Authorizer) -> None
     ) -> Response:
         meta = _session(state, upload_id, principal)
         part = _part_path(state, upload_id)
-        have = part.stat().st_size
+        have = _part_size(state, upload_id)
         if offset != have:
             raise ConflictError(
                 f"upload {upload_id} has {have} bytes; send the chunk at offset {have}"
@@ -216,21 +237,16 @@ def add_routes(app: FastAPI, state: ServerState, authorizer: Authorizer) -> None
     async def complete_upload(
         upload_id: str, principal: Principal = role(WRITER, "uploading")
     ) -> JSONResponse:
-        meta = _session(state, upload_id, principal)
-        part = _part_path(state, upload_id)
-        digests = await run_in_threadpool(hash_file, part)
-        if digests.length < meta["length"]:
-            raise ValidationError(
-                f"upload {upload_id} is incomplete: {digests.length} of {meta['length']} bytes"
-            )
         try:
-            _check(meta["sha256"], meta["md5"], meta["length"], digests)
-        except ChecksumMismatch:
-            _discard(state, upload_id)  # bad bytes are never resumed
-            raise
-        await run_in_threadpool(_install, store, part, digests)
-        _discard(state, upload_id)
-        return JSONResponse(_digest_body(digests), status_code=201)
+            meta = _session(state, upload_id, principal)
+        except NotFoundError:
+            # Completed a moment ago (by a concurrent or an earlier, repeated call)?
+            finished = _finished_upload(upload_id, principal.user)
+            if finished is None:
+                raise
+            return JSONResponse(finished)
+        status, body = await run_in_threadpool(_complete, state, upload_id, meta)
+        return JSONResponse(body, status_code=status)
 
     @app.delete("/uploads/{upload_id}", tags=[WRITER], summary="Abandon an upload")
     async def abort_upload(
@@ -371,18 +387,184 @@ def _part_path(state: ServerState, upload_id: str) -> Path:
     return state.upload_dir / f"{upload_id}.part"
 
 
+def _part_size(state: ServerState, upload_id: str) -> int:
+    try:
+        return _part_path(state, upload_id).stat().st_size
+    except FileNotFoundError:
+        raise NotFoundError(f"upload {upload_id!r} has no data (abandoned)") from None
+
+
 def _session(state: ServerState, upload_id: str, principal: Principal) -> dict[str, Any]:
-    if not _UPLOAD_ID.match(upload_id):
-        raise NotFoundError(f"no upload {upload_id!r}")
+    if not _UPLOAD_ID.fullmatch(upload_id):
+        raise NotFoundError("no such upload (an upload id is 32 hex digits)")
     try:
         meta: dict[str, Any] = json.loads(_meta_path(state, upload_id).read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):
         raise NotFoundError(f"no upload {upload_id!r} (finished, abandoned or unknown)") from None
     if meta.get("user") != principal.user:
         raise NotFoundError(f"no upload {upload_id!r} of user {principal.user!r}")
     return meta
 
 
+# Uploads this process completed lately: upload id -> (user, answer), so a complete that
+# comes in just after another (concurrent, or a client's retry) answers the same.
+_FINISHED: collections.OrderedDict[str, tuple[str, dict[str, Any]]] = collections.OrderedDict()
+_FINISHED_KEPT = 10_000
+_finished_guard = threading.Lock()
+
+
+def _finished_upload(upload_id: str, user: str) -> dict[str, Any] | None:
+    with _finished_guard:
+        found = _FINISHED.get(upload_id)
+    return dict(found[1]) if found is not None and found[0] == user else None
+
+
+def _remember_finished(upload_id: str, user: str, answer: dict[str, Any]) -> None:
+    with _finished_guard:
+        _FINISHED[upload_id] = (user, dict(answer))
+        while len(_FINISHED) > _FINISHED_KEPT:
+            _FINISHED.popitem(last=False)
+
+
+def _complete(state: ServerState, upload_id: str, meta: dict[str, Any]) -> tuple[int, Any]:
+    """Verify and store a finished upload, once: concurrent calls wait for the first and
+    answer what it stored (201 for the call that stored it, else 200)."""
+    with _locked(state.upload_dir, upload_id):
+        declared = {"sha256": meta["sha256"], "md5": meta["md5"], "length": meta["length"]}
+        if not _meta_path(state, upload_id).exists():
+            # Completed meanwhile (or abandoned): answer what is stored.
+            _lock_path(state.upload_dir, upload_id).unlink(missing_ok=True)
+            if state.store.stat(meta["sha256"]) is None:
+                raise NotFoundError(f"no upload {upload_id!r} (finished, abandoned or unknown)")
+            return 200, declared
+        part = _part_path(state, upload_id)
+        try:
+            digests = hash_file(part)
+        except FileNotFoundError:
+            raise NotFoundError(f"upload {upload_id!r} has no data (abandoned)") from None
+        if digests.length < meta["length"]:
+            raise ValidationError(
+                f"upload {upload_id} is incomplete: {digests.length} of {meta['length']} bytes"
+            )
+        try:
+            _check(meta["sha256"], meta["md5"], meta["length"], digests)
+        except ChecksumMismatch:
+            _discard(state, upload_id)  # bad bytes are never resumed
+            raise
+        _install(state.store, part, digests)
+        answer = _digest_body(digests)
+        _remember_finished(upload_id, str(meta.get("user")), answer)
+        _discard(state, upload_id)
+        return 201, answer
+
+
 def _discard(state: ServerState, upload_id: str) -> None:
+    """Remove a session's files. Whoever waits on its lock finds the record gone."""
     _part_path(state, upload_id).unlink(missing_ok=True)
     _meta_path(state, upload_id).unlink(missing_ok=True)
+    _lock_path(state.upload_dir, upload_id).unlink(missing_ok=True)
+
+
+# --- locks and collection of abandoned uploads ----------------------------------------------
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: locks within this process only
+    fcntl = None  # type: ignore[assignment]
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+
+
+def _lock_path(folder: Path, upload_id: str) -> Path:
+    return folder / f"{upload_id}.lock"
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, upload_id: str, wait: bool = True) -> Iterator[bool]:
+    """Hold the session's lock (a file lock, so workers and machines sharing the upload
+    folder agree); yield whether it is held (``wait=False`` does not wait for it)."""
+    if fcntl is None:
+        with _local_locks_guard:
+            lock = _local_locks.setdefault(upload_id, threading.Lock())
+        if not lock.acquire(blocking=wait):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+        return
+    fd = os.open(_lock_path(folder, upload_id), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def collect_abandoned(
+    upload_dir: str | os.PathLike[str],
+    store: ObjectStore | None = None,
+    grace_seconds: float = ABANDONED_GRACE_SECONDS,
+) -> list[Path]:
+    """Remove what interrupted uploads left behind, untouched for ``grace_seconds``:
+    ``put-*.part`` files of single ``PUT /objects`` requests, resumable sessions (their
+    ``.json``, ``.part`` and ``.lock`` files; a session being completed right
+    now is skipped) and, for a local ``store``, its own temporary ``.part`` files.
+    Return the paths removed. The server calls this at startup; ``fsck --repair`` too."""
+    folder = Path(upload_dir)
+    cutoff = time.time() - grace_seconds
+    removed: list[Path] = []
+
+    def stale(path: Path) -> bool:
+        try:
+            return path.stat().st_mtime < cutoff
+        except FileNotFoundError:
+            return False
+
+    def remove(path: Path) -> None:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        removed.append(path)
+
+    sessions: dict[str, list[Path]] = {}
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            if _PUT_TEMP.fullmatch(entry.name):
+                if stale(entry):
+                    remove(entry)
+                continue
+            found = _SESSION_FILE.fullmatch(entry.name)
+            if found:
+                sessions.setdefault(found.group(1), []).append(entry)
+    for upload_id, files in sorted(sessions.items()):
+        if not all(stale(f) or not f.exists() for f in files):
+            continue
+        with _locked(folder, upload_id, wait=False) as held:
+            if not held:
+                continue  # being completed now
+            for path in files:
+                if not path.name.endswith(".lock"):
+                    remove(path)
+            _lock_path(folder, upload_id).unlink(missing_ok=True)  # ours, not reported
+    temporary = _store_temp_dir(store)
+    if temporary is not None and temporary.is_dir():
+        for entry in temporary.iterdir():
+            if entry.name.endswith(".part") and stale(entry):
+                remove(entry)
+    return removed
+
+
+def _store_temp_dir(store: ObjectStore | None) -> Path | None:
+    from assetry.store import local
+
+    if isinstance(store, local.LocalStore):
+        return store.root / local._TMP
+    return None

@@ -85,6 +85,7 @@ OTHER_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/tokens"): ADMIN,
     ("POST", "/api/v1/tokens"): ADMIN,
     ("DELETE", "/api/v1/tokens/{token_id}"): ADMIN,
+    ("POST", "/api/v1/tokens/revoke"): ADMIN,
     ("POST", "/api/v1/upgrade"): ADMIN,
 }
 
