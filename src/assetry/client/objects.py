@@ -84,7 +84,7 @@ class HttpObjectStore(ObjectStore):
         offset, failures = 0, 0
         while offset < digests.length:
             size = min(UPLOAD_CHUNK_BYTES, digests.length - offset)
-            handle.seek(offset)
+            handle.seek(offset)  # each attempt reads its chunk from the file again
             try:
                 answer = self.transport.request(
                     "PUT",
@@ -208,21 +208,42 @@ def _b64_md5(md5_hex: str) -> str:
 
 
 class _Reader:
-    """At most ``size`` bytes of ``handle``, read in chunks (requests streams it)."""
+    """``size`` bytes of ``handle`` from its current position, read in chunks (requests
+    streams it). It can be rewound (``seek``/``tell`` within those bytes), so a retried
+    request (urllib3 rewinds the body it retries; so does ``Transport``) sends the same
+    bytes again rather than nothing."""
 
     def __init__(self, handle: BinaryIO, size: int) -> None:
         self.handle = handle
-        self.remaining = size
+        self.start = handle.tell()
+        self.size = size
+        self.position = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.size - self.position
 
     def __len__(self) -> int:
-        return self.remaining
+        return self.size  # requests sends len() - tell() as the Content-Length
 
-    def read(self, size: int = -1) -> bytes:
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.position, os.SEEK_END: self.size}[whence]
+        target = base + offset
+        if not 0 <= target <= self.size:
+            raise ValueError(f"seek to {target} outside a body of {self.size} bytes")
+        self.position = target
+        self.handle.seek(self.start + target)
+        return target
+
+    def read(self, size: int | None = -1) -> bytes:
         if self.remaining <= 0:
             return b""
         wanted = self.remaining if size is None or size < 0 else min(size, self.remaining)
         chunk = self.handle.read(min(wanted, CHUNK_SIZE))
-        self.remaining -= len(chunk)
+        self.position += len(chunk)
         return chunk
 
 

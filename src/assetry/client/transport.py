@@ -3,7 +3,10 @@ token, timeouts, and errors rebuilt into ``assetry.errors``.
 
 Connection failures are retried for every request (nothing was sent); read timeouts and
 dropped connections only for requests that are safe to repeat (GET, HEAD, PUT of a
-content-addressed object, DELETE, and the read-only operations).
+content-addressed object, DELETE, and the read-only operations). A request whose body
+is a stream is repeated only if the stream can be rewound (``seek``/``tell``) to where
+it started: a retried upload sends its bytes again, never an empty body under the
+first attempt's ``Content-Length``.
 """
 
 from __future__ import annotations
@@ -56,9 +59,36 @@ class Transport:
         self.session.headers["User-Agent"] = "assetry-client"
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
+        self._pool_size = pool_size
+        self._once: requests.Session | None = None
+
+    def _session_for(self, data: Any) -> requests.Session:
+        """The session that may repeat this body: a stream that cannot be rewound goes
+        through one that only retries connecting (nothing of the body sent yet)."""
+        if not _is_stream(data) or _rewindable(data):
+            return self.session
+        if self._once is None:
+            once = requests.Session()
+            retry = Retry(
+                total=RETRIES,
+                connect=RETRIES,
+                read=0,
+                status=0,
+                other=0,
+                backoff_factor=0.2,
+                raise_on_status=False,
+            )
+            adapter = HTTPAdapter(max_retries=retry, pool_maxsize=self._pool_size)
+            once.mount("http://", adapter)
+            once.mount("https://", adapter)
+            once.headers.update(self.session.headers)
+            self._once = once
+        return self._once
 
     def close(self) -> None:
         self.session.close()
+        if self._once is not None:
+            self._once.close()
 
     def request(
         self,
@@ -75,11 +105,18 @@ class Transport:
         if json_body is not None:
             kwargs["data"] = json.dumps(json_body, allow_nan=False).encode("utf-8")
             kwargs.setdefault("headers", {})["Content-Type"] = "application/json"
+        data: Any = kwargs.get("data")
+        start = _position(data)
+        if _is_stream(data) and start is None:
+            idempotent = False  # the body cannot be sent twice
+        session = self._session_for(data)
         attempts = 3 if idempotent else 1
         for attempt in range(attempts):
+            if attempt and start is not None:
+                data.seek(start)  # the body again from where it started
             try:
                 with translated(self.url):
-                    response = self.session.request(
+                    response = session.request(
                         method,
                         self.url + path,
                         timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
@@ -127,6 +164,25 @@ def error_of(response: requests.Response) -> errors.AssetryError:
     if response.status_code >= 500:
         cls = errors.StoreError
     return cls(f"{fallback} {text}".strip())
+
+
+def _is_stream(data: Any) -> bool:
+    return hasattr(data, "read")
+
+
+def _rewindable(data: Any) -> bool:
+    return _position(data) is not None
+
+
+def _position(data: Any) -> int | None:
+    """Where a stream body starts (``None``: not a stream, or one that cannot seek)."""
+    if not _is_stream(data) or not hasattr(data, "seek") or not hasattr(data, "tell"):
+        return None
+    try:
+        position = data.tell()
+    except (OSError, ValueError):
+        return None
+    return position if isinstance(position, int) else None
 
 
 def _json(response: requests.Response) -> Any:
