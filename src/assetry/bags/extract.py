@@ -273,11 +273,16 @@ def _extract_tar(archive: Path, staging: Path) -> None:
     data_filter = getattr(tarfile, "data_filter", None)
     count = total = 0
     seen: set[str] = set()
+    # A tar (often compressed) lists its sizes only as it is read: the running total of
+    # what it declares is held against the space free when extraction began.
+    free = shutil.disk_usage(staging).free
     with tarfile.open(archive, "r:*") as tf:
         for member in tf:
             count += 1
             total += max(member.size, 0)
             _check_totals(archive, count, total)
+            if total > free:
+                raise BagError(f"{archive}: not enough free space to extract it ({free} bytes)")
             name = _entry_name(archive, member.name)
             if member.issym() or member.islnk():
                 kind = "a symbolic link" if member.issym() else "a hard link"
