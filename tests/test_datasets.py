@@ -13,6 +13,7 @@ from assetry import (
     TableDef,
     ValidationError,
 )
+from tests.helpers import stored_file
 
 
 @pytest.fixture
@@ -86,9 +87,7 @@ def test_a_version_is_frozen(cat: Catalog) -> None:
 
 def test_members_of_any_type_and_nested_datasets(cat: Catalog) -> None:
     [s] = subjects(cat, 1)
-    [img] = cat.insert(
-        "Image", [{"URL": "/objects/x", "Length": 1, "MD5": "m", "SHA256": "s", "Subject": s}]
-    )
+    [img] = cat.insert("Image", [{**stored_file(cat, b"x"), "Subject": s}])
     parent = cat.create_dataset("Complete")
     child = cat.create_dataset("Training")
     grandchild = cat.create_dataset("Testing")

@@ -1,7 +1,8 @@
 """Lineage: one recursive query over the provenance edge table, and the graph's renderings.
 
 Edges are written straight into ``assetry_edge`` (the row layer writes them in normal use);
-the rows they connect are made with the public API so that node labels resolve.
+the rows they connect are made with the public API, or the row layer for system tables,
+so that node labels resolve.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from assetry import Catalog, RIDNotFound, ValidationError
 from assetry.catalog import internal
 from assetry.catalog.lineage import walk
 from assetry.executions.lineage import LineageGraph, step_target
+from tests.helpers import insert_as_operations_do, stored_file
 
 
 @pytest.fixture
@@ -65,19 +67,14 @@ def add_edges(cat: Catalog, edges: Sequence[tuple[str, str, str, str, str, str |
 def images(cat: Catalog, *names: str) -> list[str]:
     if "Image" not in cat.list_tables():
         cat.create_asset("Image", comment="test images")
-    return cat.insert(
-        "Image",
-        [
-            {"URL": f"file:///{n}", "Filename": n, "Length": 1, "MD5": "0" * 32, "SHA256": "0" * 64}
-            for n in names
-        ],
-    )
+    return cat.insert("Image", [stored_file(cat, n.encode(), n) for n in names])
 
 
 def executions(cat: Catalog, workflow: str, *descriptions: str | None) -> list[str]:
     """New executions of ``workflow``, each with its ``executed`` edge (written here too, so
     the tests do not depend on whether the row layer writes it: duplicates collapse)."""
-    rids = cat.insert(
+    rids = insert_as_operations_do(
+        cat,
         "Execution",
         [
             {
@@ -94,11 +91,13 @@ def executions(cat: Catalog, workflow: str, *descriptions: str | None) -> list[s
 
 
 def workflow(cat: Catalog, name: str = "train-unet") -> str:
-    return cat.insert("Workflow", [{"Name": name, "Workflow_Type": "Training"}])[0]
+    return insert_as_operations_do(cat, "Workflow", [{"Name": name, "Workflow_Type": "Training"}])[
+        0
+    ]
 
 
 def dataset(cat: Catalog, description: str) -> str:
-    return cat.insert("Dataset", [{"Description": description}])[0]
+    return insert_as_operations_do(cat, "Dataset", [{"Description": description}])[0]
 
 
 @dataclass

@@ -9,6 +9,7 @@ import pytest
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef, TableNotFound, ValidationError
 from assetry.catalog.pathbuilder import Column, Condition, DataPath, PathBuilder
+from tests.helpers import stored_file
 
 
 def path_builder(cat: Catalog) -> PathBuilder:
@@ -28,15 +29,8 @@ class Stock:
     execution: str
 
 
-def image_row(subject: str, width: int) -> dict[str, object]:
-    return {
-        "URL": f"file:///img/{width}",
-        "Length": width,
-        "MD5": "m",
-        "SHA256": "s",
-        "Subject": subject,
-        "Width": width,
-    }
+def image_row(cat: Catalog, subject: str, width: int) -> dict[str, object]:
+    return {**stored_file(cat, b"x" * width), "Subject": subject, "Width": width}
 
 
 @pytest.fixture
@@ -68,10 +62,8 @@ def stock(catalog: Catalog) -> Stock:
     ]
     rids = cat.insert("Subject", people)
     subjects = {p["Name"]: rid for p, rid in zip(people, rids, strict=True)}
-    images = cat.insert("Image", [image_row(subjects["A"], w) for w in (10, 20, 30)])
-    [execution] = cat.insert(
-        "Execution", [{"Status": "Created", "Upload_Status": "Not_Started", "Description": "x"}]
-    )
+    images = cat.insert("Image", [image_row(cat, subjects["A"], w) for w in (10, 20, 30)])
+    execution = cat._backend.create_execution({"Description": "x"}, {})
     return Stock(cat, path_builder(cat), subjects, images, execution)
 
 
@@ -85,10 +77,8 @@ def names(rows: list[dict[str, object]]) -> list[object]:
 def test_derivaml_association_query(stock: Stock) -> None:
     cat, pb, exe = stock.cat, stock.pb, stock.execution
     img_in, img_out, other = stock.images
-    cat.insert("Image_Execution", [
-        {"Image": img_in, "Execution": exe, "Asset_Role": "Input"},
-        {"Image": img_out, "Execution": exe, "Asset_Role": "Output"},
-    ])  # fmt: skip
+    cat._backend.link_assets(exe, {"Image": [img_in]}, "Input")  # as an execution does
+    cat._backend.link_assets(exe, {"Image": [img_out]}, "Output")
     t = pb.schemas[cat.ml_schema].Image_Execution
     rows = t.filter(t.Execution == exe).filter(t.Asset_Role == "Output").entities().fetch()
     assert isinstance(rows, list)

@@ -14,12 +14,12 @@ from assetry import (
     TableNotFound,
     ValidationError,
 )
+from tests.helpers import stored_file
 from tests.test_model import define_basic
 
 
-def image_row(subject: str, **extra: object) -> dict:
-    return {"URL": "file:///x", "Length": 3, "MD5": "m", "SHA256": "s", "Subject": subject,
-            **extra}  # fmt: skip
+def image_row(cat: Catalog, subject: str, **extra: object) -> dict:
+    return {**stored_file(cat, b"abc"), "Subject": subject, **extra}
 
 
 def test_insert_returns_rids_in_order_and_rows_resolve(catalog: Catalog) -> None:
@@ -66,10 +66,10 @@ def test_vocabulary_column_stores_canonical_name(catalog: Catalog) -> None:
 def test_foreign_keys_are_enforced(catalog: Catalog) -> None:
     define_basic(catalog)
     [subject] = catalog.insert("Subject", [{"Name": "S1"}])
-    [image] = catalog.insert("Image", [image_row(subject.lower())])
+    [image] = catalog.insert("Image", [image_row(catalog, subject.lower())])
     assert catalog.resolve_rid(image).row["Subject"] == subject
     with pytest.raises(ValidationError, match="no row of 'Subject'"):
-        catalog.insert("Image", [image_row("ZZZZZZZZ-9")])
+        catalog.insert("Image", [image_row(catalog, "ZZZZZZZZ-9")])
     with pytest.raises(ConflictError, match="still referenced"):
         catalog.delete("Subject", [subject])
     catalog.delete("Image", [image])

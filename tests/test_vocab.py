@@ -21,6 +21,7 @@ from assetry import (
     TermNotFound,
     ValidationError,
 )
+from tests.helpers import stored_file
 
 BUILTIN_VOCABULARIES = {
     "Asset_Role": ["Input", "Output"],
@@ -634,10 +635,7 @@ def test_derivaml_documented_style_runs(catalog: Catalog) -> None:
         "Image",
         [
             {
-                "URL": "file:///images/a.png",
-                "Length": 3,
-                "MD5": "0" * 32,
-                "SHA256": "0" * 64,
+                **stored_file(cat, b"png", "a.png"),
                 "Acquisition_Date": "2024-05-01",
                 "Subject": subject,
                 "Image_Quality": "POOR",

@@ -79,6 +79,7 @@ def check_store_url(store: str) -> str:
 
 
 _ACTING_USER: ContextVar[str | None] = ContextVar("assetry_acting_user", default=None)
+_ACTING_ROLE: ContextVar[str | None] = ContextVar("assetry_acting_role", default=None)
 
 
 def local_user() -> str:
@@ -93,14 +94,23 @@ def _login_name() -> str:
     return getpass.getuser()
 
 
+def acting_role() -> str | None:
+    """The role of the caller the server acts for (``acting_as``), or None for the local
+    owner of an embedded or database catalog, who may do anything a role may."""
+    return _ACTING_ROLE.get()
+
+
 @contextmanager
-def acting_as(user: str) -> Iterator[None]:
-    """Record changes made inside the block as made by ``user`` (this thread/task only)."""
-    token = _ACTING_USER.set(user)
+def acting_as(user: str, role: str | None = None) -> Iterator[None]:
+    """Record changes made inside the block as made by ``user`` and authorize them for
+    ``role`` (this thread/task only; None: the local owner)."""
+    user_token = _ACTING_USER.set(user)
+    role_token = _ACTING_ROLE.set(role)
     try:
         yield
     finally:
-        _ACTING_USER.reset(token)
+        _ACTING_ROLE.reset(role_token)
+        _ACTING_USER.reset(user_token)
 
 
 def credentials_file() -> Path:

@@ -196,6 +196,7 @@ def test_upgrade_an_older_catalog(run: Runner, tmp_path: Path) -> None:
     cat = tmp_path / "old"
     assert run("init", "--catalog", str(cat)).code == 0
     con = sqlite3.connect(cat / "catalog.db")
+    con.execute("DROP TABLE assetry_import")
     con.execute("DROP TABLE assetry_token")
     con.execute("UPDATE alembic_version SET version_num = '0003'")
     con.commit()

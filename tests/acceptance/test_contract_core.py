@@ -53,6 +53,7 @@ from assetry import (
     ValidationError,
 )
 from tests.conftest import clone_sqlite
+from tests.helpers import stored_file
 
 # --- fixtures ----------------------------------------------------------------------------
 
@@ -124,14 +125,9 @@ def fks(cat: Catalog, name: str) -> dict[str, str]:
     return {fk["column"]: fk["table"] for fk in table_doc(cat, name)["foreign_keys"]}
 
 
-def asset_row(rid_of_subject: str | None = None, **extra: object) -> dict:
-    row: dict = {
-        "URL": "/objects/x",
-        "Filename": "x.png",
-        "Length": 1,
-        "MD5": "0" * 32,
-        "SHA256": "0" * 64,
-    }
+def asset_row(cat: Catalog, rid_of_subject: str | None = None, **extra: object) -> dict:
+    """An Image row naming bytes stored in ``cat`` (an asset row must, API.md §8)."""
+    row: dict = stored_file(cat, b"x", "x.png")
     if rid_of_subject is not None:
         row["Subject"] = rid_of_subject
     row.update(extra)
@@ -537,6 +533,7 @@ def _make_schema_older(directory: Path) -> None:
     """Roll the catalog's schema back one migration by hand, as an old assetry left it."""
     con = sqlite3.connect(directory / "catalog.db")
     try:
+        con.execute("DROP TABLE assetry_import")
         con.execute("DROP TABLE assetry_token")
         con.execute("UPDATE alembic_version SET version_num = '0003'")
         con.commit()
@@ -817,10 +814,10 @@ def test_every_problem_is_reported_at_once(example: Catalog) -> None:
 
 def test_referenced_tables_adds_a_rid_column(example: Catalog) -> None:
     subject = example.insert("Subject", [{"Name": "S1"}])[0]
-    image = example.insert("Image", [asset_row(subject.lower())])[0]
+    image = example.insert("Image", [asset_row(example, subject.lower())])[0]
     assert example.resolve_rid(image).row["Subject"] == subject
     with pytest.raises(ValidationError, match="Subject"):
-        example.insert("Image", [asset_row("ZZZZ-1")])
+        example.insert("Image", [asset_row(example, "ZZZZ-1")])
     fk = next(f for f in table_doc(example, "Image")["foreign_keys"] if f["column"] == "Subject")
     assert fk["table"] == "Subject"
 
@@ -853,8 +850,9 @@ def test_creating_an_asset_table_creates_its_companions(example: Catalog) -> Non
     assert exe == {"Image": "Image", "Execution": "Execution", "Asset_Role": "Asset_Role"}
     term = example.lookup_term("Asset_Type", "Image")
     assert term.name == "Image"
-    with pytest.raises(ValidationError, match="Asset_Role"):
-        example.insert("Image_Execution", [{"Asset_Role": "Sideways"}])
+    # Execution links carry provenance: only executions write them (API.md §11).
+    with pytest.raises(PermissionDenied, match="Image_Execution"):
+        example.insert("Image_Execution", [{"Asset_Role": "Input"}])
 
 
 @pytest.mark.parametrize(
@@ -945,7 +943,7 @@ def test_section_3_example(example: Catalog) -> None:
     found = example.resolve_rid(rids[0])
     assert isinstance(found, ResolvedRID)
     assert found.table == "Subject" and found.row["Age"] == 3 and found.row["Species"] == "mouse"
-    image = example.insert("Image", [asset_row(rids[0], Width=512)])[0]
+    image = example.insert("Image", [asset_row(example, rids[0], Width=512)])[0]
     frame = example.get_table_as_dataframe("Image", filters={"Subject": rids[0]}, as_of=None)
     assert isinstance(frame, pd.DataFrame)
     assert frame["RID"].tolist() == [image] and frame["Width"].tolist() == [512]
@@ -1023,7 +1021,7 @@ def test_row_errors_name_what_was_wrong(example: Catalog) -> None:
 
 def test_rows_referenced_by_rid_in_any_case(example: Catalog) -> None:
     subject = example.insert("Subject", [{"Name": "S1"}])[0]
-    image = example.insert("Image", [asset_row(subject)])[0]
+    image = example.insert("Image", [asset_row(example, subject)])[0]
     lowered = subject.lower()
     assert len(list(example.get_table_as_dict("Image", filters={"Subject": lowered}))) == 1
     example.update("Subject", [{"RID": lowered, "Age": 9}])
@@ -1207,11 +1205,11 @@ def test_checksum_mismatch_and_validation_error_fields() -> None:
 
 def test_database_constraint_violations_are_conflict_or_validation_errors(example: Catalog) -> None:
     subject = example.insert("Subject", [{"Name": "S1"}])[0]
-    example.insert("Image", [asset_row(subject)])
+    example.insert("Image", [asset_row(example, subject)])
     with pytest.raises(ConflictError):
         example.delete("Subject", [subject])
     with pytest.raises(ValidationError):
-        example.insert("Image", [asset_row("NOPE-1")])
+        example.insert("Image", [asset_row(example, "NOPE-1")])
     with pytest.raises(ConflictError):
         example.add_term("Asset_Type", "Image", exists_ok=False)
     with pytest.raises(ValidationError):

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.catalog import history, internal, rids, rows
+from assetry.catalog import history, internal, policy, rids, rows
 from assetry.catalog.model import TableModel
 from assetry.catalog.session import Session
 from assetry.errors import RIDNotFound, TermNotFound, ValidationError
@@ -218,22 +218,14 @@ def link_assets(
         rows.insert(session, f"{table}_Execution", new)
 
 
-FILE_COLUMNS = ("URL", "Filename", "Length", "MD5", "SHA256")
-STATUS_COLUMNS = ("Status", "Upload_Status")
-
-
 def guard_update(session: Session, table: str, changes: object) -> None:
-    """Refuse the changes a plain row update must not make: the file columns of an asset
-    row (the row describes one immutable file) and an execution's statuses (they move
-    through the status machine). Setting a column to the value it has is allowed."""
-    model = session.model.table(table)
-    guarded: tuple[str, ...]
-    if model.kind == "asset":
-        guarded, why = FILE_COLUMNS, "an asset row describes one immutable file: add a new asset"
-    elif table == "Execution":
-        guarded = STATUS_COLUMNS
-        why = "statuses change through exe.update_status and upload_execution_outputs"
-    else:
+    """Refuse the changes a plain row update must not make (``policy.fixed_columns``):
+    the file columns of an asset row (the row describes one immutable file), the columns
+    of a workflow, execution or dataset that their own operations write (an execution's
+    statuses move through the status machine). Giving a column the value it has is
+    allowed."""
+    guarded, why = policy.fixed_columns(session.model.table(table))
+    if not guarded:
         return
     if not isinstance(changes, Sequence) or isinstance(changes, str):
         return  # rows.update reports the shape
@@ -454,6 +446,34 @@ def ensure_asset(session: Session, entry: OutputEntry) -> str:
     return rid
 
 
+WORKFLOW_IDENTITY = ("Name", "URL", "Checksum", "Workflow_Type")
+WORKFLOW_VALUES = {*WORKFLOW_IDENTITY, "Description", "Version"}
+EXECUTION_VALUES = {"Workflow", "Description", "Parameters"}
+
+
+def create_workflow(session: Session, values: Mapping[str, Any]) -> str:
+    """The workflow with the identity in ``values``, recorded when there is none."""
+    if not isinstance(values, Mapping):
+        raise ValidationError("workflow values must be a dict (column name -> value)")
+    policy.refuse_values(values, WORKFLOW_VALUES, "create_workflow")
+    if not isinstance(values.get("Name"), str):
+        raise ValidationError("create_workflow needs a Name (text)")
+    table = session.model.table("Workflow")
+    canonical = rows.check_values(session, table, values)
+    t = session.table("Workflow")
+    same = sa.select(t.c.RID).where(
+        *(
+            t.c[c].is_(None) if canonical.get(c) is None else t.c[c] == canonical[c]
+            for c in WORKFLOW_IDENTITY
+        )
+    )
+    found = session.conn.execute(same.order_by(t.c.RID).limit(1)).scalar()
+    if found is not None:
+        return str(found)
+    [rid] = rows.insert(session, "Workflow", [canonical])
+    return rid
+
+
 def create_execution(
     session: Session,
     values: Mapping[str, Any],
@@ -461,7 +481,11 @@ def create_execution(
     datasets: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Insert an Execution row and link its input assets and (dataset, version) inputs,
-    in one transaction."""
+    in one transaction. It starts Created / Not_Started: statuses move only through
+    ``set_status``."""
+    if not isinstance(values, Mapping):
+        raise ValidationError("execution values must be a dict (column name -> value)")
+    policy.refuse_values(values, EXECUTION_VALUES, "create_execution")
     [rid] = rows.insert(
         session, "Execution", [{"Status": "Created", "Upload_Status": "Not_Started", **values}]
     )

@@ -200,14 +200,21 @@ class Backend(abc.ABC):
         """Canonical asset types and column values for a file staged for ``table``."""
 
     @abc.abstractmethod
+    def create_workflow(self, values: Mapping[str, Any]) -> str:
+        """The RID of the workflow with these ``Name``, ``URL``, ``Checksum`` and
+        ``Workflow_Type``, recording one (with ``Description`` and ``Version``) when there
+        is none; the only way Workflow rows are written."""
+
+    @abc.abstractmethod
     def create_execution(
         self,
         values: Mapping[str, Any],
         inputs: Mapping[str, Sequence[str]],
         datasets: Sequence[tuple[str, str]] = (),
     ) -> str:
-        """Record a new execution with its input assets and dataset versions (one
-        transaction); return its RID."""
+        """Record a new execution (``values``: its ``Workflow``, ``Description`` and
+        ``Parameters``; it starts Created / Not_Started) with its input assets and
+        dataset versions (one transaction); return its RID."""
 
     @abc.abstractmethod
     def set_status(

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.catalog import internal, names, rows, types
+from assetry.catalog import internal, names, policy, rows, types
 from assetry.catalog.definitions import ColumnDef, check_comment
 from assetry.catalog.model import (
     ELEMENT_KINDS,
@@ -196,7 +196,9 @@ def _create(session: Session, new_tables: list[TableModel]) -> None:
 
 
 def record_model(session: Session, model: Model) -> None:
-    """Store ``model`` as the next model version at this session's snapshot."""
+    """Store ``model`` as the next model version at this session's snapshot. Every model
+    change passes here, so here it is authorized: the model is the curators'."""
+    policy.require(policy.CURATOR, "changing the model (tables, columns, element types)")
     model.version = session.model.version + 1
     session.conn.execute(
         internal.model_versions.insert().values(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from assetry import config
 from assetry.catalog import database, migrate, model, names, reads
-from assetry.catalog import rids as rid_text
 from assetry.catalog.backend import Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef, TableDef, listed
 from assetry.catalog.sql_backend import SqlBackend
@@ -20,7 +20,6 @@ from assetry.datasets.api import DatasetsAPI
 from assetry.datasets.bags_api import BagsAPI
 from assetry.errors import ConfigError, ConflictError, NotFoundError, ValidationError
 from assetry.executions.api import ExecutionsAPI
-from assetry.vocab import builtin
 from assetry.vocab.terms import Term
 
 if TYPE_CHECKING:
@@ -92,7 +91,7 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         url = self._location.database_url
         database.check_exists(url)
         with database.opening(url):
-            self._backend = SqlBackend.open(url, self._location.text)
+            self._backend = SqlBackend.open(url, self._location.text, directory)
 
     def _open_remote(self, url: str, token: str | None) -> Backend:
         """Connect to a catalog server; its settings are read at once, so a wrong URL
@@ -215,7 +214,7 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         if self._location.directory is not None:
             return self._location.directory
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-        return Path(base) / "assetry" / self.rid_prefix
+        return Path(base) / "assetry" / _server_folder(self._location.text) / self.rid_prefix
 
     def pathBuilder(self) -> PathBuilder:
         """DerivaML-style queries: ``pb.schemas[cat.ml_schema].Table.filter(...)``."""
@@ -315,52 +314,13 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
 
     def update(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """Change rows, each given as its ``RID`` plus the columns to set."""
-        self._refuse_builtin_term_changes(table, rows=rows)
         return self._backend.update(table, rows)
 
     def delete(self, table: str, rids: Sequence[str]) -> list[str]:
         """Delete rows by RID; ``ConflictError`` while any is still referenced."""
         if isinstance(rids, str):
             rids = [rids]
-        self._refuse_builtin_term_changes(table, rids=rids)
         return self._backend.delete(table, rids)
-
-    def _refuse_builtin_term_changes(
-        self,
-        table: object,
-        *,
-        rids: Sequence[object] | None = None,
-        rows: Sequence[object] | None = None,
-    ) -> None:
-        """``ValidationError`` if deleting ``rids`` or applying ``rows`` to vocabulary
-        ``table`` would delete or rename a built-in term (see ``assetry.vocab.builtin``);
-        anything else wrong is left for the backend to report."""
-        if not isinstance(table, str) or not builtin.has_builtin_terms(table):
-            return
-        try:
-            current = {
-                term.rid: {"RID": term.rid, "Name": term.name}
-                for term in self._backend.list_terms(table)
-                if term.rid is not None
-            }
-        except (NotFoundError, ValidationError):
-            return
-        the_model = model.Model("", "", {})
-        if table == builtin.ASSET_TYPE:
-            the_model = model.Model.from_doc(self._backend.model_document())
-        if rids is not None:
-            wanted = [rid_text.normalize(r) for r in rids if isinstance(r, str)]
-            doomed = [current[r] for r in dict.fromkeys(wanted) if r in current]
-            problems = builtin.delete_problems(the_model, table, doomed)
-        else:
-            changes = [
-                {**row, "RID": rid_text.normalize(row["RID"])}
-                for row in rows or []
-                if isinstance(row, Mapping) and isinstance(row.get("RID"), str)
-            ]
-            problems = builtin.rename_problems(the_model, table, changes, current)
-        if problems:
-            raise ValidationError(problems)
 
     def resolve_rid(self, rid: str) -> ResolvedRID:
         """The table and row of any RID in the catalog."""
@@ -478,6 +438,18 @@ def _remote_upgrade(cat: Catalog | None, loc: config.Location) -> str:
     finally:
         if owned:
             backend.close()
+
+
+def _server_folder(location: str) -> str:
+    """A folder name for the server or database a catalog is on (``host_port``), so
+    catalogs of different servers never share a working folder."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    where = parts.hostname or "local"
+    if parts.port is not None:
+        where = f"{where}_{parts.port}"
+    return re.sub(r"[^A-Za-z0-9.-]", "_", where)
 
 
 def _store_setting(loc: config.Location, store: str | os.PathLike[str] | None) -> str:

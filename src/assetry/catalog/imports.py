@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from assetry.catalog import datasets, ddl, reads, rows
+from assetry.catalog import datasets, ddl, internal, reads, rows
 from assetry.catalog.model import Model, TableModel
 from assetry.catalog.session import Session
 from assetry.datasets import versions
@@ -86,6 +86,14 @@ def import_rows(
         shown = "; ".join(conflicts[:10])
         more = f" and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
         raise ConflictError(f"the bag conflicts with this catalog, nothing imported: {shown}{more}")
+    total = sum(added.values())
+    if total:
+        # The rows keep their source's RCB/RCT/...; who imported them is recorded here.
+        session.conn.execute(
+            internal.imports.insert().values(
+                snapshot=session.snapshot(), user_name=session.user, created=session.now, rows=total
+            )
+        )
     return added
 
 

@@ -13,6 +13,8 @@
   interrupted upload records each staged entry exactly once.
 - ``assetry_token``: the server's bearer tokens: only a hash of each secret, the user
   name it acts as, its role, expiry and revocation time.
+- ``assetry_import``: who imported a bag's rows, and when, by the import's snapshot
+  (imported rows keep their source's ``RCB``/``RCT``/...).
 
 They are created by the packaged migrations; these declarations must match them (a test
 compares the two).
@@ -111,4 +113,13 @@ tokens = sa.Table(
     sa.Column("created_by", sa.Text, nullable=True),
     sa.Column("expires", UTCDateTime, nullable=True),
     sa.Column("revoked", UTCDateTime, nullable=True),
+)
+
+imports = sa.Table(
+    "assetry_import",
+    metadata,
+    sa.Column("snapshot", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
 )

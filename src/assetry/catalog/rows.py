@@ -14,11 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.catalog import bulk, history, names, provenance, rids, types
+from assetry.catalog import bulk, history, names, policy, provenance, rids, stored, types
 from assetry.catalog.model import TableModel
 from assetry.catalog.session import Session
 from assetry.errors import ConflictError, RIDNotFound, ValidationError
-from assetry.vocab import resolve
+from assetry.vocab import builtin, resolve
 
 # Bound parameters per IN (...) list: well under SQLite's limit of 32766.
 CHUNK = 900
@@ -212,6 +212,7 @@ def insert(
     row_list = _check_row_shape(rows)
     if not row_list:
         return []
+    _require_for(table)
     checker = _Checker(session, table)
     columns = _checked_columns(checker, row_list, keep_system)
     if columns is None:  # something is refused: the row-by-row checks word every problem
@@ -220,6 +221,8 @@ def insert(
     if table.kind == "vocabulary":
         checker.problems += _new_term_problems(session, table, row_list)
     raise_problems(checker.problems)
+    if table.kind == "asset":
+        stored.check_rows(table.name, columns, session.object_store)
 
     stamp = session.stamp()
     constants: dict[str, Any]
@@ -240,6 +243,12 @@ def insert(
     if provenance.tracks(table):
         provenance.add(session, table, bulk.as_rows(len(row_list), columns, constants))
     return new_rids
+
+
+def _require_for(table: TableModel) -> None:
+    """Terms are the curators' (every path that writes vocabulary rows passes here)."""
+    if table.kind == "vocabulary":
+        policy.require(policy.CURATOR, f"changing the terms of vocabulary {table.name!r}")
 
 
 def _checked_rows(
@@ -437,6 +446,7 @@ def update(session: Session, table_name: str, rows: object) -> list[str]:
     row_list = _check_row_shape(rows)
     if not row_list:
         return []
+    _require_for(table)
     checker = _Checker(session, table)
     allowed = set(checker.plans) | {"RID"}
     changes: list[dict[str, Any]] = []
@@ -465,6 +475,7 @@ def update(session: Session, table_name: str, rows: object) -> list[str]:
     if missing:
         raise _missing(table_name, missing)
     if table.kind == "vocabulary":
+        raise_problems(builtin.rename_problems(session.model, table.name, changes, old))
         raise_problems(_term_change_problems(session, table, changes, old))
 
     history.record(session, table_name, (old[c["RID"]] for c in changes), "update")
@@ -516,10 +527,12 @@ def delete(session: Session, table_name: str, rid_values: object) -> list[str]:
     wanted = list(dict.fromkeys(_normalized_rids(rid_values, "rids")))
     if not wanted:
         return []
+    _require_for(table)
     old = fetch_current(session, table_name, wanted)
     missing = [rid for rid in wanted if rid not in old]
     if missing:
         raise _missing(table_name, missing)
+    raise_problems(builtin.delete_problems(session.model, table.name, old.values()))
     _refuse_if_referenced(session, table, old)
     history.record(session, table_name, old.values(), "delete")
     t = session.table(table_name)

@@ -10,13 +10,17 @@ session that changes nothing does not consume one.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from assetry.catalog import internal, rids
 from assetry.catalog.model import Model
+
+if TYPE_CHECKING:
+    from assetry.store.base import ObjectStore
 
 # Built once: these run in nearly every session.
 _BUMP = (
@@ -40,6 +44,8 @@ class Session:
     user: str
     writes: bool
     settings: dict[str, str]
+    # The catalog's object store, opened on first use (asset rows are checked against it).
+    objects: Callable[[], ObjectStore] | None = None
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     _snapshot: int | None = None
     model_changed: bool = False
@@ -78,6 +84,12 @@ class Session:
     def _bump(self, name: str, by: int) -> int:
         value = self.conn.execute(_BUMP, {"counter_name": name, "by": by}).scalar_one()
         return int(value)
+
+    def object_store(self) -> ObjectStore:
+        """The catalog's object store."""
+        if self.objects is None:
+            raise RuntimeError("this session has no object store to check asset rows against")
+        return self.objects()
 
     def stamp(self) -> dict[str, Any]:
         """System column values for a row written now by this session."""

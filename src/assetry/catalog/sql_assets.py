@@ -96,6 +96,10 @@ class SqlAssetsMixin:
         with self.session(write=True) as s:
             return assets.ensure_asset(s, entry)
 
+    def create_workflow(self, values: Mapping[str, Any]) -> str:
+        with self.session(write=True) as s:
+            return assets.create_workflow(s, values)
+
     def create_execution(
         self,
         values: Mapping[str, Any],

@@ -7,12 +7,24 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from assetry import config
-from assetry.catalog import assets, ddl, history, internal, migrate, reads, rids, rows, search
+from assetry.catalog import (
+    assets,
+    ddl,
+    history,
+    internal,
+    migrate,
+    policy,
+    reads,
+    rids,
+    rows,
+    search,
+)
 from assetry.catalog.backend import Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef
 from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
@@ -21,7 +33,8 @@ from assetry.catalog.names import MAX_COUNT
 from assetry.catalog.session import Session
 from assetry.catalog.sql_assets import SqlAssetsMixin
 from assetry.catalog.sql_datasets import SqlDatasetsMixin
-from assetry.errors import ConflictError, RIDNotFound, ValidationError
+from assetry.errors import ConfigError, ConflictError, RIDNotFound, ValidationError
+from assetry.store.base import ObjectStore
 from assetry.vocab import terms
 from assetry.vocab.terms import Term
 
@@ -64,10 +77,14 @@ def _set_synchronous(conn: sa.Connection, level: str) -> None:
 class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
     """A catalog stored in a relational database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: sa.Engine, label: str) -> None:
-        """Wrap an engine whose schema is already at the current version."""
+    def __init__(self, engine: sa.Engine, label: str, store_base: Path | None = None) -> None:
+        """Wrap an engine whose schema is already at the current version; a relative
+        store location recorded in the catalog is taken relative to ``store_base`` (the
+        catalog folder of an embedded catalog)."""
         self._engine = engine
         self.label = label
+        self._store_base = store_base
+        self._object_store: ObjectStore | None = None
         self._lock = threading.Lock()
         self._model: Model | None = None
         self._metadata: sa.MetaData | None = None
@@ -78,11 +95,11 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
 
     # --- opening -------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, label: str) -> SqlBackend:
+    def open(cls, url: str, label: str, store_base: Path | None = None) -> SqlBackend:
         """Open an existing catalog database; refuse one whose schema is not current."""
         engine = make_engine(url)
         migrate.check_current(engine, label)
-        return cls(engine, label)
+        return cls(engine, label, store_base)
 
     @classmethod
     def create(cls, url: str, label: str, **settings: Any) -> SqlBackend:
@@ -107,6 +124,24 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def object_store(self) -> ObjectStore:
+        """The catalog's object store (the one it records, unless ``attach_store`` gave
+        another), opened on first use. Asset rows are checked against it."""
+        with self._lock:
+            if self._object_store is None:
+                from assetry.store.registry import open_store
+
+                location = self._settings.get("store")
+                if location is None:
+                    raise ConfigError(f"the catalog {self.label} records no object store")
+                self._object_store = open_store(location, self._store_base)
+            return self._object_store
+
+    def attach_store(self, store: ObjectStore) -> None:
+        """Use ``store`` as the catalog's object store (a server given ``--store``)."""
+        with self._lock:
+            self._object_store = store
 
     # --- sessions ------------------------------------------------------------------------
     @contextmanager
@@ -139,6 +174,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
     def _transaction(self, conn: sa.Connection, write: bool, postgres: bool) -> Iterator[Session]:
         """Begin, check the model version, yield the session; commit on success."""
         if write:
+            policy.require(policy.WRITER, "changing the catalog")
             conn.execution_options(**{WRITE_OPTION: True})
         elif postgres:
             conn.execution_options(isolation_level="REPEATABLE READ")
@@ -159,6 +195,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
                 user=config.local_user(),
                 writes=write,
                 settings=self._settings,
+                objects=self.object_store,
             )
             yield session
 
@@ -257,6 +294,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
     # --- rows ----------------------------------------------------------------------------
     def insert(self, table: str, rows_: Sequence[Mapping[str, Any]]) -> list[str]:
         with self.session(write=True) as s:
+            policy.check_generic_write(s.model.table(table), "insert")
             return rows.insert(s, table, rows_)
 
     def insert_with_system_columns(
@@ -268,11 +306,13 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
 
     def update(self, table: str, rows_: Sequence[Mapping[str, Any]]) -> list[str]:
         with self.session(write=True) as s:
+            policy.check_generic_write(s.model.table(table), "update", rows_)
             assets.guard_update(s, table, rows_)
             return rows.update(s, table, rows_)
 
     def delete(self, table: str, rids_: Sequence[str]) -> list[str]:
         with self.session(write=True) as s:
+            policy.check_generic_write(s.model.table(table), "delete")
             return rows.delete(s, table, rids_)
 
     def resolve_rid(self, rid: str) -> ResolvedRID:
@@ -426,6 +466,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
                     break
             if not versions:
                 raise RIDNotFound(wanted)
+            _mark_import(s, versions[0])
             return versions
 
     # --- vocabularies --------------------------------------------------------------------
@@ -478,6 +519,9 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             st = internal.settings
             s.conn.execute(st.update().where(st.c.key == key).values(value=value))
         self._settings[key] = value
+        if key == "store":
+            with self._lock:
+                self._object_store = None  # opened again from the new location
 
     def query_rows(
         self, table: str, conditions: list[tuple[str, str, Any]], limit: int | None = None
@@ -502,6 +546,19 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
 def _check_count(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
         raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def _mark_import(session: Session, first: dict[str, Any]) -> None:
+    """A row that came in a bag keeps its source's RCB/RCT; its first version is shown as
+    the import, by the user who imported it."""
+    imports = internal.imports
+    found = session.conn.execute(
+        sa.select(imports.c.user_name, imports.c.created).where(
+            imports.c.snapshot == first["snapshot"]
+        )
+    ).first()
+    if found is not None:
+        first.update(action="import", user=found.user_name, time=found.created)
 
 
 def _version(

@@ -266,6 +266,9 @@ class HttpBackend(Backend):
             self._op("check_staging", table=table, asset_types=list(asset_types), columns=columns),
         )
 
+    def create_workflow(self, values: Mapping[str, Any]) -> str:
+        return typing.cast(str, self._op("create_workflow", values=dict(values)))
+
     def create_execution(
         self,
         values: Mapping[str, Any],

@@ -66,14 +66,12 @@ class ExecutionsAPI:
     # --- local places ----------------------------------------------------------------
     def _store(self) -> ObjectStore:
         if self._store_cache is None:
-            from assetry.store.registry import open_store
+            from assetry.catalog.sql_backend import SqlBackend
 
-            location = self.store_location
-            if location is None:
-                from assetry.errors import ConfigError
-
-                raise ConfigError("this catalog records no object store")
-            self._store_cache = open_store(location)
+            # Remote catalogs set theirs when they connect; a database catalog shares
+            # the backend's, which checks asset rows against what this process stored.
+            assert isinstance(self._backend, SqlBackend)
+            self._store_cache = self._backend.object_store()
         return self._store_cache
 
     def _workdir_root(self) -> Path:
@@ -107,12 +105,15 @@ class ExecutionsAPI:
             url, checksum = info.url, info.checksum
             version = version or info.version
         wf_type = self._backend.lookup_term("Workflow_Type", workflow_type).name
-        same = {"Name": name, "URL": url, "Checksum": checksum, "Workflow_Type": wf_type}
-        for row in self._backend.iter_rows("Workflow", filters=same, limit=1):
-            return Workflow.from_row(row)
-        [rid] = self._backend.insert(
-            "Workflow",
-            [{**same, "Description": description, "Version": version}],
+        rid = self._backend.create_workflow(
+            {
+                "Name": name,
+                "URL": url,
+                "Checksum": checksum,
+                "Workflow_Type": wf_type,
+                "Description": description,
+                "Version": version,
+            }
         )
         return Workflow.from_row(self._backend.get_row("Workflow", rid))
 

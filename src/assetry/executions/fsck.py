@@ -63,25 +63,20 @@ def check(
     """Compare ``store`` with the asset rows ``assets`` (table, RID, SHA256, MD5, Length)."""
     objects = {info.sha256: info for info in store.iter_objects()}
     report = FsckReport(objects=len(objects), assets=len(assets))
-    verdicts: dict[str, str | None] = {}  # sha256 -> None (fine) or what was found
+    # The object's true digests, read once per object; every row is compared with them
+    # (a row that shares a SHA-256 with a genuine one but not its MD5 or length is not).
+    found: dict[str, Digests | str] = {}
     for table, rid, sha256, md5, length in assets:
         if sha256 not in objects:
             report.missing.append({"table": table, "rid": rid, "sha256": sha256})
             continue
         if not verify:
             continue
-        if sha256 not in verdicts:
-            try:
-                store.verify(sha256, Digests(md5, sha256, int(length)), name=f"{table}/{rid}")
-                verdicts[sha256] = None
-            except ChecksumMismatch as err:
-                verdicts[sha256] = f"{err.algorithm} {err.found}"
-            except NotFoundError:
-                verdicts[sha256] = "missing while reading"
-        if verdicts[sha256] is not None:
-            report.corrupt.append(
-                {"table": table, "rid": rid, "sha256": sha256, "found": str(verdicts[sha256])}
-            )
+        if sha256 not in found:
+            found[sha256] = _true_digests(store, sha256, f"{table}/{rid}")
+        problem = _row_problem(found[sha256], md5, int(length))
+        if problem is not None:
+            report.corrupt.append({"table": table, "rid": rid, "sha256": sha256, "found": problem})
     keep = referenced | {sha for _, _, sha, _, _ in assets}
     report.unreferenced = sorted(set(objects) - keep)
     if repair:
@@ -92,3 +87,24 @@ def check(
                 store.delete(key)
                 report.removed.append(key)
     return report
+
+
+def _true_digests(store: ObjectStore, sha256: str, name: str) -> Digests | str:
+    """The stored object's digests, or what is wrong with it."""
+    try:
+        return store.verify(sha256, name=name)
+    except ChecksumMismatch as err:
+        return f"{err.algorithm} {err.found}"
+    except NotFoundError:
+        return "missing while reading"
+
+
+def _row_problem(found: Digests | str, md5: str, length: int) -> str | None:
+    """How a row's MD5 and length disagree with its object, or None."""
+    if isinstance(found, str):
+        return found
+    if md5 != found.md5:
+        return f"md5 {found.md5}"
+    if length != found.length:
+        return f"length {found.length}"
+    return None

@@ -44,6 +44,7 @@ OPERATIONS: dict[str, str] = {
     "insert": WRITER,
     "update": WRITER,
     "delete": WRITER,
+    "create_workflow": WRITER,
     "create_execution": WRITER,
     "set_status": WRITER,
     "link_assets": WRITER,

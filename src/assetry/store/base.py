@@ -19,6 +19,9 @@ from typing import BinaryIO, ClassVar
 from assetry.errors import ChecksumMismatch, NotFoundError, ValidationError
 from assetry.store.hashing import Digests, copy_hashing, hash_file, is_sha256
 
+# Digests remembered per store object of this process (about 200 bytes each).
+_WITNESS_LIMIT = 200_000
+
 
 @dataclass(frozen=True)
 class ObjectInfo:
@@ -38,6 +41,33 @@ class ObjectStore(abc.ABC):
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._witnessed: dict[str, Digests] = {}
+
+    # --- what this process stored ----------------------------------------------------
+    def remember(self, digests: Digests) -> None:
+        """Note that this process stored these bytes, hashing them as it wrote them (each
+        ``put_stream`` and ``adopt`` calls it), so recording an asset row that names them
+        needs no second read. Bounded: the oldest are forgotten first."""
+        witnessed = self._witnessed
+        witnessed[digests.sha256] = digests
+        if len(witnessed) > _WITNESS_LIMIT:
+            del witnessed[next(iter(witnessed))]
+
+    def witnessed(self, sha256: str) -> Digests | None:
+        """The digests of an object this process stored (see ``remember``), or None."""
+        return self._witnessed.get(sha256)
+
+    def digests_of(self, sha256: str) -> Digests | None:
+        """The true digests of the stored object ``sha256``, or None if it is not stored:
+        those this process computed when it stored it, else read and verified once."""
+        known = self.witnessed(sha256)
+        if known is not None:
+            return known
+        if self.stat(_checked_key(sha256)) is None:
+            return None
+        found = self.verify(sha256)
+        self.remember(found)
+        return found
 
     # --- primitives ------------------------------------------------------------------
     @abc.abstractmethod

@@ -217,6 +217,7 @@ class LocalStore(ObjectStore):
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
+        self.remember(digests)
         return digests
 
     def adopt(self, path: Path, digests: Digests, durable: bool = True) -> Digests | None:
@@ -233,6 +234,7 @@ class LocalStore(ObjectStore):
             self._install(source, digests, durable)
         except OSError as err:
             raise _store_error(f"moving {path} into the store {self.url}", err) from None
+        self.remember(digests)
         return digests
 
     def _device(self) -> int:

@@ -185,6 +185,7 @@ class S3Store(ObjectStore):
                 f"{self.url}: object {digests.sha256} was not stored whole "
                 f"({info.length if info else 'no'} bytes of {digests.length})"
             )
+        self.remember(digests)
 
     def stat(self, sha256: str) -> ObjectInfo | None:
         try:
