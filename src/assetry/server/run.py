@@ -27,7 +27,7 @@ from assetry.errors import ConfigError, StoreError
 
 HEADER_TIMEOUT = 30.0
 KEEP_ALIVE = 5
-MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 16 * 1024  # h11's default, stated here
 ENV_HEADER_TIMEOUT = "ASSETRY_SERVE_HEADER_TIMEOUT"
 
 
