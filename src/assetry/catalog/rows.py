@@ -220,6 +220,7 @@ def insert(
         columns = {name: [out[name] for out in params] for name in checker.plans}
     if table.kind == "vocabulary":
         checker.problems += _new_term_problems(session, table, row_list)
+    system = _given_system_columns(session, row_list, checker.problems) if keep_system else {}
     raise_problems(checker.problems)
     if table.kind == "asset":
         stored.check_rows(table.name, columns, session.object_store)
@@ -227,9 +228,8 @@ def insert(
     stamp = session.stamp()
     constants: dict[str, Any]
     if keep_system:
-        for name in names.SYSTEM_COLUMNS:
-            columns[name] = [row.get(name) for row in row_list]
-        new_rids = columns["RID"] = [rids.normalize(str(row["RID"])) for row in row_list]
+        columns.update(system)
+        new_rids = columns["RID"]
         constants = {names.SNAPSHOT_COLUMN: stamp[names.SNAPSHOT_COLUMN]}
     else:
         new_rids = columns["RID"] = session.new_rids(len(row_list))
@@ -243,6 +243,35 @@ def insert(
     if provenance.tracks(table):
         provenance.add(session, table, bulk.as_rows(len(row_list), columns, constants))
     return new_rids
+
+
+_CHECK_TIMESTAMPTZ = types.checker("timestamptz")
+
+
+def _given_system_columns(
+    session: Session, row_list: list[Mapping[str, Any]], problems: list[str]
+) -> dict[str, list[Any]]:
+    """The system columns rows bring from another catalog (an import), checked: a RID
+    each, times and user names where given (else now and this session's user)."""
+    out: dict[str, list[Any]] = {name: [] for name in names.SYSTEM_COLUMNS}
+    for i, row in enumerate(row_list):
+        rid = row.get("RID")
+        if not isinstance(rid, str) or not rid.strip() or names.unstorable_text(rid):
+            problems.append(f"row {i}: {rid!r} is not a RID")
+        out["RID"].append(rids.normalize(rid) if isinstance(rid, str) else rid)
+        for name, default in (("RCT", session.now), ("RMT", session.now)):
+            value = row.get(name)
+            try:
+                out[name].append(default if value is None else _CHECK_TIMESTAMPTZ(value))
+            except ValueError as err:
+                problems.append(f"row {i}: column {name!r}: {err}")
+                out[name].append(None)
+        for name in ("RCB", "RMB"):
+            value = row.get(name)
+            if value is not None and (not isinstance(value, str) or names.unstorable_text(value)):
+                problems.append(f"row {i}: column {name!r}: {value!r} is not a user name")
+            out[name].append(session.user if value is None else value)
+    return out
 
 
 def _require_for(table: TableModel) -> None:
