@@ -211,8 +211,17 @@ def _add_operation(app: FastAPI, state: ServerState, name: str, role: str) -> No
         # Parsing, checking, the call and encoding its result all happen on a worker
         # thread: a large or slow body never holds the event loop.
         raw = bodies.parse_json(body) if fields else {}
-        args = _arguments(params, hints, raw, model)
-        result = _call(state, name, principal, args)
+        args = _arguments(params, hints, raw)
+        try:
+            result = _call(state, name, principal, args)
+        except AssetryError:
+            raise  # the method's own checks: what an embedded caller hears
+        except Exception:
+            # The method tripped over a value of the wrong type: say which argument.
+            problems = _type_problems(model, raw) if model is not None else []
+            if problems:
+                raise ValidationError(problems) from None
+            raise
         return json.dumps({"result": wire.encode(result)}, allow_nan=False).encode("utf-8")
 
     async def endpoint(request: Request, principal: auth.Principal, **_: Any) -> Response:
@@ -231,9 +240,10 @@ def _add_operation(app: FastAPI, state: ServerState, name: str, role: str) -> No
     ]
     extra: dict[str, Any] | None = None
     if fields:
-        # The arguments are documented and type-checked here (422 naming the argument);
-        # their values are checked by the Backend method itself, so a remote caller gets
-        # exactly the errors an embedded caller gets.
+        # The arguments are documented here and checked by the Backend method itself,
+        # so a remote caller gets exactly the errors an embedded caller gets; when the
+        # method fails on a wrongly typed argument instead (a TypeError, not an assetry
+        # error), this model names the argument (422, not 500).
         model = pydantic.create_model(
             "".join(part.title() for part in name.split("_")) + "Arguments",
             __config__=pydantic.ConfigDict(extra="forbid"),
@@ -278,29 +288,24 @@ def _install_openapi(app: FastAPI) -> None:
 
 
 def _arguments(
-    params: list[inspect.Parameter],
-    hints: dict[str, Any],
-    raw: Any,
-    model: type[pydantic.BaseModel] | None = None,
+    params: list[inspect.Parameter], hints: dict[str, Any], raw: Any
 ) -> tuple[list[Any], dict[str, Any]]:
     """The call's positional arguments (in the Backend method's order, defaults filled
-    in) and its keyword-only extras (``**values`` of change_term), type-checked against
-    ``model`` (``ValidationError`` naming each wrongly typed argument)."""
+    in) and its keyword-only extras (``**values`` of change_term)."""
     if not isinstance(raw, dict):
         raise ValidationError("the request body must be a JSON object of arguments")
     unknown = sorted(set(raw) - {p.name for p in params})
     if unknown:
         raise ValidationError(f"unknown arguments: {', '.join(unknown)}")
-    decoded = {p.name: _listed(wire.decode(raw[p.name])) for p in params if p.name in raw}
-    if model is not None and decoded:
-        decoded = _typed(model, decoded)
-    else:
-        decoded = {name: wire.shape(hints[name], value) for name, value in decoded.items()}
     positional: list[Any] = []
     extras: dict[str, Any] = {}
     for p in params:
-        if p.name in decoded:
-            value = decoded[p.name]
+        if p.name in raw:
+            value = wire.shape(hints[p.name], wire.decode(raw[p.name]))
+            if p.kind is p.VAR_KEYWORD and not isinstance(value, dict):
+                raise ValidationError(
+                    f"argument {p.name}: must be an object of named values, got {value!r}"
+                )
         elif p.kind is p.VAR_KEYWORD:
             value = {}
         elif p.default is inspect.Parameter.empty:
@@ -323,18 +328,15 @@ def _listed(value: Any) -> Any:
     return value
 
 
-def _typed(model: type[pydantic.BaseModel], values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` checked against the argument model; each as the model made it (a
-    dataclass from an object, a tuple from an array, ``"3"`` for an int as 3)."""
+def _type_problems(model: type[pydantic.BaseModel], raw: dict[str, Any]) -> list[str]:
+    """How the arguments differ from the types the model documents (none: they fit)."""
     try:
-        checked = model.model_validate(values)
+        model.model_validate({k: _listed(wire.decode(v)) for k, v in raw.items()})
     except pydantic.ValidationError as err:
-        raise ValidationError(bodies.problems_of(err, "argument ")) from None
-    typed = {}
-    for name in values:
-        field = name if name in type(checked).model_fields else name + "_"
-        typed[name] = getattr(checked, field)
-    return typed
+        return bodies.problems_of(err, "argument ")
+    except (AssetryError, RecursionError):
+        return []
+    return []
 
 
 def _call(
