@@ -41,3 +41,25 @@ def test_repair_keeps_young_unreferenced_objects(sqlite_catalog: Catalog) -> Non
     report = sqlite_catalog.fsck(repair=True, grace_seconds=3600)
     assert report.unreferenced == [young] and report.removed == []
     assert sqlite_catalog._store().exists(young)
+
+
+def test_repair_collects_what_killed_uploads_left(sqlite_catalog, tmp_path: Path) -> None:
+    import os
+    import time
+
+    cat = sqlite_catalog
+    uploads = cat._local_root() / "server-uploads"
+    uploads.mkdir()
+    old_put = uploads / "put-abc.part"
+    old_session = [uploads / f"{'a' * 32}.{ext}" for ext in ("json", "part")]
+    fresh = uploads / "put-new.part"
+    for path in (old_put, *old_session, fresh):
+        path.write_bytes(b"partial")
+    hour_ago = time.time() - 7200
+    for path in (old_put, *old_session):
+        os.utime(path, (hour_ago, hour_ago))
+    assert cat.fsck().leftovers_removed == []  # a dry run removes nothing
+    assert old_put.exists()
+    report = cat.fsck(repair=True)
+    assert sorted(report.leftovers_removed) == sorted(str(p) for p in (old_put, *old_session))
+    assert fresh.exists() and not old_put.exists()

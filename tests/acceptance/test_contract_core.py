@@ -638,21 +638,21 @@ def test_remote_catalog_token_argument_env_and_credentials_file(
     monkeypatch.setenv("ASSETRY_CREDENTIALS", str(tmp_path / "none.json"))
     writer = remote_server.tokens["writer"]
     with Catalog(remote_server.url, token=writer) as cat:
-        cat_rid = cat.insert("Dataset", [{"Description": "by arg"}])[0]
+        cat_rid = cat.create_dataset(description="by arg")
         assert cat.resolve_rid(cat_rid).row["RCB"] == "writer-user"
 
     monkeypatch.setenv("ASSETRY_TOKEN", remote_server.tokens["reader"])
     with Catalog(remote_server.url) as cat:
         assert cat.resolve_rid(cat_rid).table == "Dataset"
         with pytest.raises(PermissionDenied):
-            cat.insert("Dataset", [{"Description": "reader may not"}])
+            cat.create_dataset(description="reader may not")
 
     monkeypatch.delenv("ASSETRY_TOKEN")
     creds = tmp_path / "credentials.json"
     creds.write_text(json.dumps({remote_server.url: writer}))
     monkeypatch.setenv("ASSETRY_CREDENTIALS", str(creds))
     with Catalog(remote_server.url) as cat:
-        rid = cat.insert("Dataset", [{"Description": "by file"}])[0]
+        rid = cat.create_dataset(description="by file")
         assert cat.resolve_rid(rid).row["RMB"] == "writer-user"
 
     with pytest.raises(AuthenticationError):

@@ -34,6 +34,7 @@ from assetry.errors import StoreError
 from assetry.server import auth, bodies, errors, objects
 from assetry.server.app import MAX_REQUEST_BYTES, SMALL_REQUEST_BYTES, create_app
 from assetry.server.run import background_server
+from assetry.store import upload_folder
 from tests.conftest import ROLES, RemoteServer, clone_sqlite
 
 
@@ -631,11 +632,11 @@ def test_collect_abandoned_removes_only_old_leftovers(tmp_path: Path) -> None:
     store_tmp.mkdir(parents=True)
     (store_tmp / "x.part").write_bytes(b"x")
     os.utime(store_tmp / "x.part", (0, 0))
-    removed = objects.collect_abandoned(folder, store, grace_seconds=3600)
+    removed = upload_folder.collect_abandoned(folder, store, grace_seconds=3600)
     assert sorted(removed) == sorted([*old, store_tmp / "x.part"])
     assert all(p.exists() for p in fresh) and (folder / "notes.txt").exists()
-    assert objects.collect_abandoned(folder, None, grace_seconds=60) == []  # fresh: 10 s
-    assert sorted(objects.collect_abandoned(folder, None, grace_seconds=5)) == sorted(fresh)
+    assert upload_folder.collect_abandoned(folder, None, grace_seconds=60) == []  # fresh: 10 s
+    assert sorted(upload_folder.collect_abandoned(folder, None, grace_seconds=5)) == sorted(fresh)
 
 
 def test_the_server_collects_abandoned_uploads_at_startup(

@@ -21,6 +21,7 @@ from assetry import (
     ExecutionConfiguration,
     RIDNotFound,
     StoreError,
+    TableDef,
     TableNotFound,
     TermNotFound,
     ValidationError,
@@ -63,17 +64,17 @@ def test_listings_are_paged_and_read_at_one_snapshot(
     from assetry.catalog import sql_backend
 
     monkeypatch.setattr(sql_backend, "PAGE_SIZE", 7)
-    names = [{"Name": f"w{i:02d}", "Workflow_Type": "Training"} for i in range(30)]
-    rids = remote_catalog.insert("Workflow", names)
-    pages = remote_catalog.get_table_as_dict("Workflow")
+    remote_catalog.create_table(TableDef("Note", [ColumnDef("Name")]))
+    rids = remote_catalog.insert("Note", [{"Name": f"n{i:02d}"} for i in range(30)])
+    pages = remote_catalog.get_table_as_dict("Note")
     first = next(pages)
-    remote_catalog.insert("Workflow", [{"Name": "late", "Workflow_Type": "Training"}])
+    remote_catalog.insert("Note", [{"Name": "late"}])
     rest = list(pages)
     assert [first["RID"], *(r["RID"] for r in rest)] == sorted(rids)
-    assert [r["RID"] for r in remote_catalog.get_table_as_dict("Workflow", limit=9, offset=3)] == (
+    assert [r["RID"] for r in remote_catalog.get_table_as_dict("Note", limit=9, offset=3)] == (
         sorted(rids)[3:12]
     )
-    assert len(remote_catalog.get_table_as_dataframe("Workflow")) == 31
+    assert len(remote_catalog.get_table_as_dataframe("Note")) == 31
 
 
 def run_execution(cat: Catalog, tmp: Path, n: int, files: int = 3) -> list[str]:

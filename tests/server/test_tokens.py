@@ -11,7 +11,14 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from assetry import AuthenticationError, Catalog, PermissionDenied, ValidationError
+from assetry import (
+    AuthenticationError,
+    Catalog,
+    ColumnDef,
+    PermissionDenied,
+    TableDef,
+    ValidationError,
+)
 from assetry.catalog import internal
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.cli.main import main
@@ -38,12 +45,13 @@ def test_only_a_hash_of_the_secret_is_stored(remote_server: RemoteServer) -> Non
 
 
 def test_changes_are_recorded_as_the_tokens_user(remote_server: RemoteServer) -> None:
+    admin = remote_server.catalog("admin")
+    admin.create_table(TableDef("Note", [ColumnDef("Name"), ColumnDef("Description")]))
     writer = remote_server.catalog("writer")
-    [rid] = writer.insert("Workflow", [{"Name": "w", "Workflow_Type": "Training"}])
+    [rid] = writer.insert("Note", [{"Name": "w"}])
     row = writer.resolve_rid(rid).row
     assert row["RCB"] == row["RMB"] == "writer-user"
-    admin = remote_server.catalog("admin")
-    admin.update("Workflow", [{"RID": rid, "Description": "changed"}])
+    admin.update("Note", [{"RID": rid, "Description": "changed"}])
     row = admin.resolve_rid(rid).row
     assert (row["RCB"], row["RMB"]) == ("writer-user", "admin-user")
 
@@ -108,7 +116,7 @@ def test_a_writer_cannot_change_the_model_or_make_tokens(remote_server: RemoteSe
         writer.add_term("Workflow_Type", "Sneaky")
     reader = remote_server.catalog("reader")
     with pytest.raises(PermissionDenied, match="writer"):
-        reader.insert("Workflow", [{"Name": "w", "Workflow_Type": "Training"}])
+        reader.create_workflow("w", "Training", url="u", checksum="c")
     assert "Species" not in reader.list_tables()
 
 

@@ -338,14 +338,25 @@ class ExecutionsAPI:
         from assetry.executions import fsck
 
         referenced = self._backend.referenced_keys() | fsck.staged_keys(self._workdir_root())
-        return fsck.check(
-            self._store(),
+        store = self._store()
+        report = fsck.check(
+            store,
             self._backend.stored_objects(),
             referenced,
             verify=verify,
             repair=repair,
             grace_seconds=grace_seconds,
         )
+        from assetry.catalog.sql_backend import SqlBackend
+
+        if repair and isinstance(self._backend, SqlBackend):
+            from assetry.store.upload_folder import collect_abandoned
+
+            # What killed uploads left: in the default folder of a server of this
+            # catalog (``assetry serve`` without --upload-dir) and the store's own.
+            removed = collect_abandoned(self._local_root() / "server-uploads", store, grace_seconds)
+            report.leftovers_removed = [str(path) for path in removed]
+        return report
 
     def lineage(
         self, rid: str, direction: str = "upstream", depth: int | None = None

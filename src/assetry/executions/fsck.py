@@ -31,6 +31,8 @@ class FsckReport:
     corrupt: list[dict[str, str]] = field(default_factory=list)
     unreferenced: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    # partial uploads and temporary files interrupted writes left (repair removes them)
+    leftovers_removed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

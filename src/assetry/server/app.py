@@ -36,6 +36,7 @@ from assetry.client import wire
 from assetry.errors import AssetryError, ConfigError, ValidationError
 from assetry.server import auth, bodies, errors, objects
 from assetry.server.operations import ADMIN, OPERATIONS, READER, operation_path
+from assetry.store import upload_folder
 from assetry.store.base import ObjectStore
 
 MAX_REQUEST_BYTES = 512 * 1024 * 1024  # JSON bodies that carry rows (insert, bag import)
@@ -88,7 +89,7 @@ def create_app(
     max_object_bytes: int = objects.MAX_OBJECT_BYTES,
     small_request_bytes: int = SMALL_REQUEST_BYTES,
     body_timeout: float = BODY_TIMEOUT,
-    abandoned_grace: float = objects.ABANDONED_GRACE_SECONDS,
+    abandoned_grace: float = upload_folder.ABANDONED_GRACE_SECONDS,
 ) -> FastAPI:
     """The app serving the catalog at ``catalog`` (a directory or database URL), with its
     recorded object store or ``store``.
@@ -117,7 +118,7 @@ def create_app(
         max_object_bytes,
         small_request_bytes,
     )
-    removed = objects.collect_abandoned(state.upload_dir, state.store, abandoned_grace)
+    removed = upload_folder.collect_abandoned(state.upload_dir, state.store, abandoned_grace)
     if removed:
         log.info("removed %d abandoned partial uploads", len(removed))
 

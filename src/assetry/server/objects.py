@@ -22,14 +22,12 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
-import contextlib
 import json
 import os
 import re
 import secrets
 import tempfile
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +49,10 @@ from assetry.server.auth import Principal
 from assetry.server.operations import ADMIN, READER, WRITER
 from assetry.store.base import ObjectStore
 from assetry.store.hashing import CHUNK_SIZE, Digests, Hasher, hash_file, is_sha256
+from assetry.store.upload_folder import (
+    lock_path,
+    locked,
+)
 
 if TYPE_CHECKING:
     from assetry.server.app import ServerState
@@ -59,10 +61,7 @@ MAX_OBJECT_BYTES = 1 << 40  # one object (declared by an upload session); 1 TiB
 MAX_SINGLE_PUT_BYTES = 1 << 30  # bigger objects go through resumable uploads
 MAX_CHUNK_BYTES = 256 << 20
 LIST_PAGE = 1000
-ABANDONED_GRACE_SECONDS = 3600.0  # partial uploads untouched this long are removed
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")  # always fullmatch: "$" would allow a "\n"
-_SESSION_FILE = re.compile(r"([0-9a-f]{32})\.(json|part|lock)")
-_PUT_TEMP = re.compile(r"put-.*\.part")
 SHA256_PATTERN = "^[0-9a-f]{64}$"
 
 Authorizer = Callable[["ServerState", str, str], Callable[..., Awaitable[Any]]]
@@ -429,11 +428,11 @@ def _remember_finished(upload_id: str, user: str, answer: dict[str, Any]) -> Non
 def _complete(state: ServerState, upload_id: str, meta: dict[str, Any]) -> tuple[int, Any]:
     """Verify and store a finished upload, once: concurrent calls wait for the first and
     answer what it stored (201 for the call that stored it, else 200)."""
-    with _locked(state.upload_dir, upload_id):
+    with locked(state.upload_dir, upload_id):
         declared = {"sha256": meta["sha256"], "md5": meta["md5"], "length": meta["length"]}
         if not _meta_path(state, upload_id).exists():
             # Completed meanwhile (or abandoned): answer what is stored.
-            _lock_path(state.upload_dir, upload_id).unlink(missing_ok=True)
+            lock_path(state.upload_dir, upload_id).unlink(missing_ok=True)
             if state.store.stat(meta["sha256"]) is None:
                 raise NotFoundError(f"no upload {upload_id!r} (finished, abandoned or unknown)")
             return 200, declared
@@ -462,109 +461,7 @@ def _discard(state: ServerState, upload_id: str) -> None:
     """Remove a session's files. Whoever waits on its lock finds the record gone."""
     _part_path(state, upload_id).unlink(missing_ok=True)
     _meta_path(state, upload_id).unlink(missing_ok=True)
-    _lock_path(state.upload_dir, upload_id).unlink(missing_ok=True)
+    lock_path(state.upload_dir, upload_id).unlink(missing_ok=True)
 
 
 # --- locks and collection of abandoned uploads ----------------------------------------------
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: locks within this process only
-    fcntl = None  # type: ignore[assignment]
-
-_local_locks: dict[str, threading.Lock] = {}
-_local_locks_guard = threading.Lock()
-
-
-def _lock_path(folder: Path, upload_id: str) -> Path:
-    return folder / f"{upload_id}.lock"
-
-
-@contextlib.contextmanager
-def _locked(folder: Path, upload_id: str, wait: bool = True) -> Iterator[bool]:
-    """Hold the session's lock (a file lock, so workers and machines sharing the upload
-    folder agree); yield whether it is held (``wait=False`` does not wait for it)."""
-    if fcntl is None:
-        with _local_locks_guard:
-            lock = _local_locks.setdefault(upload_id, threading.Lock())
-        if not lock.acquire(blocking=wait):
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            lock.release()
-        return
-    fd = os.open(_lock_path(folder, upload_id), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def collect_abandoned(
-    upload_dir: str | os.PathLike[str],
-    store: ObjectStore | None = None,
-    grace_seconds: float = ABANDONED_GRACE_SECONDS,
-) -> list[Path]:
-    """Remove what interrupted uploads left behind, untouched for ``grace_seconds``:
-    ``put-*.part`` files of single ``PUT /objects`` requests, resumable sessions (their
-    ``.json``, ``.part`` and ``.lock`` files; a session being completed right
-    now is skipped) and, for a local ``store``, its own temporary ``.part`` files.
-    Return the paths removed. The server calls this at startup; ``fsck --repair`` too."""
-    folder = Path(upload_dir)
-    cutoff = time.time() - grace_seconds
-    removed: list[Path] = []
-
-    def stale(path: Path) -> bool:
-        try:
-            return path.stat().st_mtime < cutoff
-        except FileNotFoundError:
-            return False
-
-    def remove(path: Path) -> None:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            return
-        removed.append(path)
-
-    sessions: dict[str, list[Path]] = {}
-    if folder.is_dir():
-        for entry in folder.iterdir():
-            if _PUT_TEMP.fullmatch(entry.name):
-                if stale(entry):
-                    remove(entry)
-                continue
-            found = _SESSION_FILE.fullmatch(entry.name)
-            if found:
-                sessions.setdefault(found.group(1), []).append(entry)
-    for upload_id, files in sorted(sessions.items()):
-        if not all(stale(f) or not f.exists() for f in files):
-            continue
-        with _locked(folder, upload_id, wait=False) as held:
-            if not held:
-                continue  # being completed now
-            for path in files:
-                if not path.name.endswith(".lock"):
-                    remove(path)
-            _lock_path(folder, upload_id).unlink(missing_ok=True)  # ours, not reported
-    temporary = _store_temp_dir(store)
-    if temporary is not None and temporary.is_dir():
-        for entry in temporary.iterdir():
-            if entry.name.endswith(".part") and stale(entry):
-                remove(entry)
-    return removed
-
-
-def _store_temp_dir(store: ObjectStore | None) -> Path | None:
-    from assetry.store import local
-
-    if isinstance(store, local.LocalStore):
-        return store.root / local._TMP
-    return None
