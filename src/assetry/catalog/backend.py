@@ -87,8 +87,11 @@ class Backend(abc.ABC):
         """Delete rows by RID in one transaction; refused while any is referenced."""
 
     @abc.abstractmethod
-    def resolve_rid(self, rid: str) -> ResolvedRID:
-        """The table and current row of ``rid``."""
+    def resolve_rid(self, rid: str, as_of: int | None = None) -> ResolvedRID:
+        """The table and current row of ``rid``, or with ``as_of`` the table and row as
+        they were at that snapshot (a row deleted since is found as it was; one inserted
+        later is ``RIDNotFound``). A snapshot that does not exist is a
+        ``ValidationError``."""
 
     @abc.abstractmethod
     def iter_rows(
@@ -137,8 +140,12 @@ class Backend(abc.ABC):
         """
 
     @abc.abstractmethod
-    def search(self, text: str, tables: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
-        """Rows whose text columns contain every word of ``text`` (case-insensitive)."""
+    def search(
+        self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows whose text columns contain every word of ``text`` (case-insensitive), each
+        with its ``Table``; at most ``limit``, table by table, each by RID. With ``as_of``,
+        the rows (and tables and columns) as they were at that snapshot."""
 
     @abc.abstractmethod
     def snapshot(self) -> int:
@@ -161,12 +168,14 @@ class Backend(abc.ABC):
         """Add a term to a vocabulary."""
 
     @abc.abstractmethod
-    def lookup_term(self, table: str, term_name: str) -> Term:
-        """A term by name or synonym, ignoring case."""
+    def lookup_term(self, table: str, term_name: str, as_of: int | None = None) -> Term:
+        """A term by name or synonym, ignoring case (``TermNotFound`` otherwise); with
+        ``as_of``, among the terms as they were at that snapshot (a term renamed since is
+        found by its old name, one added later is not found)."""
 
     @abc.abstractmethod
-    def list_terms(self, table: str) -> list[Term]:
-        """Every term of a vocabulary, by name."""
+    def list_terms(self, table: str, as_of: int | None = None) -> list[Term]:
+        """Every term of a vocabulary (as of a snapshot, when given), by name."""
 
     @abc.abstractmethod
     def change_term(self, table: str, term_name: str, action: str, **values: Any) -> Term | None:

@@ -322,9 +322,10 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
             rids = [rids]
         return self._backend.delete(table, rids)
 
-    def resolve_rid(self, rid: str) -> ResolvedRID:
-        """The table and row of any RID in the catalog."""
-        return self._backend.resolve_rid(reads.checked_rid(rid))
+    def resolve_rid(self, rid: str, as_of: int | None = None) -> ResolvedRID:
+        """The table and row of any RID in the catalog; with ``as_of``, as they were at
+        that snapshot (``RIDNotFound`` for a row that did not exist then)."""
+        return self._backend.resolve_rid(reads.checked_rid(rid), as_of=as_of)
 
     def get_table_as_dict(
         self,
@@ -357,10 +358,15 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         return frame
 
     def search(
-        self, text: str, tables: Sequence[str] | None = None, limit: int = 100
+        self,
+        text: str,
+        tables: Sequence[str] | None = None,
+        limit: int = 100,
+        as_of: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Rows whose text columns contain every word of ``text``, each with ``Table``."""
-        return self._backend.search(text, tables, limit)
+        """Rows whose text columns contain every word of ``text``, each with ``Table``;
+        with ``as_of``, the rows as they were at that snapshot."""
+        return self._backend.search(text, tables, limit, as_of=as_of)
 
     def snapshot(self) -> int:
         """The catalog's current snapshot number."""
@@ -382,13 +388,14 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         """Add a term to a vocabulary (an existing one is returned when ``exists_ok``)."""
         return self._backend.add_term(table, term_name, description, synonyms, exists_ok)
 
-    def lookup_term(self, table: str, term_name: str) -> Term:
-        """A term by name or synonym, ignoring case; ``TermNotFound`` otherwise."""
-        return self._backend.lookup_term(table, term_name)
+    def lookup_term(self, table: str, term_name: str, as_of: int | None = None) -> Term:
+        """A term by name or synonym, ignoring case; ``TermNotFound`` otherwise. With
+        ``as_of``, among the terms as they were at that snapshot."""
+        return self._backend.lookup_term(table, term_name, as_of=as_of)
 
-    def list_vocabulary_terms(self, table: str) -> list[Term]:
-        """Every term of a vocabulary, ordered by name."""
-        return self._backend.list_terms(table)
+    def list_vocabulary_terms(self, table: str, as_of: int | None = None) -> list[Term]:
+        """Every term of a vocabulary (as of a snapshot, when given), ordered by name."""
+        return self._backend.list_terms(table, as_of=as_of)
 
     def add_synonym(self, table: str, term_name: str, synonym: str) -> Term:
         """Give a term another name; a synonym belongs to one term only."""

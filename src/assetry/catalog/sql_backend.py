@@ -29,7 +29,7 @@ from assetry.catalog.backend import Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef
 from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
 from assetry.catalog.model import Model, build_metadata
-from assetry.catalog.names import MAX_COUNT
+from assetry.catalog.names import MAX_COUNT, SNAPSHOT_COLUMN
 from assetry.catalog.session import Session
 from assetry.catalog.sql_assets import SqlAssetsMixin
 from assetry.catalog.sql_datasets import SqlDatasetsMixin
@@ -315,9 +315,12 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             policy.check_generic_write(s.model.table(table), "delete")
             return rows.delete(s, table, rids_)
 
-    def resolve_rid(self, rid: str) -> ResolvedRID:
+    def resolve_rid(self, rid: str, as_of: int | None = None) -> ResolvedRID:
         wanted = rids.normalize(reads.checked_rid(rid))
         with self.session() as s:
+            snapshot = self._check_snapshot(s, as_of)
+            if snapshot is not None:
+                return self._resolve_as_of(s, wanted, snapshot)
             queries = [
                 sa.select(sa.literal(name).label("t")).where(s.table(name).c.RID == wanted)
                 for name in s.model.tables
@@ -336,6 +339,29 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
                     f"{last.snap_to}; see history({wanted!r})",
                 )
         raise RIDNotFound(wanted)
+
+    def _resolve_as_of(self, s: Session, wanted: str, snapshot: int) -> ResolvedRID:
+        """``wanted`` as it was at ``snapshot``: a current row unchanged since, else the
+        history image valid then; its columns those of the model at ``snapshot``."""
+        model = self._model_at(s, snapshot)
+        queries = [
+            sa.select(sa.literal(name).label("t")).where(
+                s.table(name).c.RID == wanted,
+                s.table(name).c[SNAPSHOT_COLUMN] <= snapshot,
+            )
+            for name in model.tables
+        ]
+        found = s.conn.execute(sa.union_all(*queries)).scalars().first()
+        if found is not None:
+            table = model.table(found)
+            row = rows.fetch_current(s, found, [wanted])[wanted]
+            return ResolvedRID(found, {c: row[c] for c in table.column_names})
+        for entry in history.entries_for(s, wanted):
+            if entry.snap_from <= snapshot < entry.snap_to and entry.table_name in model.tables:
+                table = model.table(entry.table_name)
+                old = history.decode_row(table, entry.row)
+                return ResolvedRID(table.name, {c: old.get(c) for c in table.column_names})
+        raise RIDNotFound(wanted, f"RID {wanted!r} did not exist at snapshot {snapshot}")
 
     def iter_rows(
         self,
@@ -421,9 +447,15 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
             if len(page) < PAGE_SIZE:
                 return
 
-    def search(self, text: str, tables: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
+    def search(
+        self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None
+    ) -> list[dict[str, Any]]:
         with self.session() as s:
-            return search.search(s, text, tables, limit)
+            snapshot = self._check_snapshot(s, as_of)
+            if snapshot is None:
+                return search.search(s, text, tables, limit)
+            model = self._model_at(s, snapshot)
+            return search.search(s, text, tables, limit, model=model, snapshot=snapshot)
 
     def snapshot(self) -> int:
         with self.session() as s:
@@ -481,13 +513,19 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
         with self.session(write=True) as s:
             return terms.add(s, table, term_name, description, synonyms, exists_ok)
 
-    def lookup_term(self, table: str, term_name: str) -> Term:
+    def lookup_term(self, table: str, term_name: str, as_of: int | None = None) -> Term:
         with self.session() as s:
-            return terms.lookup(s, table, term_name)
+            snapshot = self._check_snapshot(s, as_of)
+            if snapshot is None:
+                return terms.lookup(s, table, term_name)
+            return terms.lookup(s, table, term_name, self._model_at(s, snapshot), snapshot)
 
-    def list_terms(self, table: str) -> list[Term]:
+    def list_terms(self, table: str, as_of: int | None = None) -> list[Term]:
         with self.session() as s:
-            return terms.list_terms(s, table)
+            snapshot = self._check_snapshot(s, as_of)
+            if snapshot is None:
+                return terms.list_terms(s, table)
+            return terms.list_terms(s, table, self._model_at(s, snapshot), snapshot)
 
     def change_term(self, table: str, term_name: str, action: str, **values: Any) -> Term | None:
         allowed = _TERM_ACTIONS.get(action)

@@ -119,8 +119,8 @@ class HttpBackend(Backend):
     def delete(self, table: str, rids: Sequence[str]) -> list[str]:
         return typing.cast(list[str], self._op("delete", table=table, rids=list(rids)))
 
-    def resolve_rid(self, rid: str) -> ResolvedRID:
-        return typing.cast(ResolvedRID, self._op("resolve_rid", rid=rid))
+    def resolve_rid(self, rid: str, as_of: int | None = None) -> ResolvedRID:
+        return typing.cast(ResolvedRID, self._op("resolve_rid", rid=rid, **_as_of(as_of)))
 
     def iter_rows(
         self,
@@ -192,9 +192,12 @@ class HttpBackend(Backend):
             self._op("query_rows", table=table, conditions=conditions, limit=limit),
         )
 
-    def search(self, text: str, tables: Sequence[str] | None, limit: int) -> list[dict[str, Any]]:
+    def search(
+        self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None
+    ) -> list[dict[str, Any]]:
         return typing.cast(
-            list[dict[str, Any]], self._op("search", text=text, tables=tables, limit=limit)
+            list[dict[str, Any]],
+            self._op("search", text=text, tables=tables, limit=limit, **_as_of(as_of)),
         )
 
     def snapshot(self) -> int:
@@ -224,11 +227,14 @@ class HttpBackend(Backend):
             ),
         )
 
-    def lookup_term(self, table: str, term_name: str) -> Term:
-        return typing.cast(Term, self._op("lookup_term", table=table, term_name=term_name))
+    def lookup_term(self, table: str, term_name: str, as_of: int | None = None) -> Term:
+        return typing.cast(
+            Term,
+            self._op("lookup_term", table=table, term_name=term_name, **_as_of(as_of)),
+        )
 
-    def list_terms(self, table: str) -> list[Term]:
-        return typing.cast(list[Term], self._op("list_terms", table=table))
+    def list_terms(self, table: str, as_of: int | None = None) -> list[Term]:
+        return typing.cast(list[Term], self._op("list_terms", table=table, **_as_of(as_of)))
 
     def change_term(self, table: str, term_name: str, action: str, **values: Any) -> Term | None:
         return typing.cast(
@@ -434,3 +440,9 @@ def _rows(rows: Sequence[Mapping[str, Any]]) -> Any:
 
 def _columns(column_defs: Sequence[ColumnDef]) -> list[Any]:
     return list(column_defs) if isinstance(column_defs, list | tuple) else [column_defs]
+
+
+def _as_of(as_of: int | None) -> dict[str, Any]:
+    # Sent only when given, so a client can still read the current catalog from a server
+    # older than the argument (the server refuses arguments it does not know).
+    return {} if as_of is None else {"as_of": as_of}

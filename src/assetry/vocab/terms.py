@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.catalog import rows
-from assetry.catalog.model import TableModel
+from assetry.catalog import reads, rows
+from assetry.catalog.model import Model, TableModel
 from assetry.catalog.session import Session
 from assetry.errors import ConflictError, TermNotFound, ValidationError
 from assetry.vocab import builtin, resolve
@@ -52,12 +52,13 @@ class Term:
         }
 
 
-def vocabulary(session: Session, table: str) -> TableModel:
-    """The model of vocabulary ``table``; a ``ValidationError`` if it is another kind."""
-    model = session.model.table(table)
-    if model.kind != "vocabulary":
-        raise ValidationError(f"table {table!r} is a {model.kind} table, not a vocabulary")
-    return model
+def vocabulary(session: Session, table: str, model: Model | None = None) -> TableModel:
+    """The model of vocabulary ``table`` (in ``model``, the session's by default); a
+    ``ValidationError`` if it is another kind."""
+    found = (model if model is not None else session.model).table(table)
+    if found.kind != "vocabulary":
+        raise ValidationError(f"table {table!r} is a {found.kind} table, not a vocabulary")
+    return found
 
 
 def _all_rows(session: Session, table: str) -> list[dict[str, Any]]:
@@ -65,25 +66,59 @@ def _all_rows(session: Session, table: str) -> list[dict[str, Any]]:
     return [dict(r) for r in session.conn.execute(sa.select(t).order_by(t.c.Name)).mappings()]
 
 
-def find_row(session: Session, table: str, term_name: object) -> dict[str, Any]:
-    """The row of the term named ``term_name`` (name or synonym, any case)."""
-    vocabulary(session, table)
+def _rows_as_of(session: Session, vocab: TableModel, snapshot: int) -> list[dict[str, Any]]:
+    """The term rows of ``vocab`` (its model at ``snapshot``) as they were then, by name.
+
+    Names are compared as Python strings, which is the order ``ORDER BY Name`` gives on
+    SQLite and on a PostgreSQL database with the C collation."""
+    found = reads.select_page(session, vocab, snapshot=snapshot, filters={})
+    return sorted(found, key=lambda row: row["Name"])
+
+
+def _find(rows_: list[dict[str, Any]], table: str, term_name: object) -> dict[str, Any]:
     if not isinstance(term_name, str):
         raise ValidationError(f"a term name must be text, got {type(term_name).__name__}")
     wanted = term_name.casefold()
-    for row in _all_rows(session, table):
+    for row in rows_:
         if any(s.casefold() == wanted for s in resolve.spellings(row)):
             return row
     raise TermNotFound(table, term_name)
 
 
-def lookup(session: Session, table: str, term_name: str) -> Term:
-    return Term.from_row(find_row(session, table, term_name))
-
-
-def list_terms(session: Session, table: str) -> list[Term]:
+def find_row(session: Session, table: str, term_name: object) -> dict[str, Any]:
+    """The row of the term named ``term_name`` (name or synonym, any case)."""
     vocabulary(session, table)
-    return [Term.from_row(row) for row in _all_rows(session, table)]
+    if not isinstance(term_name, str):
+        raise ValidationError(f"a term name must be text, got {type(term_name).__name__}")
+    return _find(_all_rows(session, table), table, term_name)
+
+
+def lookup(
+    session: Session,
+    table: str,
+    term_name: str,
+    model: Model | None = None,
+    snapshot: int | None = None,
+) -> Term:
+    """A term by name or synonym, any case; with ``snapshot`` (and ``model``, the model
+    at that snapshot), among the terms as they were then."""
+    if snapshot is None:
+        return Term.from_row(find_row(session, table, term_name))
+    vocab = vocabulary(session, table, model)
+    if not isinstance(term_name, str):
+        raise ValidationError(f"a term name must be text, got {type(term_name).__name__}")
+    return Term.from_row(_find(_rows_as_of(session, vocab, snapshot), table, term_name))
+
+
+def list_terms(
+    session: Session, table: str, model: Model | None = None, snapshot: int | None = None
+) -> list[Term]:
+    """Every term of ``table`` by name; as of ``snapshot`` (``model`` being the model at
+    it) when given."""
+    vocab = vocabulary(session, table, model)
+    if snapshot is None:
+        return [Term.from_row(row) for row in _all_rows(session, table)]
+    return [Term.from_row(row) for row in _rows_as_of(session, vocab, snapshot)]
 
 
 def add(
