@@ -451,12 +451,9 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
         if table.name in derived or problems:
             continue
         defs = _user_column_defs(table)
-        refs, other_keys = _split_keys(table, by_name, session.model)
-        if other_keys:
-            problems.append(
-                f"table {table.name!r}: foreign keys other than 'column named after its "
-                f"table' are not supported in model documents: {other_keys}"
-            )
+        refs, key_problems = _split_keys(table, by_name, session.model)
+        if key_problems:
+            problems += key_problems
             continue
         if table.kind == "vocabulary":
             create_vocabulary(session, table.name, table.comment, table.schema)
@@ -503,16 +500,33 @@ def _user_column_defs(table: TableModel) -> list[ColumnDef]:
 
 def _split_keys(
     table: TableModel, by_name: dict[str, TableModel], model: Model
-) -> tuple[list[str], list[dict[str, Any]]]:
-    refs, others = [], []
+) -> tuple[list[str], list[str]]:
+    """The tables ``table`` references (each by a column named after it), and what is
+    wrong with any foreign key that is not such a reference."""
+    refs, problems = [], []
     for fk in table.foreign_keys:
+        where = f"table {table.name!r}: column {fk.column!r}"
         target = by_name.get(fk.table) or model.tables.get(fk.table)
-        expected = "Name" if target is not None and target.kind == "vocabulary" else "RID"
-        if fk.column == fk.table and fk.referenced_column == expected:
-            refs.append(fk.table)
+        if target is None:
+            problems.append(
+                f"{where} references table {fk.table!r}, which is neither in the model "
+                "document nor in this catalog"
+            )
+            continue
+        expected = "Name" if target.kind == "vocabulary" else "RID"
+        if fk.column != fk.table:
+            problems.append(
+                f"{where} references {fk.table!r}: a reference column must be named after "
+                f"the table it references ({fk.table!r})"
+            )
+        elif fk.referenced_column != expected:
+            problems.append(
+                f"{where} references {fk.table}.{fk.referenced_column}: a reference to a "
+                f"{target.kind} table holds its {expected} (leave referenced_column out)"
+            )
         else:
-            others.append(fk.to_doc())
-    return refs, others
+            refs.append(fk.table)
+    return refs, problems
 
 
 def _merge_columns(

@@ -60,11 +60,12 @@ def _order(model: Model, names: list[str]) -> list[str]:
 def import_rows(
     session: Session, model_doc: Mapping[str, Any], tables: Mapping[str, list[dict[str, Any]]]
 ) -> dict[str, int]:
-    """Create missing tables from ``model_doc`` and load ``tables``; return the number of
-    new rows per table."""
+    """Create what ``model_doc`` describes and this catalog lacks, then load ``tables``;
+    return the number of new rows per table."""
     bag_model = Model.from_doc(dict(model_doc))
-    wanted = [t.to_doc() for name, t in bag_model.tables.items() if name in tables]
-    ddl.apply_model(session, {"tables": wanted})
+    # Every table the bag's model describes, also those without rows in the bag (a
+    # referenced table, a vocabulary no member uses), so its tables can be created.
+    ddl.apply_model(session, {"tables": [t.to_doc() for t in bag_model.tables.values()]})
     model = session.model
     conflicts: list[str] = []
     added: dict[str, int] = {}

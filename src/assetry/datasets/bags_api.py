@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetry.datasets.dataset import DatasetSpec
-from assetry.errors import BagChecksumMismatch, BagError, ConflictError, ValidationError
+from assetry.errors import (
+    AssetryError,
+    BagChecksumMismatch,
+    BagError,
+    ConflictError,
+    ValidationError,
+)
 from assetry.faults import fault_point
 
 if TYPE_CHECKING:
@@ -115,12 +121,20 @@ class BagsAPI:
             bag.materialize()
         bag.validate()
         tables = {name: bag.get_table_as_dict(name) for name in bag.list_tables()}
-        self._store_bag_assets(bag, tables)
-        fault_point("import.before_rows")
-        return self._backend.import_rows(bag.model, tables)
+        added: list[str] = []
+        try:
+            self._store_bag_assets(bag, tables, added)
+            fault_point("import.before_rows")
+            return self._backend.import_rows(bag.model, tables)
+        except Exception:
+            self._remove_unrecorded(added)
+            raise
 
-    def _store_bag_assets(self, bag: DatasetBag, tables: dict[str, list[dict[str, Any]]]) -> None:
-        """Put every asset file of the bag in this catalog's store (before any row)."""
+    def _store_bag_assets(
+        self, bag: DatasetBag, tables: dict[str, list[dict[str, Any]]], added: list[str]
+    ) -> None:
+        """Put every asset file of the bag in this catalog's store (before any row); the
+        keys of objects the store did not hold go to ``added``."""
         kinds = {t["name"]: t.get("kind") for t in bag.model.get("tables", [])}
         store = self._store()
         for name, found in tables.items():
@@ -131,6 +145,21 @@ class BagsAPI:
                     continue
                 path = bag.asset_path(row["RID"])
                 digests = store.put_file(path)
+                added.append(digests.sha256)
                 if digests.sha256 != row["SHA256"]:
                     raise BagChecksumMismatch(str(path), "sha256", row["SHA256"], digests.sha256)
                 fault_point("import.after_object")
+
+    def _remove_unrecorded(self, keys: list[str]) -> None:
+        """After a failed import: remove the objects it stored that no row names (a
+        caller who may not delete objects leaves them to ``fsck --repair``)."""
+        if not keys:
+            return
+        try:
+            referenced = self._backend.referenced_keys()
+            store = self._store()
+            for key in keys:
+                if key not in referenced:
+                    store.delete(key)
+        except AssetryError:
+            pass  # what is left is unreferenced: fsck --repair collects it

@@ -53,6 +53,10 @@ class ObjectStore(abc.ABC):
         if len(witnessed) > _WITNESS_LIMIT:
             del witnessed[next(iter(witnessed))]
 
+    def forget(self, sha256: str) -> None:
+        """No longer vouch for ``sha256`` (each ``delete`` calls it first)."""
+        self._witnessed.pop(sha256, None)
+
     def witnessed(self, sha256: str) -> Digests | None:
         """The digests of an object this process stored (see ``remember``), or None."""
         return self._witnessed.get(sha256)
@@ -87,7 +91,7 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def delete(self, sha256: str) -> None:
-        """Remove the object (no error if it is already gone)."""
+        """Remove the object (no error if it is already gone); call ``forget`` first."""
 
     @abc.abstractmethod
     def iter_objects(self) -> Iterator[ObjectInfo]:

@@ -257,6 +257,7 @@ class LocalStore(ObjectStore):
             raise missing(self.url, sha256) from None
 
     def delete(self, sha256: str) -> None:
+        self.forget(sha256)
         with _store_errors(f"deleting from the store {self.url}"):
             self.path_of(sha256).unlink(missing_ok=True)
 

@@ -210,6 +210,7 @@ class S3Store(ObjectStore):
         return _Body(answer["Body"])  # type: ignore[return-value]
 
     def delete(self, sha256: str) -> None:
+        self.forget(sha256)
         with _s3_errors(f"deleting from {self.url}"):
             self.client.delete_object(Bucket=self.bucket, Key=self.key_of(sha256))
 
