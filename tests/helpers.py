@@ -31,12 +31,13 @@ def stored_file(cat: Catalog, content: bytes, filename: str | None = None) -> di
 
 
 def insert_as_operations_do(
-    cat: Catalog, table: str, values: Sequence[Mapping[str, Any]]
+    cat: Catalog, table: str, values: Sequence[Mapping[str, Any]], *, keep_system: bool = False
 ) -> list[str]:
     """Insert rows through the row layer (checks of values and references, history,
     provenance edges), as the catalog's own operations do, past the rule that keeps the
-    generic ``insert`` out of system tables. Database catalogs only."""
+    generic ``insert`` out of system tables; ``keep_system`` as an import does (the rows
+    carry their RIDs). Database catalogs only."""
     backend = cat._backend
     assert isinstance(backend, SqlBackend), "white-box helper: SQLite or PostgreSQL only"
     with backend.session(write=True) as session:
-        return rows.insert(session, table, values)
+        return rows.insert(session, table, values, keep_system=keep_system)

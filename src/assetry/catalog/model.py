@@ -271,11 +271,25 @@ def identifiers(table: TableModel) -> list[str]:
     return out
 
 
+# Asset columns looked up by content (``upload_assets`` finds the same bytes under the
+# same name; checksums are searched): indexed on every asset table.
+ASSET_INDEXED = ("Filename", "MD5", "SHA256")
+
+
+def indexed_columns(table: TableModel) -> list[str]:
+    """The columns of ``table`` with an index of their own: its foreign keys and, on an
+    asset table, ``ASSET_INDEXED``."""
+    out = [fk.column for fk in table.foreign_keys]
+    if table.kind == "asset":
+        out += [c for c in ASSET_INDEXED if c not in out]
+    return out
+
+
 def relation_names(table: TableModel) -> list[str]:
     """The names ``table`` takes in the schema's one namespace of tables and indexes:
     its own, its indexes' and its unique constraints' (each backed by an index)."""
     out = [table.name]
-    out += [names.index_name(table.name, fk.column) for fk in table.foreign_keys]
+    out += [names.index_name(table.name, column) for column in indexed_columns(table)]
     out += [names.unique_name(table.name, "_".join(u)) for u in table.unique]
     return out
 
@@ -331,7 +345,7 @@ def sa_table(table: TableModel, metadata: sa.MetaData) -> sa.Table:
         for u in table.unique
     ]
     indexes = [
-        sa.Index(names.index_name(table.name, fk.column), fk.column) for fk in table.foreign_keys
+        sa.Index(names.index_name(table.name, column), column) for column in indexed_columns(table)
     ]
     return sa.Table(table.name, metadata, *cols, *constraints, *indexes)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from assetry.catalog.assets import OutputEntry
 from assetry.errors import RIDNotFound, ValidationError
 from assetry.executions.cache import ObjectCache
 from assetry.executions.execution import Execution
+from assetry.executions.owner import is_gone, this_process
 from assetry.executions.staging import WorkingDir
 from assetry.executions.workflow import ExecutionConfiguration, Workflow, workflow_rid
 from assetry.store.base import ObjectStore
@@ -155,7 +156,9 @@ class ExecutionsAPI:
             env_rid, _ = self._environment_asset(configuration.parameters)
             rid = self._backend.create_execution(values, _links(env_rid, inputs), datasets)
         work = WorkingDir(self._workdir_root() / rid)
-        work.create({"execution": rid, "catalog": self.rid_prefix, "workflow": wf})
+        work.create(
+            {"execution": rid, "catalog": self.rid_prefix, "workflow": wf, **this_process()}
+        )
         paths: dict[str, list[Path]] = defaultdict(list)
         cache, store = self._cache(), self._store()
         for table, asset in inputs:
@@ -229,18 +232,48 @@ class ExecutionsAPI:
             description=found.row.get("Description"),
             parameters=found.row.get("Parameters") or {},
         )
-        return Execution(self, rid, work.path, configuration)  # type: ignore[arg-type]
+        return Execution(self, rid, work.path, configuration, restored=True)  # type: ignore[arg-type]
 
     def list_executions(
-        self, status: str | None = None, workflow: Workflow | str | None = None
+        self,
+        status: str | None = None,
+        workflow: Workflow | str | None = None,
+        *,
+        stale: bool = False,
     ) -> list[dict[str, Any]]:
-        """Execution rows, optionally of one status and/or workflow."""
+        """Execution rows, optionally of one status and/or workflow. With ``stale``, only
+        executions still Created or Running whose process (on this machine) is gone:
+        nothing will finish them (``restore_execution`` uploads what they staged,
+        ``abort_execution`` ends them)."""
         filters: dict[str, Any] = {}
         if status is not None:
             filters["Status"] = self._backend.lookup_term("Execution_Status", status).name
         if workflow is not None:
             filters["Workflow"] = workflow_rid(workflow)
-        return list(self._backend.iter_rows("Execution", filters=filters))
+        found = self._backend.iter_rows("Execution", filters=filters)
+        if not stale:
+            return list(found)
+        root = self._workdir_root()
+        return [
+            row
+            for row in found
+            if row["Status"] in ("Created", "Running")
+            and is_gone(WorkingDir(root / row["RID"]).state())
+        ]
+
+    def abort_execution(self, execution: Execution | str, detail: str | None = None) -> str:
+        """End an execution that will not finish (Aborted, from any status); an upload
+        left Pending is marked Failed (``restore_execution`` may still retry it).
+        Returns the execution's RID."""
+        rid = execution.rid if isinstance(execution, Execution) else execution
+        row = self._backend.resolve_rid(rid)
+        if row.table != "Execution":
+            raise ValidationError(f"{rid} is a row of {row.table!r}, not an Execution")
+        rid = row.row["RID"]
+        self._backend.set_status(rid, "Status", "Aborted", detail or "aborted")
+        if row.row["Upload_Status"] == "Pending":
+            self._backend.set_status(rid, "Upload_Status", "Failed")
+        return str(rid)
 
     def list_execution_assets(
         self, execution: Execution | str, role: str | None = None
@@ -282,10 +315,13 @@ class ExecutionsAPI:
         asset_types: list[str] | str | None = None,
         workflow: Workflow | str | None = None,
         description: str | None = None,
+        columns: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         """Ingest files into ``table`` in one call, recorded by an ``Ingest`` execution.
 
-        ``description`` describes the new assets (and their execution).
+        ``description`` describes the new assets (and their execution); ``columns`` are
+        values of the table's own columns for every new asset. The table, the asset
+        types and the columns are checked before anything is recorded.
 
         The same bytes under the same file name already in ``table`` are not added
         again: the existing asset is returned.
@@ -295,6 +331,11 @@ class ExecutionsAPI:
         missing = [os.fspath(p) for p in paths if not Path(p).is_file()]
         if missing:
             raise ValidationError([f"{p} is not a file" for p in missing])
+        if isinstance(asset_types, str):
+            asset_types = [asset_types]
+        values = dict(columns or {})
+        # A typo in the table, a type or a column fails here, before an execution exists.
+        self._backend.check_staging(table, list(asset_types or []), values)
         if workflow is None:
             workflow = self.create_workflow(
                 "assetry ingest", "Ingest", "Files loaded with upload_assets",
@@ -302,6 +343,8 @@ class ExecutionsAPI:
             )  # fmt: skip
         cfg = ExecutionConfiguration(workflow=workflow, description=description or "ingest")
         exe = self.create_execution(cfg)
+        # Its work is the upload: one finished by restore_execution completes the run.
+        exe._work.update_state({"finishes_with_upload": True})
         with exe:
             staged, used = [], set()
             for n, p in enumerate(paths):
@@ -313,6 +356,7 @@ class ExecutionsAPI:
                         os.fspath(Path(p).resolve()),
                         asset_types=asset_types,
                         rename_file=name,
+                        **values,
                     )
                 )
             outputs = exe.upload_execution_outputs(clean_folder=True, dedupe=True)

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from assetry.errors import StateError
-from assetry.executions import upload
+from assetry.executions import owner, upload
 from assetry.executions.staging import StagedFile, WorkingDir
 from assetry.executions.workflow import ExecutionConfiguration
 
@@ -34,9 +34,12 @@ class Execution:
         working_dir: Path,
         configuration: ExecutionConfiguration | None = None,
         asset_paths: dict[str, list[Path]] | None = None,
+        *,
+        restored: bool = False,
     ) -> None:
         self._catalog = catalog
         self.rid = rid
+        self._restored = restored  # reopened by restore_execution, not run here
         self._work = WorkingDir(working_dir)
         self.configuration = configuration or ExecutionConfiguration()
         self.asset_paths: dict[str, list[Path]] = asset_paths or {}
@@ -154,6 +157,8 @@ class Execution:
         """
         backend = self._catalog._backend
         current = self.upload_status
+        # Read before the upload (which may remove the folder): who ran it, and how.
+        state = self._work.state() if self._restored else None
         if current != "Uploaded":
             backend.set_status(self.rid, "Upload_Status", "Pending")
         store = self._catalog._store()
@@ -183,9 +188,32 @@ class Execution:
             table: backend.asset_dicts(table, list(dict.fromkeys(rids)))
             for table, rids in sorted(by_table.items())
         }
+        if state is not None:
+            self._finish_stale_run(state)
         if clean_folder:
             _remove_tree(self._work.path)
         return result
+
+    def _finish_stale_run(self, state: dict[str, Any]) -> None:
+        """A restored run whose process is gone gets its final status: Completed when
+        its work was the upload (an ingest), Failed when it died while running, Aborted
+        when it never started."""
+        if not owner.is_gone(state):
+            return
+        status = self.status
+        where = f"pid {state.get('pid')} on {state.get('host')}"
+        if status == "Created":
+            self.update_status("Aborted", f"its process ({where}) ended before it started")
+        elif status == "Running" and state.get("finishes_with_upload"):
+            self.update_status("Completed", "upload finished by restore_execution")
+        elif status == "Running":
+            self._catalog._backend.set_status(
+                self.rid,
+                "Status",
+                "Failed",
+                f"its process ({where}) ended while it was running; restore_execution "
+                "uploaded what it had staged",
+            )
 
 
 def _remove_tree(path: Path) -> None:

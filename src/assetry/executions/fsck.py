@@ -16,7 +16,7 @@ from typing import Any
 from assetry.errors import ChecksumMismatch, NotFoundError
 from assetry.executions.staging import WorkingDir
 from assetry.store.base import ObjectStore
-from assetry.store.hashing import Digests
+from assetry.store.hashing import Digests, hash_file
 
 DEFAULT_GRACE_SECONDS = 3600.0
 
@@ -44,12 +44,27 @@ class FsckReport:
 
 
 def staged_keys(workdir_root: Path) -> set[str]:
-    """Objects that interrupted uploads moved into the store but have not recorded."""
+    """Objects named by the staged entries of executions whose working folder is still
+    here (an upload unfinished or interrupted): those their journal says were stored,
+    and the bytes of every other staged file (hashed), which an interrupted upload may
+    have stored before it could journal them. They stay referenced until the execution's
+    upload records them and its folder is removed."""
     keys: set[str] = set()
-    if workdir_root.is_dir():
-        for folder in workdir_root.iterdir():
-            if folder.is_dir():
-                keys.update(d.sha256 for d in WorkingDir(folder).stored().values())
+    if not workdir_root.is_dir():
+        return keys
+    for folder in workdir_root.iterdir():
+        if not folder.is_dir():
+            continue
+        work = WorkingDir(folder)
+        stored = work.stored()
+        keys.update(d.sha256 for d in stored.values())
+        for item in work.staged():
+            if item.staged_name in stored:
+                continue
+            try:
+                keys.add(hash_file(item.path).sha256)
+            except OSError:
+                continue  # gone or unreadable: nothing of it to keep
     return keys
 
 

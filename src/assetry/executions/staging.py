@@ -121,6 +121,10 @@ class WorkingDir:
         tmp.write_text(json.dumps(state, indent=2, sort_keys=True, default=str))
         os.replace(tmp, self.path / STATE_FILE)
 
+    def update_state(self, values: dict[str, Any]) -> None:
+        """Add ``values`` to the state file (atomically)."""
+        self.create({**(self.state() or {}), **values})
+
     def state(self) -> dict[str, Any] | None:
         try:
             loaded = json.loads((self.path / STATE_FILE).read_text())

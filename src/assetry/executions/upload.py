@@ -156,7 +156,10 @@ def _store_batch(
         done.append((item, store.put_file(item.path, durable=False)))
         if armed:
             fault_point("upload.after_object")
-    work.record_stored_many([(item.staged_name, digests) for item, digests in to_move])
+    # Copied objects are journaled too (once a batch), so until the rows name them they
+    # are referenced by this unfinished execution (fsck keeps them).
+    copied = [(item.staged_name, digests) for item, digests in done]
+    work.record_stored_many([*copied, *((item.staged_name, d) for item, d in to_move)])
     for item, digests in to_move:
         adopted = store.adopt(item.path, digests, durable=False)
         done.append((item, adopted or store.put_file(item.path, durable=False)))
