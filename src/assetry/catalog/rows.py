@@ -219,9 +219,11 @@ def insert(
         params = _checked_rows(checker, row_list, keep_system)
         columns = {name: [out[name] for out in params] for name in checker.plans}
     if table.kind == "vocabulary":
-        checker.problems += _new_term_problems(session, table, row_list)
+        checker.problems += _new_term_problems(row_list)
     system = _given_system_columns(session, row_list, checker.problems) if keep_system else {}
     raise_problems(checker.problems)
+    if table.kind == "vocabulary":
+        _refuse_term_collisions(session, table, row_list)
     if table.kind == "asset":
         stored.check_rows(table.name, columns, session.object_store)
 
@@ -418,22 +420,41 @@ def check_values(
     return {k: v for k, v in out.items() if k in values}
 
 
-def _new_term_problems(
-    session: Session, table: TableModel, row_list: list[Mapping[str, Any]]
-) -> list[str]:
+def _new_term_problems(row_list: list[Mapping[str, Any]]) -> list[str]:
+    """Why the names and synonyms of new terms cannot be term text (``ValidationError``).
+
+    A spelling already taken is a conflict, not a validation problem: it is refused by
+    ``_refuse_term_collisions`` with ``ConflictError`` (as ``add_term`` and
+    ``add_synonym`` refuse it), once the rows have no validation problem left. So when a
+    call has both kinds, the ``ValidationError`` wins and lists every validation problem.
+    """
     problems: list[str] = []
-    new_terms = []
     for i, row in enumerate(row_list):
-        name_problems = resolve.term_text_problems(row.get("Name"), f"row {i}: term name")
-        syn_problems = resolve.synonym_list_problems(row.get("Synonyms"), f"row {i}: Synonyms")
-        problems += name_problems + syn_problems
-        if not name_problems and not syn_problems:
-            new_terms.append((row["Name"], list(row.get("Synonyms") or [])))
-    existing = resolve.term_map(session, table.name)
-    problems += [
-        f"vocabulary {table.name!r}: {p}" for p in resolve.collision_problems(existing, new_terms)
-    ]
+        problems += resolve.term_text_problems(row.get("Name"), f"row {i}: term name")
+        problems += resolve.synonym_list_problems(row.get("Synonyms"), f"row {i}: Synonyms")
     return problems
+
+
+def _refuse_term_collisions(
+    session: Session,
+    table: TableModel,
+    new_terms: Iterable[Mapping[str, Any]],
+    changed: Iterable[str] = (),
+) -> None:
+    """``ConflictError`` listing every spelling (name or synonym, any case) of
+    ``new_terms`` that another term of ``table`` already has, or that two of them share.
+    The spellings of the terms named in ``changed`` (being rewritten by ``new_terms``) are
+    free to reuse."""
+    rewritten = set(changed)
+    existing = {
+        spelling: owner
+        for spelling, owner in resolve.term_map(session, table.name).items()
+        if owner not in rewritten
+    }
+    wanted = [(row["Name"], list(row.get("Synonyms") or [])) for row in new_terms]
+    conflicts = resolve.collision_problems(existing, wanted)
+    if conflicts:
+        raise ConflictError("; ".join(f"vocabulary {table.name!r}: {p}" for p in conflicts))
 
 
 def fetch_current(
@@ -535,19 +556,22 @@ def _term_change_problems(
     changes: list[dict[str, Any]],
     old: dict[str, dict[str, Any]],
 ) -> list[str]:
+    """Why the changed terms' names and synonyms cannot be term text (returned, for a
+    ``ValidationError``); with none, a spelling another term has (or two changed terms
+    share) is a ``ConflictError`` (see ``_new_term_problems``)."""
     problems: list[str] = []
-    existing = resolve.term_map(session, table.name)
+    after = []
     for change in changes:
         before = old[change["RID"]]
         name = change.get("Name", before["Name"])
         synonyms = change.get("Synonyms", before.get("Synonyms")) or []
         problems += resolve.term_text_problems(name, "term name")
         problems += resolve.synonym_list_problems(synonyms, "Synonyms")
-        if not problems:
-            problems += resolve.collision_problems(
-                existing, [(name, list(synonyms))], ignore=before["Name"]
-            )
-    return [f"vocabulary {table.name!r}: {p}" for p in problems]
+        after.append({"Name": name, "Synonyms": synonyms})
+    if problems:
+        return [f"vocabulary {table.name!r}: {p}" for p in problems]
+    _refuse_term_collisions(session, table, after, [old[c["RID"]]["Name"] for c in changes])
+    return []
 
 
 def delete(session: Session, table_name: str, rid_values: object) -> list[str]:

@@ -147,22 +147,14 @@ def add(
     for synonym in synonyms or []:
         unique.setdefault(synonym.casefold(), synonym)
     row = {"Name": term_name, "Description": description, "Synonyms": list(unique.values())[1:]}
-    try:
-        rows.insert(session, table, [row])
-    except ValidationError as err:
-        if any("already used by term" in p for p in err.problems):
-            raise ConflictError("; ".join(err.problems)) from None
-        raise
+    # A name or synonym another term has is a ConflictError from ``rows`` itself, as it
+    # is for ``cat.insert`` on the vocabulary.
+    rows.insert(session, table, [row])
     return lookup(session, table, term_name)
 
 
 def _change(session: Session, table: str, row: dict[str, Any], **values: Any) -> Term:
-    try:
-        rows.update(session, table, [{"RID": row["RID"], **values}])
-    except ValidationError as err:
-        if any("already used by term" in p for p in err.problems):
-            raise ConflictError("; ".join(err.problems)) from None
-        raise
+    rows.update(session, table, [{"RID": row["RID"], **values}])
     return lookup(session, table, row["Name"] if "Name" not in values else values["Name"])
 
 
