@@ -136,6 +136,7 @@ class Catalog(ExecutionsAPI, DatasetsAPI, BagsAPI):
         if problems:
             raise ValidationError(problems)
         store_text = _store_setting(loc, store)
+        _check_new_store(store_text)
         if loc.directory is not None:
             if (loc.directory / config.DATABASE_FILE).exists():
                 raise ConflictError(f"a catalog already exists at {loc.directory}")
@@ -457,6 +458,19 @@ def _server_folder(location: str) -> str:
     if parts.port is not None:
         where = f"{where}_{parts.port}"
     return re.sub(r"[^A-Za-z0-9.-]", "_", where)
+
+
+def _check_new_store(store_text: str) -> None:
+    """A new catalog's S3 bucket must exist and take writes; checked before anything of
+    the catalog is created, so a failed check leaves no database or folder behind."""
+    if not store_text.lower().startswith("s3://"):
+        return
+    from assetry.store.registry import open_store
+
+    open_store(store_text)  # a bad URL, or the install command when boto3 is missing
+    from assetry.store import s3
+
+    s3.check_new_bucket(store_text)
 
 
 def _store_setting(loc: config.Location, store: str | os.PathLike[str] | None) -> str:

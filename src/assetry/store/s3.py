@@ -26,6 +26,20 @@ from assetry.store.hashing import Digests, Hasher, is_sha256
 
 PART_SIZE = 8 << 20
 _TMP = "tmp"
+# Seconds to connect and to wait for an answer, and attempts, when a new catalog checks
+# its bucket (``check_new_bucket``): an unreachable endpoint is reported soon.
+CHECK_TIMEOUT = 5.0
+CHECK_ATTEMPTS = 2
+# Error codes S3 answers for a bucket that is not there, or not this caller's to use.
+_NO_BUCKET = {"404", "NoSuchBucket", "NotFound"}
+_DENIED = {
+    "403",
+    "AccessDenied",
+    "AllAccessDisabled",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AccountProblem",
+}
 
 
 @contextmanager
@@ -84,7 +98,15 @@ class S3Store(ObjectStore):
         self.part_size = part_size
 
     @classmethod
-    def from_url(cls, url: str, part_size: int = PART_SIZE) -> S3Store:
+    def from_url(
+        cls,
+        url: str,
+        part_size: int = PART_SIZE,
+        *,
+        connect_timeout: float = 5,
+        read_timeout: float = 60,
+        attempts: int = 4,
+    ) -> S3Store:
         parsed = urlparse(url)
         if not parsed.netloc:
             raise ConfigError(f"an S3 store URL needs a bucket: s3://BUCKET/prefix, got {url!r}")
@@ -93,9 +115,9 @@ class S3Store(ObjectStore):
         if unknown:
             raise ConfigError(f"unknown S3 store options {sorted(unknown)} in {url!r}")
         config = botocore.config.Config(
-            retries={"max_attempts": 4, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
+            retries={"max_attempts": attempts, "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             s3={"addressing_style": "path"} if "endpoint_url" in query else {},
         )
         client = boto3.client(
@@ -105,6 +127,39 @@ class S3Store(ObjectStore):
             config=config,
         )
         return cls(url, parsed.netloc, parsed.path, client, part_size)
+
+    def check_writable(self) -> None:
+        """Check that the bucket exists and takes writes: write a small probe object under
+        the prefix's temporary keys, then delete it. ``ConfigError`` naming the bucket
+        when it does not exist or this caller may not use it (or has no credentials);
+        ``StoreError`` when the endpoint cannot be reached or S3 fails otherwise."""
+        endpoint = self.client.meta.endpoint_url
+        where = f"the S3 bucket {self.bucket!r} at {endpoint}"
+        key = "/".join(p for p in (self.prefix, _TMP, f"probe-{uuid.uuid4().hex}") if p)
+        probe = b"assetry: checking that this bucket takes writes\n"
+        step = "looking it up"
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            step = f"writing a probe object {key!r}"
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=probe, ContentMD5=_b64md5(probe)
+            )
+            step = f"deleting the probe object {key!r}"
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except botocore.exceptions.ClientError as err:
+            code = str(err.response.get("Error", {}).get("Code", "?"))
+            if code in _NO_BUCKET and step == "looking it up":
+                raise ConfigError(f"{where} does not exist (create it first)") from None
+            if code in _DENIED:
+                raise ConfigError(f"{where}: access denied while {step} ({code})") from None
+            raise StoreError(f"{where}: {step} failed: S3 answered {code}: {err}") from None
+        except botocore.exceptions.NoCredentialsError:
+            raise ConfigError(
+                f"{where}: no AWS credentials found (set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or a profile)"
+            ) from None
+        except botocore.exceptions.BotoCoreError as err:
+            raise StoreError(f"{where}: the endpoint cannot be reached ({err})") from None
 
     def key_of(self, sha256: str) -> str:
         return "/".join(p for p in (self.prefix, sha256[:2], sha256[2:]) if p)
@@ -228,3 +283,14 @@ class S3Store(ObjectStore):
                         yield ObjectInfo(
                             key, int(item["Size"]), modified.timestamp() if modified else None
                         )
+
+
+def check_new_bucket(url: str) -> None:
+    """``S3Store.check_writable`` for the store at ``url``, waiting at most about
+    ``CHECK_TIMEOUT`` seconds per attempt for the endpoint."""
+    S3Store.from_url(
+        url,
+        connect_timeout=CHECK_TIMEOUT,
+        read_timeout=CHECK_TIMEOUT,
+        attempts=CHECK_ATTEMPTS,
+    ).check_writable()
