@@ -252,4 +252,37 @@ def test_killed_archive_export_leaves_the_folder_bag_and_no_archive(
     again = cat.export_dataset_bag(DatasetSpec(ds, "0.2.0"), dest=dest, archive="zip")
     assert again.read_bytes() == reference.read_bytes()
     assert tree(folder) == before
+    # the next export into the folder removed what the crashed one left
+    assert sorted(listing(dest)) == sorted([folder.name, again.name])
     assert cat.fsck().ok
+
+
+def test_fsck_reports_and_repair_removes_crashed_exports_in_the_bag_folder(
+    study: tuple[Catalog, str], tmp_path: Path
+) -> None:
+    cat, ds = study
+    bags = cat._local_root() / "bags"
+    env: dict[str, Any] = {**os.environ, "ASSETRY_FAULT_POINT": "export.before_archive_link:1"}
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(cat.location), ds, str(bags)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    [left] = [p for p in bags.iterdir() if p.name.endswith(".staging")]
+    report = cat.fsck()
+    assert report.abandoned_exports == [str(left)] and left.exists()
+    cat.fsck(repair=True)
+    assert not left.exists()
+
+
+def test_an_export_in_progress_is_not_taken_for_abandoned(tmp_path: Path) -> None:
+    from assetry.bags import archive
+
+    staging = tmp_path / ".bag.x.staging"
+    staging.mkdir()
+    held = archive._hold(staging)
+    try:
+        assert archive.abandoned_staging(tmp_path) == []
+    finally:
+        os.close(held)
+    assert archive.abandoned_staging(tmp_path) == [staging]

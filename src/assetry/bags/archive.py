@@ -16,7 +16,9 @@ with other exports: the bag folder is built in a private staging folder inside i
 (hidden, uniquely named, removed afterwards), so a folder bag of the same name there is
 never touched. The finished archive is hard-linked into place, which never replaces a
 file: a crash leaves either no archive or the whole one (and at worst a hidden
-``.<name>.<random>.staging`` folder). Since archives are reproducible, an archive already
+``.<name>.<random>.staging`` folder, which the exporting process holds locked while it
+works: the next export into the folder, and ``fsck --repair`` for the catalog's own bag
+folder, remove those no process holds). Since archives are reproducible, an archive already
 there with the same bytes is the answer (its path is returned, the file left as it is);
 one with other bytes is a ``ConflictError`` naming it.
 """
@@ -38,6 +40,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from assetry.errors import BagError, ConflictError, ValidationError
+
+try:
+    import fcntl
+except ImportError:  # no file locks (Windows): staging folders are never judged abandoned
+    fcntl = None  # type: ignore[assignment]
 from assetry.faults import fault_point
 
 if TYPE_CHECKING:
@@ -131,7 +138,9 @@ def export_archive(
     _check_archive_target(target)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{name[:200]}.", suffix=".staging", dir=folder))
+        remove_abandoned_staging(folder)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name[:200]}.", suffix=STAGING, dir=folder))
+        held = _hold(staging)
     except OSError as err:
         raise BagError(f"cannot write the archive into {folder}: {err.strerror or err}") from None
     try:
@@ -143,6 +152,57 @@ def export_archive(
         return _place(built, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        os.close(held)
+
+
+STAGING = ".staging"
+_LOCK = ".lock"
+
+
+def _hold(staging: Path) -> int:
+    """Lock ``staging`` for this process (a file lock: released when the process ends,
+    however it ends); return the descriptor to close when done."""
+    fd = os.open(staging / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def abandoned_staging(folder: Path) -> list[Path]:
+    """Staging folders of exports into ``folder`` that no running process holds: what a
+    crashed archive export left."""
+    found: list[Path] = []
+    if fcntl is None:
+        return found
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(STAGING)):
+            continue
+        if entry.is_symlink() or not entry.is_dir():
+            continue
+        try:
+            fd = os.open(entry / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # an export is writing it now
+        finally:
+            os.close(fd)
+        found.append(entry)
+    return found
+
+
+def remove_abandoned_staging(folder: Path) -> list[Path]:
+    """Remove what crashed archive exports into ``folder`` left; return what was removed."""
+    removed = abandoned_staging(folder)
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
 
 
 def _check_archive_target(target: Path) -> None:

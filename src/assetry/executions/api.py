@@ -391,8 +391,13 @@ class ExecutionsAPI:
             repair=repair,
             grace_seconds=grace_seconds,
         )
+        from assetry.bags.archive import abandoned_staging, remove_abandoned_staging
         from assetry.catalog.sql_backend import SqlBackend
 
+        bags = self._local_root() / "bags"
+        report.abandoned_exports = [str(p) for p in abandoned_staging(bags)]
+        if repair:
+            remove_abandoned_staging(bags)
         if repair and isinstance(self._backend, SqlBackend):
             from assetry.store.upload_folder import collect_abandoned
 

@@ -33,6 +33,8 @@ class FsckReport:
     removed: list[str] = field(default_factory=list)
     # partial uploads and temporary files interrupted writes left (repair removes them)
     leftovers_removed: list[str] = field(default_factory=list)
+    # staging folders of crashed archive exports into the catalog's bag folder
+    abandoned_exports: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
