@@ -208,7 +208,12 @@ def _free_port() -> int:
     return port
 
 
-def test_an_unreachable_database_server_is_a_store_error() -> None:
+def test_an_unreachable_database_server_is_a_store_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assetry.client import transport
+
+    monkeypatch.setattr(transport, "RETRIES", 1)  # no need to wait out the real back-off
     port = _free_port()
     url = f"postgresql+psycopg://postgres:secret@127.0.0.1:{port}/catalog"
     with pytest.raises(StoreError) as err:

@@ -26,7 +26,7 @@ from assetry import (
     TermNotFound,
     ValidationError,
 )
-from assetry.client import http_backend
+from assetry.client import http_backend, transport
 from assetry.store.local import LocalStore
 from tests.conftest import RemoteServer
 
@@ -152,7 +152,10 @@ def test_a_corrupt_object_behind_the_server_is_caught(
     assert caught.value.expected == asset["SHA256"]
 
 
-def test_a_server_that_is_gone_is_a_store_error(remote_server: RemoteServer) -> None:
+def test_a_server_that_is_gone_is_a_store_error(
+    remote_server: RemoteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport, "RETRIES", 1)  # no need to wait out the real back-off
     with pytest.raises(StoreError, match="cannot be reached"):
         Catalog("http://127.0.0.1:9", token=remote_server.tokens["admin"])
 
