@@ -154,7 +154,7 @@ def _walk_statement(
     depth: int | None,
     as_of: int | None = None,
     dialect: str = "sqlite",
-) -> sa.Select[Any] | sa.CompoundSelect:
+) -> sa.Select[Any] | sa.CompoundSelect[Any]:
     """The lineage query for ``dialect``: rows ``(from_rid, to_rid, relation, from_table,
     to_table, detail)`` of every live edge leaving a node reached from ``root`` (maybe
     more than once; see the module docstring)."""
@@ -165,7 +165,7 @@ def _walk_statement(
 
 def _split_statement(
     root: str, direction: str, depth: int | None, as_of: int | None = None
-) -> sa.CompoundSelect:
+) -> sa.CompoundSelect[Any]:
     """The SQLite form: one walk per direction, each step and the final select split by
     orientation into plain joins on one indexed column."""
     e = internal.edges

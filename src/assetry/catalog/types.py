@@ -46,11 +46,12 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = dt.datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        stamp: dt.datetime = (
+            dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        )
+        if stamp.tzinfo is None:
+            return stamp.replace(tzinfo=UTC)
+        return stamp.astimezone(UTC)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """The standard processing (the engine's own, then ``process_result_value``),
@@ -166,10 +167,10 @@ def _int_checker(bits: int) -> Callable[[Any], int]:
             return value
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ValueError(f"expected an integer, got {type(value).__name__} {value!r:.60}")
-        value = int(value)
-        if not low <= value <= high:
-            raise ValueError(f"{value} is out of range for int{bits // 8}")
-        return value
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(f"{number} is out of range for int{bits // 8}")
+        return number
 
     return check
 
@@ -180,12 +181,12 @@ def _check_float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"expected a number, got {type(value).__name__} {value!r:.60}")
     try:
-        value = float(value)
+        number = float(value)
     except OverflowError:
         raise ValueError(f"{value!r:.60} is too large for a floating-point column") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{value} is not a finite number")
-    return value
+    if not math.isfinite(number):
+        raise ValueError(f"{number} is not a finite number")
+    return number
 
 
 FLOAT4_MAX = 3.4028234663852886e38

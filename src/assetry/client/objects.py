@@ -256,7 +256,8 @@ class _ClosingStream:
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return self.raw.read(size)
+            data: bytes = self.raw.read(size)
+            return data
         except Exception as err:  # urllib3 and requests errors mid-stream
             raise StoreError(f"reading from {self.response.url}: {err}") from None
 
