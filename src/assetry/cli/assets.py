@@ -3,18 +3,94 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Iterator, Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assetry.cli.commands import open_catalog
-from assetry.cli.output import Output
+from assetry.catalog.facade import Catalog
+from assetry.cli.commands import find_table, open_catalog
+from assetry.cli.output import Output, summarized
+from assetry.cli.tables import csv_value
 from assetry.errors import IntegrityError, ValidationError
+from assetry.executions.workflow import ExecutionConfiguration
+
+if TYPE_CHECKING:
+    from assetry.cli.main import AddCommand, Group
 
 SHA_PREFIX = 12
 """How many hex digits of a SHA-256 the text output shows."""
 
 ASSET_HEADER = ["RID", "FILENAME", "LENGTH", "SHA256", "ASSET_TYPE", "DESCRIPTION"]
+FILE_COLUMNS = ("URL", "Filename", "Length", "MD5", "SHA256", "Description")
+"""The columns every asset table has, set by ingest itself (not by ``--set``)."""
+
+
+def register(command: AddCommand, sub: Group) -> None:
+    """Add ``assets list|ingest|download`` and ``fsck`` to the parser."""
+    from assetry.cli.main import _column_value, _non_negative_seconds
+
+    group = command(sub, "assets", None, "files stored as assets of asset tables")
+    asub = group.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+    p = command(asub, "list", cmd_assets_list, "list the assets of an asset table")
+    p.add_argument("table", metavar="TABLE")
+    p.add_argument("--type", metavar="ASSET_TYPE", help="only assets of this Asset_Type term")
+    p = command(asub, "ingest", cmd_assets_ingest, "store files as assets of a table")
+    p.add_argument("table", metavar="TABLE")
+    p.add_argument(
+        "files", metavar="PATH", nargs="+", help="files, or folders to ingest recursively"
+    )
+    p.add_argument(
+        "--glob",
+        metavar="PATTERN",
+        help="only files in the folders whose name matches PATTERN, e.g. '*.png' "
+        "(files named on the command line are always ingested)",
+    )
+    p.add_argument(
+        "--set",
+        dest="values",
+        type=_column_value,
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="a value of the table's own column for every new asset (repeatable)",
+    )
+    p.add_argument(
+        "--type",
+        dest="types",
+        metavar="T",
+        action="extend",
+        nargs="+",
+        help="Asset_Type term of the new assets (repeatable; default: the table's own)",
+    )
+    p.add_argument(
+        "--description", metavar="D", help="what this ingest is (recorded on its execution)"
+    )
+    p.add_argument("--all", action="store_true", help="list every file (default: first 20)")
+    p = command(asub, "download", cmd_assets_download, "write an asset's verified file")
+    p.add_argument("rid", metavar="RID")
+    p.add_argument("dest", metavar="DEST_DIR", help="directory to write into (created if needed)")
+
+    p = command(sub, "fsck", cmd_fsck, "check stored objects against the asset rows")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove unreferenced objects older than the grace period (default: dry run)",
+    )
+    p.add_argument(
+        "--grace",
+        type=_non_negative_seconds,
+        default=3600.0,
+        metavar="SECONDS",
+        help="keep unreferenced objects younger than this (default: 3600)",
+    )
+    p.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="only check that objects exist; do not re-read their checksums",
+    )
+    p.add_argument("--all", action="store_true", help="list every object (default: first 20)")
 
 
 def short_sha(sha256: Any) -> str:
@@ -55,22 +131,144 @@ def cmd_assets_list(args: argparse.Namespace, out: Output) -> None:
     asset_table(out, assets, empty=empty)
 
 
+def collect_files(paths: Sequence[str], pattern: str | None) -> list[Path]:
+    """The files to ingest: each named file, and the files inside each named folder
+    (recursively, sorted, only names matching ``pattern`` when given)."""
+    found: list[Path] = []
+    problems: list[str] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            inside = sorted(p for p in path.rglob(pattern or "*") if p.is_file())
+            if not inside:
+                matching = f" matching {pattern!r}" if pattern else ""
+                problems.append(f"folder {name} has no files{matching}")
+            found.extend(inside)
+        elif path.exists():
+            problems.append(f"{name} is neither a file nor a folder")
+        else:
+            problems.append(f"{name} does not exist")
+    if problems:
+        raise ValidationError(problems)
+    return found
+
+
+def _column_values(
+    cat: Catalog, table: str, pairs: list[tuple[str, str]]
+) -> tuple[str, dict[str, Any]]:
+    """The asset table's canonical name and the ``--set`` values converted to its
+    columns' types; an unknown table, a non-asset table or an unknown column is an
+    error."""
+    model = find_table(cat.model, table)
+    if model["kind"] != "asset":
+        raise ValidationError(f"{model['name']!r} is a {model['kind']} table, not an asset table")
+    columns = {
+        c["name"]: c["type"]
+        for c in model["columns"]
+        if not c.get("system") and c["name"] not in FILE_COLUMNS
+    }
+    values: dict[str, Any] = {}
+    for column, text in pairs:
+        if column not in columns:
+            own = ", ".join(sorted(columns)) or "none"
+            raise ValidationError(
+                f"--set {column}: {model['name']} has no such column of its own (its own: {own})"
+            )
+        values[column] = csv_value(columns[column], text)
+    return model["name"], values
+
+
+def ingest(
+    cat: Catalog,
+    table: str,
+    files: Sequence[Path],
+    asset_types: list[str] | None,
+    values: Mapping[str, Any],
+    description: str | None,
+) -> tuple[str, list[dict[str, Any]], set[str]]:
+    """Ingest ``files`` into ``table`` through an ``Ingest`` execution, as
+    ``Catalog.upload_assets`` does, with ``values`` for the table's own columns; return the
+    execution's RID, one asset dict per file and the RIDs that were already present (same
+    bytes, same file name, same table). The table, the types and the values are checked
+    before anything is created."""
+    types = list(asset_types or [])
+    # What staging checks for every file, checked once before the execution exists: an
+    # unknown table, type or value leaves nothing behind.
+    cat._backend.check_staging(table, types, dict(values))
+    workflow = cat.create_workflow(
+        "assetry ingest", "Ingest", "Files loaded with upload_assets",
+        url="assetry:upload_assets", checksum="",
+    )  # fmt: skip
+    cfg = ExecutionConfiguration(workflow=workflow, description=description or "ingest")
+    exe = cat.create_execution(cfg)
+    with exe:
+        used: set[str] = set()
+        staged: list[str] = []
+        for n, path in enumerate(files):
+            name = path.name if path.name not in used else f"{n}/{path.name}"
+            used.add(name)
+            exe.asset_file_path(
+                table,
+                os.fspath(path.resolve()),
+                asset_types=types or None,
+                rename_file=name,
+                **values,
+            )
+            staged.append(name)
+        outputs = exe.upload_execution_outputs(clean_folder=True, dedupe=True)
+    by_rid = {a["RID"]: a for a in outputs.get(table, [])}
+    recorded = cat._backend.recorded_outputs(exe.rid)
+    made = {a["RID"] for a in cat.list_execution_assets(exe.rid, role="Output")}
+    result = []
+    for name in staged:
+        rid = recorded[f"{table}/{name}"][1]
+        result.append(by_rid.get(rid) or cat._backend.asset_dicts(table, [rid])[0])
+    present = {a["RID"] for a in result if a["RID"] not in made}
+    return exe.rid, result, present
+
+
+def _ingest_rows(assets: Iterable[Mapping[str, Any]]) -> Iterator[list[Any]]:
+    for a in assets:
+        yield [a["RID"], a.get("Filename"), a.get("Length"), short_sha(a.get("SHA256"))]
+
+
 def cmd_assets_ingest(args: argparse.Namespace, out: Output) -> None:
-    """Store files as assets of a table, recorded by an ``Ingest`` execution."""
+    """Store files (and the files in folders) as assets of a table, recorded by an
+    ``Ingest`` execution; files already there (same bytes and name) are reported as
+    already present."""
+    files = collect_files(args.files, args.glob)
     with open_catalog(args) as cat:
-        assets = cat.upload_assets(
-            args.table, args.files, asset_types=args.types, description=args.description
-        )
+        table, values = _column_values(cat, args.table, args.values)
+        execution, assets, present = ingest(cat, table, files, args.types, values, args.description)
     rids = [a["RID"] for a in assets]
+    new = [a for a in assets if a["RID"] not in present]
+    old = [a for a in assets if a["RID"] in present]
     if out.json_mode:
-        out.json({"table": args.table, "rids": rids, "assets": assets})
+        out.json(
+            {
+                "table": table,
+                "execution": execution,
+                "rids": rids,
+                "ingested": [a["RID"] for a in new],
+                "already_present": [a["RID"] for a in old],
+                "assets": assets,
+            }
+        )
         return
-    out.line(f"Ingested {len(assets)} file(s) into {args.table}:")
     header = ["RID", "FILENAME", "LENGTH", "SHA256"]
-    rows = [
-        [a["RID"], a.get("Filename"), a.get("Length"), short_sha(a.get("SHA256"))] for a in assets
-    ]
-    out.table(header, rows, empty="(nothing ingested)")
+    if new or not old:
+        out.line(f"Ingested {len(new)} file(s) into {table}:")
+        out.summary_table(header, _ingest_rows(new), empty="(nothing new)", show_all=args.all)
+    if old:
+        if new:
+            out.line()
+        out.line(
+            f"Already present in {table} ({len(old)} file(s), same bytes and name): "
+            "nothing added for them"
+        )
+        out.summary_table(header, _ingest_rows(old), empty="(none)", show_all=args.all)
 
 
 def cmd_assets_download(args: argparse.Namespace, out: Output) -> None:
@@ -88,31 +286,46 @@ def cmd_assets_download(args: argparse.Namespace, out: Output) -> None:
 # --- fsck ------------------------------------------------------------------------------------
 
 
-def _problem_lines(report: Any) -> Iterator[str]:
+def _listing(rows: Iterable[tuple[str, str]], show_all: bool) -> Iterator[str]:
+    """Indented lines of (name, details), names padded to the longest shown (so RIDs of
+    any length line up): the first 20 (all with ``show_all``), then how many more."""
+    summary = summarized(rows, show_all)
+    width = max((len(name) for name, _ in summary.shown), default=0)
+    for name, details in summary.shown:
+        yield f"  {name.ljust(width)}  {details}".rstrip()
+    more = summary.more()
+    if more:
+        yield "  " + more
+
+
+def _problem_lines(report: Any, show_all: bool) -> Iterator[str]:
     if report.missing:
         yield f"Missing objects ({len(report.missing)}): asset rows whose bytes are not stored"
-        for m in report.missing:
-            yield f"  {m['table']}/{m['rid']}  sha256 {m['sha256']}"
+        rows = ((f"{m['table']}/{m['rid']}", f"sha256 {m['sha256']}") for m in report.missing)
+        yield from _listing(rows, show_all)
     if report.corrupt:
         yield f"Corrupt objects ({len(report.corrupt)}): stored bytes that fail their checksums"
-        for c in report.corrupt:
-            yield f"  {c['table']}/{c['rid']}  sha256 {c['sha256']}  found {c['found']}"
+        rows = (
+            (f"{c['table']}/{c['rid']}", f"sha256 {c['sha256']}  found {c['found']}")
+            for c in report.corrupt
+        )
+        yield from _listing(rows, show_all)
 
 
-def _fsck_lines(report: Any, repair: bool, verify: bool) -> Iterator[str]:
+def _fsck_lines(report: Any, repair: bool, verify: bool, show_all: bool = False) -> Iterator[str]:
     checked = "checked" if verify else "looked up (not verified: --no-verify)"
     verdict = "OK" if report.ok else "PROBLEMS FOUND"
     yield (
         f"fsck: {report.assets} asset row(s) {checked} against "
         f"{report.objects} stored object(s): {verdict}"
     )
-    yield from _problem_lines(report)
+    yield from _problem_lines(report, show_all)
     unreferenced = list(report.unreferenced)
     removed = set(report.removed)
     if unreferenced:
         yield f"Unreferenced objects ({len(unreferenced)}): no asset row or upload refers to them"
-        for key in unreferenced:
-            yield f"  {key}" + ("  (removed)" if key in removed else "")
+        rows = ((key, "(removed)" if key in removed else "") for key in unreferenced)
+        yield from _listing(rows, show_all)
         kept = len([k for k in unreferenced if k not in removed])
         if not repair:
             yield "Dry run: nothing was removed. `assetry fsck --repair` removes unreferenced"
@@ -139,7 +352,7 @@ def cmd_fsck(args: argparse.Namespace, out: Output) -> None:
     if out.json_mode:
         out.json({**report.to_dict(), "ok": report.ok, "repair": args.repair})
     else:
-        out.lines(_fsck_lines(report, args.repair, args.verify))
+        out.lines(_fsck_lines(report, args.repair, args.verify, args.all))
     if not report.ok:
         # The report is on stdout; the one-line error on stderr sets exit code 1.
         raise IntegrityError(_failure(report))

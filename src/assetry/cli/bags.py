@@ -57,6 +57,7 @@ def register(command: AddCommand, sub: Group) -> None:
     p.add_argument("--fast", action="store_true", help="check structure and sizes, not checksums")
     p = command(bsub, "materialize", cmd_bag_materialize, "fetch the files fetch.txt lists")
     p.add_argument("path", metavar="PATH", help="bag folder")
+    p.add_argument("--all", action="store_true", help="list every file (default: first 20)")
     p = command(bsub, "import", cmd_bag_import, "load a bag into the catalog")
     p.add_argument("path", metavar="PATH", help="bag folder or archive")
 
@@ -192,7 +193,14 @@ def cmd_bag_materialize(args: argparse.Namespace, out: Output) -> None:
         return
     out.line(f"Fetched {len(fetched)} file(s) into {bag.path}:")
     rows = ([e.path, e.length, e.url] for e in fetched)
-    out.table(["PATH", "LENGTH", "URL"], rows, empty="(none)", full_last=True, indent="  ")
+    out.summary_table(
+        ["PATH", "LENGTH", "URL"],
+        rows,
+        empty="(none)",
+        show_all=args.all,
+        full_last=True,
+        indent="  ",
+    )
 
 
 # --- bag import ------------------------------------------------------------------------------

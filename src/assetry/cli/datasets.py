@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from assetry.catalog.facade import Catalog
 from assetry.cli.commands import open_catalog
-from assetry.cli.output import Output, text_value
+from assetry.cli.output import Output, summarized, text_value
+from assetry.errors import AssetryError, ValidationError
 
 if TYPE_CHECKING:
     from assetry.cli.main import AddCommand, Group
@@ -47,6 +48,9 @@ def register(command: AddCommand, sub: Group) -> None:
     p.add_argument("dataset", metavar="DATASET", help="RID of the dataset")
     p.add_argument("--version", metavar="V", help="version to read (default: the latest)")
     p.add_argument("--recurse", action="store_true", help="add nested datasets' members")
+    p.add_argument(
+        "--all", action="store_true", help="list every member (default: first 20 per table)"
+    )
     p = command(dsub, "version", cmd_dataset_version, "mint the next version; print it")
     p.add_argument("dataset", metavar="DATASET", help="RID of the dataset")
     p.add_argument("component", choices=COMPONENTS, help="which part of the version to bump")
@@ -101,11 +105,36 @@ def cmd_dataset_element_type(args: argparse.Namespace, out: Output) -> None:
 # --- dataset add, remove ---------------------------------------------------------------------
 
 
+def _not_element_types(cat: Catalog, rids: list[str]) -> dict[str, str]:
+    """``{table: first RID}`` of the tables of ``rids`` whose rows cannot be dataset
+    members (datasets always can)."""
+    allowed = {t.lower() for t in cat.list_dataset_element_types()} | {"dataset"}
+    missing: dict[str, str] = {}
+    for rid in rids:
+        try:
+            table = cat.resolve_rid(rid).table
+        except AssetryError:
+            continue  # the catalog's own error names an unknown RID
+        if table.lower() not in allowed:
+            missing.setdefault(table, rid)
+    return missing
+
+
 def _membership_change(args: argparse.Namespace, out: Output, adding: bool) -> None:
     with open_catalog(args) as cat:
         dataset, before = _latest(cat, args.dataset)
         if adding:
-            version = cat.add_dataset_members(dataset, args.rids, description=args.description)
+            try:
+                version = cat.add_dataset_members(dataset, args.rids, description=args.description)
+            except ValidationError:
+                tables = _not_element_types(cat, args.rids)
+                if not tables:
+                    raise
+                rows = ", ".join(f"{rid} is a row of {t!r}" for t, rid in tables.items())
+                commands = " and ".join(f"`assetry dataset element-type {t}`" for t in tables)
+                raise ValidationError(
+                    f"{rows}, which is not a dataset element type yet: run {commands} first"
+                ) from None
         else:
             version = cat.delete_dataset_members(dataset, args.rids, description=args.description)
     if out.json_mode:
@@ -157,7 +186,11 @@ def cmd_dataset_members(args: argparse.Namespace, out: Output) -> None:
     for table, rows in members.items():
         out.line()
         out.line(f"{table} ({len(rows)}):")
-        out.rows(rows, indent="  ")
+        summary = summarized(rows, args.all)
+        out.rows(summary.shown, indent="  ")
+        more = summary.more()
+        if more:
+            out.line("  " + more)
 
 
 # --- dataset version, history, list ----------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from assetry import __version__
-from assetry.cli import assets, bags, commands, datasets, demo, executions, server
+from assetry.cli import assets, bags, commands, datasets, demo, executions, server, tables
 from assetry.cli.output import Output
 from assetry.errors import AssetryError
 
@@ -24,8 +24,6 @@ Handler = Callable[[argparse.Namespace, Output], None]
 if TYPE_CHECKING:  # argparse's subparsers action is generic only to type checkers
     Group = argparse._SubParsersAction[argparse.ArgumentParser]
     AddCommand = Callable[[Group, str, Handler | None, str], argparse.ArgumentParser]
-
-TABLE_KINDS = ("table", "asset", "vocabulary", "association", "system")
 
 
 def _non_negative(text: str) -> int:
@@ -142,36 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("vocab", metavar="VOCAB")
     p.add_argument("term", metavar="TERM")
 
-    table = command(sub, "table", None, "tables and their rows")
-    tsub = table.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
-    p = command(tsub, "list", commands.cmd_table_list, "list tables")
-    p.add_argument("--kind", choices=TABLE_KINDS, help="only tables of this kind")
-    p = command(tsub, "show", commands.cmd_table_show, "describe a table's columns and keys")
-    p.add_argument("table", metavar="TABLE")
-    p = command(tsub, "rows", commands.cmd_table_rows, "list a table's rows")
-    p.add_argument("table", metavar="TABLE")
-    p.add_argument("--limit", type=_non_negative, metavar="N", help="at most N rows")
-    p.add_argument("--offset", type=_non_negative, default=0, metavar="N", help="skip N rows")
-    p.add_argument(
-        "--filter",
-        dest="filters",
-        type=_column_value,
-        action="append",
-        default=[],
-        metavar="COL=VALUE",
-        help="only rows whose COL equals VALUE (repeatable; a repeated COL matches any)",
-    )
-    p.add_argument(
-        "--as-of", type=_non_negative, metavar="SNAPSHOT", help="read as of a past snapshot"
-    )
-    p.add_argument(
-        "--all-columns", action="store_true", help="also show RCT, RMT, RCB, RMB in text output"
-    )
+    tables.register(command, sub)
 
     p = command(sub, "history", commands.cmd_history, "every version of a row")
     p.add_argument("rid", metavar="RID")
 
-    _asset_commands(command, sub)
+    assets.register(command, sub)
     _execution_commands(command, sub)
     datasets.register(command, sub)
     bags.register(command, sub)
@@ -187,52 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _asset_commands(command: AddCommand, sub: Group) -> None:
-    """``assets list|ingest|download`` and ``fsck``."""
-    group = command(sub, "assets", None, "files stored as assets of asset tables")
-    asub = group.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
-    p = command(asub, "list", assets.cmd_assets_list, "list the assets of an asset table")
-    p.add_argument("table", metavar="TABLE")
-    p.add_argument("--type", metavar="ASSET_TYPE", help="only assets of this Asset_Type term")
-    p = command(asub, "ingest", assets.cmd_assets_ingest, "store files as assets of a table")
-    p.add_argument("table", metavar="TABLE")
-    p.add_argument("files", metavar="FILE", nargs="+", help="files to ingest")
-    p.add_argument(
-        "--type",
-        dest="types",
-        metavar="T",
-        action="extend",
-        nargs="+",
-        help="Asset_Type term of the new assets (repeatable; default: the table's own)",
-    )
-    p.add_argument(
-        "--description", metavar="D", help="what this ingest is (recorded on its execution)"
-    )
-    p = command(asub, "download", assets.cmd_assets_download, "write an asset's verified file")
-    p.add_argument("rid", metavar="RID")
-    p.add_argument("dest", metavar="DEST_DIR", help="directory to write into (created if needed)")
-
-    p = command(sub, "fsck", assets.cmd_fsck, "check stored objects against the asset rows")
-    p.add_argument(
-        "--repair",
-        action="store_true",
-        help="remove unreferenced objects older than the grace period (default: dry run)",
-    )
-    p.add_argument(
-        "--grace",
-        type=_non_negative_seconds,
-        default=3600.0,
-        metavar="SECONDS",
-        help="keep unreferenced objects younger than this (default: 3600)",
-    )
-    p.add_argument(
-        "--no-verify",
-        dest="verify",
-        action="store_false",
-        help="only check that objects exist; do not re-read their checksums",
-    )
-
-
 def _execution_commands(command: AddCommand, sub: Group) -> None:
     """``exec list|show|restore`` and ``lineage``."""
     group = command(sub, "exec", None, "executions: runs of workflows")
@@ -242,11 +170,13 @@ def _execution_commands(command: AddCommand, sub: Group) -> None:
     p.add_argument("--workflow", metavar="RID", help="only executions of this workflow")
     p = command(esub, "show", executions.cmd_exec_show, "an execution with its inputs and outputs")
     p.add_argument("rid", metavar="RID")
+    p.add_argument("--all", action="store_true", help="list every asset (default: first 20)")
     p = command(
         esub, "restore", executions.cmd_exec_restore, "finish uploading an execution's outputs"
     )
     p.add_argument("rid", metavar="RID")
     p.add_argument("--no-clean", action="store_true", help="keep the working directory")
+    p.add_argument("--all", action="store_true", help="list every asset (default: first 20)")
 
     p = command(sub, "lineage", executions.cmd_lineage, "what a row came from or led to")
     p.add_argument("rid", metavar="RID")

@@ -10,15 +10,19 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain, islice
-from typing import Any, TextIO
+from typing import Any, Generic, TextIO, TypeVar
 
 SYSTEM_COLUMNS = ("RID", "RCT", "RMT", "RCB", "RMB")
 """Columns every row has; text listings show only ``RID`` of them unless asked."""
 
 MAX_CELL = 48
-# Column widths come from the first page only, so a long listing streams instead of
-# being held in memory to measure every row.
+# Column widths are measured a page at a time, so a long listing streams instead of being
+# held in memory to measure every row; a later page only ever widens a column.
 PAGE = 100
+SUMMARY_LIMIT = 20
+"""How many items a long text output shows unless ``--all`` is given."""
+
+T = TypeVar("T")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -69,21 +73,65 @@ def cell(value: Any, width: int = MAX_CELL) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def aligned(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[str]:
-    """Lines of a left-aligned text table: header, rule, rows (streamed)."""
+@dataclasses.dataclass
+class Summary(Generic[T]):
+    """The items a text output shows (``shown``) out of ``total``."""
+
+    shown: list[T]
+    total: int
+
+    @property
+    def hidden(self) -> int:
+        """How many items are not shown."""
+        return self.total - len(self.shown)
+
+    def more(self, what: str = "more") -> str | None:
+        """The line that says what is not shown, or None when everything is."""
+        if not self.hidden:
+            return None
+        return (
+            f"... and {self.hidden} {what} (showing {len(self.shown)} of {self.total}; "
+            "--all shows every one)"
+        )
+
+
+def summarized(rows: Iterable[T], show_all: bool, limit: int = SUMMARY_LIMIT) -> Summary[T]:
+    """The first ``limit`` of ``rows`` (every one with ``show_all``) and how many there
+    are. Rows past the limit are counted, not kept."""
+    if show_all:
+        kept = list(rows)
+        return Summary(kept, len(kept))
     stream = iter(rows)
-    first = list(islice(stream, PAGE))
+    shown = list(islice(stream, limit))
+    return Summary(shown, len(shown) + sum(1 for _ in stream))
+
+
+def aligned(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[str]:
+    """Lines of a left-aligned text table: header, rule, rows (streamed).
+
+    Every column is as wide as its widest cell (header included) in the first page of
+    rows; each later page may widen a column for itself and the pages after it, so a
+    long listing streams and RIDs of any length line up."""
+    stream = iter(rows)
+    page = list(islice(stream, PAGE))
     widths = [len(h) for h in header]
-    for row in first:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def widen(cells: list[Sequence[str]]) -> None:
+        nonlocal widths
+        for row in cells:
+            widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
+    widen(page)
     yield line(header)
     yield line(["-" * w for w in widths])
-    for row in chain(first, stream):
-        yield line(row)
+    while page:
+        for row in page:
+            yield line(row)
+        page = list(islice(stream, PAGE))
+        widen(page)
 
 
 class Output:
@@ -137,6 +185,25 @@ class Output:
             for row in chain([first], stream)
         )
         self.lines(aligned(list(header), cells), indent)
+
+    def summary_table(
+        self,
+        header: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        empty: str,
+        show_all: bool,
+        full_last: bool = False,
+        indent: str = "",
+        limit: int = SUMMARY_LIMIT,
+    ) -> Summary[Sequence[Any]]:
+        """``table`` of the first ``limit`` rows (all with ``show_all``), then a line
+        saying how many more there are; return the summary."""
+        summary = summarized(rows, show_all, limit)
+        self.table(header, summary.shown, empty, full_last=full_last, indent=indent)
+        more = summary.more()
+        if more:
+            self.line(indent + more)
+        return summary
 
     def rows(
         self, rows: Iterable[Mapping[str, Any]], all_columns: bool = False, indent: str = ""
