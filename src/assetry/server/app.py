@@ -34,7 +34,7 @@ from assetry.catalog.facade import Catalog, check_model_document
 from assetry.catalog.sql_backend import SqlBackend
 from assetry.client import wire
 from assetry.errors import AssetryError, ConfigError, ValidationError
-from assetry.server import auth, bodies, errors, objects
+from assetry.server import auth, bodies, errors, objects, pages
 from assetry.server.operations import ADMIN, OPERATIONS, READER, operation_path
 from assetry.store import upload_folder
 from assetry.store.base import ObjectStore
@@ -126,6 +126,8 @@ def create_app(
         title="assetry",
         version=_version(),
         description="A schema-driven data catalog: the whole assetry API over HTTP.",
+        docs_url=None,  # pages.py serves /docs with swagger-ui files of its own (no CDN)
+        redoc_url=None,
     )
     app.state.assetry = state
     private = [state.upload_dir, cat._local_root()]
@@ -145,6 +147,7 @@ def create_app(
         _add_operation(app, state, name, role)
     _add_admin_routes(app, state)
     objects.add_routes(app, state, authorizer)
+    pages.add_routes(app, state)
     _install_openapi(app)
     return app
 
