@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,6 @@ from assetry.cli.commands import find_table, open_catalog
 from assetry.cli.output import Output, summarized
 from assetry.cli.tables import csv_value
 from assetry.errors import IntegrityError, ValidationError
-from assetry.executions.workflow import ExecutionConfiguration
 
 if TYPE_CHECKING:
     from assetry.cli.main import AddCommand, Group
@@ -22,6 +20,7 @@ SHA_PREFIX = 12
 """How many hex digits of a SHA-256 the text output shows."""
 
 ASSET_HEADER = ["RID", "FILENAME", "LENGTH", "SHA256", "ASSET_TYPE", "DESCRIPTION"]
+PRESENT_BATCH = 500  # RIDs looked up at once as of the snapshot before an ingest
 FILE_COLUMNS = ("URL", "Filename", "Length", "MD5", "SHA256", "Description")
 """The columns every asset table has, set by ingest itself (not by ``--set``)."""
 
@@ -187,46 +186,22 @@ def ingest(
     asset_types: list[str] | None,
     values: Mapping[str, Any],
     description: str | None,
-) -> tuple[str, list[dict[str, Any]], set[str]]:
-    """Ingest ``files`` into ``table`` through an ``Ingest`` execution, as
-    ``Catalog.upload_assets`` does, with ``values`` for the table's own columns; return the
-    execution's RID, one asset dict per file and the RIDs that were already present (same
-    bytes, same file name, same table). The table, the types and the values are checked
-    before anything is created."""
-    types = list(asset_types or [])
-    # What staging checks for every file, checked once before the execution exists: an
-    # unknown table, type or value leaves nothing behind.
-    cat._backend.check_staging(table, types, dict(values))
-    workflow = cat.create_workflow(
-        "assetry ingest", "Ingest", "Files loaded with upload_assets",
-        url="assetry:upload_assets", checksum="",
-    )  # fmt: skip
-    cfg = ExecutionConfiguration(workflow=workflow, description=description or "ingest")
-    exe = cat.create_execution(cfg)
-    with exe:
-        used: set[str] = set()
-        staged: list[str] = []
-        for n, path in enumerate(files):
-            name = path.name if path.name not in used else f"{n}/{path.name}"
-            used.add(name)
-            exe.asset_file_path(
-                table,
-                os.fspath(path.resolve()),
-                asset_types=types or None,
-                rename_file=name,
-                **values,
-            )
-            staged.append(name)
-        outputs = exe.upload_execution_outputs(clean_folder=True, dedupe=True)
-    by_rid = {a["RID"]: a for a in outputs.get(table, [])}
-    recorded = cat._backend.recorded_outputs(exe.rid)
-    made = {a["RID"] for a in cat.list_execution_assets(exe.rid, role="Output")}
-    result = []
-    for name in staged:
-        rid = recorded[f"{table}/{name}"][1]
-        result.append(by_rid.get(rid) or cat._backend.asset_dicts(table, [rid])[0])
-    present = {a["RID"] for a in result if a["RID"] not in made}
-    return exe.rid, result, present
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Ingest ``files`` into ``table`` with ``Catalog.upload_assets`` (which checks the
+    table, the types and the values before it creates anything); return one asset dict
+    per file and the RIDs that were already present (same bytes, same file name, same
+    table): the rows that existed at the snapshot before the ingest."""
+    before = cat.snapshot()
+    assets = cat.upload_assets(
+        table, list(files), asset_types=asset_types, description=description, columns=values
+    )
+    rids = list(dict.fromkeys(a["RID"] for a in assets))
+    present: set[str] = set()
+    for start in range(0, len(rids), PRESENT_BATCH):
+        chunk = rids[start : start + PRESENT_BATCH]
+        old = cat.get_table_as_dict(table, filters={"RID": chunk}, as_of=before)
+        present.update(row["RID"] for row in old)
+    return assets, present
 
 
 def _ingest_rows(assets: Iterable[Mapping[str, Any]]) -> Iterator[list[Any]]:
@@ -241,7 +216,7 @@ def cmd_assets_ingest(args: argparse.Namespace, out: Output) -> None:
     files = collect_files(args.files, args.glob)
     with open_catalog(args) as cat:
         table, values = _column_values(cat, args.table, args.values)
-        execution, assets, present = ingest(cat, table, files, args.types, values, args.description)
+        assets, present = ingest(cat, table, files, args.types, values, args.description)
     rids = [a["RID"] for a in assets]
     new = [a for a in assets if a["RID"] not in present]
     old = [a for a in assets if a["RID"] in present]
@@ -249,7 +224,6 @@ def cmd_assets_ingest(args: argparse.Namespace, out: Output) -> None:
         out.json(
             {
                 "table": table,
-                "execution": execution,
                 "rids": rids,
                 "ingested": [a["RID"] for a in new],
                 "already_present": [a["RID"] for a in old],
