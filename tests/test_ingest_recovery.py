@@ -208,3 +208,41 @@ def test_an_object_put_then_deleted_is_not_vouched_for(cat: Catalog) -> None:
     }  # fmt: skip
     with pytest.raises(ValidationError, match="no object"):
         cat.insert("Doc", [row])
+
+
+def test_cli_a_killed_ingest_is_listed_stale_restored_or_aborted(
+    cat: Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_cli import make_runner
+
+    run = make_runner(capsys)
+    files(tmp_path / "in", 4)
+    env = {**os.environ, "ASSETRY_FAULT_POINT": "upload.after_object:2"}
+    child = subprocess.run(
+        [sys.executable, "-m", "assetry", "--catalog", cat.location, "assets", "ingest", "Doc",
+         str(tmp_path / "in")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    listed = run("--catalog", cat.location, "--json", "exec", "list", "--stale")
+    assert listed.code == 0, listed.err
+    [stale] = listed.json()
+    assert stale["Status"] == "Running"
+    shown = run("--catalog", cat.location, "exec", "list", "--stale")
+    assert stale["RID"] in shown.out and "exec restore" in shown.out
+
+    restored = run("--catalog", cat.location, "exec", "restore", stale["RID"])
+    assert restored.code == 0, restored.err
+    assert "Completed" in restored.out
+    assert run("--catalog", cat.location, "--json", "exec", "list", "--stale").json() == []
+    assert len(cat.list_assets("Doc")) == 4
+
+    # a run killed again, this time ended by hand
+    child = killed(RUN, cat.location)
+    rid = child.stdout.split()[0]
+    aborted = run("--catalog", cat.location, "exec", "abort", rid, "--detail", "power cut")
+    assert aborted.code == 0, aborted.err
+    assert f"Execution {rid}: Aborted" in aborted.out
+    assert cat.resolve_rid(rid).row["Status_Detail"] == "power cut"
+    wrong = run("--catalog", cat.location, "exec", "abort", cat.list_assets("Doc")[0]["RID"])
+    assert wrong.code == 1 and "not an Execution" in wrong.err

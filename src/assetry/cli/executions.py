@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assetry.catalog.facade import Catalog
 from assetry.cli.assets import asset_cells, short_sha
 from assetry.cli.commands import open_catalog
 from assetry.cli.output import Output, text_value
 from assetry.errors import AssetryError, ValidationError
+
+if TYPE_CHECKING:
+    from assetry.cli.main import AddCommand, Group
 
 ROLES = ("Input", "Output")
 LINEAGE_FORMATS = ("text", "dot", "mermaid", "prov")
@@ -43,7 +46,7 @@ def cmd_exec_list(args: argparse.Namespace, out: Output) -> None:
     with open_catalog(args) as cat:
         if args.workflow is not None:  # an unknown RID is an error, not an empty listing
             cat.lookup_workflow(args.workflow)
-        rows = cat.list_executions(status=args.status, workflow=args.workflow)
+        rows = cat.list_executions(status=args.status, workflow=args.workflow, stale=args.stale)
         names = (
             {}
             if out.json_mode
@@ -64,7 +67,27 @@ def cmd_exec_list(args: argparse.Namespace, out: Output) -> None:
         ]
         for r in rows
     )
-    out.table(header, cells, empty="(no executions)", full_last=True)
+    empty = "(no stale executions)" if args.stale else "(no executions)"
+    out.table(header, cells, empty=empty, full_last=True)
+    if args.stale and rows:
+        out.line(
+            "Finish one with `assetry exec restore RID` (uploads what it staged) or end it "
+            "with `assetry exec abort RID`."
+        )
+
+
+# --- exec abort ------------------------------------------------------------------------------
+
+
+def cmd_exec_abort(args: argparse.Namespace, out: Output) -> None:
+    """End an execution that will not finish."""
+    with open_catalog(args) as cat:
+        rid = cat.abort_execution(args.rid, args.detail)
+        row = _execution_row(cat, rid)
+    if out.json_mode:
+        out.json({"execution": rid, "status": row["Status"], "upload_status": row["Upload_Status"]})
+        return
+    out.line(f"Execution {rid}: {row['Status']} (upload {row['Upload_Status']})")
 
 
 # --- exec show -------------------------------------------------------------------------------
@@ -119,7 +142,7 @@ def cmd_exec_show(args: argparse.Namespace, out: Output) -> None:
         out.line(f"{role} assets ({len(items)}):")
         rows = ([a.get("Table"), *asset_cells(a)] for a in items)
         header = ["TABLE", "RID", "FILENAME", "LENGTH", "SHA256", "ASSET_TYPE", "DESCRIPTION"]
-        out.table(header, rows, empty="(none)", full_last=True, indent="  ")
+        out.summary_table(header, rows, "(none)", args.all, full_last=True, indent="  ")
 
 
 # --- exec restore ----------------------------------------------------------------------------
@@ -149,7 +172,7 @@ def cmd_exec_restore(args: argparse.Namespace, out: Output) -> None:
         for table, assets in uploaded.items()
         for a in assets
     ]
-    out.table(header, rows, empty="(nothing to upload)", indent="  ")
+    out.summary_table(header, rows, "(nothing to upload)", args.all, indent="  ")
     if args.no_clean:
         out.line(f"Working directory kept: {exe.working_dir}")
 
@@ -183,3 +206,48 @@ def cmd_lineage(args: argparse.Namespace, out: Output) -> None:
         out.stream.write(graph.to_mermaid())
     else:
         out.stream.write(graph.to_text())
+
+
+# --- the parser ------------------------------------------------------------------------------
+
+
+def register(command: AddCommand, sub: Group) -> None:
+    """Add ``exec list|show|restore|abort`` and ``lineage`` to the parser."""
+    from assetry.cli.main import _non_negative
+
+    group = command(sub, "exec", None, "executions: runs of workflows")
+    esub = group.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+    p = command(esub, "list", cmd_exec_list, "list executions")
+    p.add_argument("--status", metavar="S", help="only executions with this Execution_Status")
+    p.add_argument("--workflow", metavar="RID", help="only executions of this workflow")
+    p.add_argument(
+        "--stale",
+        action="store_true",
+        help="only runs still Created or Running whose process (on this machine) is gone",
+    )
+    p = command(esub, "show", cmd_exec_show, "an execution with its inputs and outputs")
+    p.add_argument("rid", metavar="RID")
+    p.add_argument("--all", action="store_true", help="list every asset (default: first 20)")
+    p = command(esub, "restore", cmd_exec_restore, "finish uploading an execution's outputs")
+    p.add_argument("rid", metavar="RID")
+    p.add_argument("--no-clean", action="store_true", help="keep the working directory")
+    p.add_argument("--all", action="store_true", help="list every asset (default: first 20)")
+    p = command(esub, "abort", cmd_exec_abort, "end an execution that will not finish (Aborted)")
+    p.add_argument("rid", metavar="RID")
+    p.add_argument("--detail", metavar="TEXT", help="why (recorded as the status detail)")
+
+    p = command(sub, "lineage", cmd_lineage, "what a row came from or led to")
+    p.add_argument("rid", metavar="RID")
+    p.add_argument(
+        "--direction",
+        choices=DIRECTIONS,
+        default="upstream",
+        help="upstream: where it came from (default); downstream: what used it; both",
+    )
+    p.add_argument("--depth", type=_non_negative, metavar="N", help="at most N steps away")
+    p.add_argument(
+        "--format",
+        choices=LINEAGE_FORMATS,
+        default=None,
+        help="text (default), Graphviz dot, mermaid, or W3C PROV-JSON",
+    )

@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rid", metavar="RID")
 
     assets.register(command, sub)
-    _execution_commands(command, sub)
+    executions.register(command, sub)
     datasets.register(command, sub)
     bags.register(command, sub)
     server.register(command, sub)
@@ -159,40 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"new or empty folder for the demo (default: ./{demo.DEFAULT_DIR})",
     )
     return parser
-
-
-def _execution_commands(command: AddCommand, sub: Group) -> None:
-    """``exec list|show|restore`` and ``lineage``."""
-    group = command(sub, "exec", None, "executions: runs of workflows")
-    esub = group.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
-    p = command(esub, "list", executions.cmd_exec_list, "list executions")
-    p.add_argument("--status", metavar="S", help="only executions with this Execution_Status")
-    p.add_argument("--workflow", metavar="RID", help="only executions of this workflow")
-    p = command(esub, "show", executions.cmd_exec_show, "an execution with its inputs and outputs")
-    p.add_argument("rid", metavar="RID")
-    p.add_argument("--all", action="store_true", help="list every asset (default: first 20)")
-    p = command(
-        esub, "restore", executions.cmd_exec_restore, "finish uploading an execution's outputs"
-    )
-    p.add_argument("rid", metavar="RID")
-    p.add_argument("--no-clean", action="store_true", help="keep the working directory")
-    p.add_argument("--all", action="store_true", help="list every asset (default: first 20)")
-
-    p = command(sub, "lineage", executions.cmd_lineage, "what a row came from or led to")
-    p.add_argument("rid", metavar="RID")
-    p.add_argument(
-        "--direction",
-        choices=executions.DIRECTIONS,
-        default="upstream",
-        help="upstream: where it came from (default); downstream: what used it; both",
-    )
-    p.add_argument("--depth", type=_non_negative, metavar="N", help="at most N steps away")
-    p.add_argument(
-        "--format",
-        choices=executions.LINEAGE_FORMATS,
-        default=None,
-        help="text (default), Graphviz dot, mermaid, or W3C PROV-JSON",
-    )
 
 
 def _one_line(err: BaseException) -> str:
