@@ -159,11 +159,6 @@ def test_the_model_document_example_applies_from_the_command_line(
         _check_applied(cat)
 
 
-@pytest.mark.xfail(
-    reason="library: Catalog.apply_model takes a missing referenced_column for RID even for "
-    "a vocabulary (catalog/model.py ForeignKey.from_doc); the CLI fills it in",
-    strict=False,
-)
 def test_the_model_document_example_applies_from_python(tmp_path: Path) -> None:
     with Catalog.create(tmp_path / "cat") as cat:
         changes = cat.apply_model(_model_example())

@@ -427,7 +427,8 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
     Existing tables gain missing columns; a column whose type differs is an error. Tables
     are created in dependency order. Applying a catalog's own model changes nothing.
     """
-    wanted = [_table_from_doc(t, session.model.domain_schema) for t in doc.get("tables", [])]
+    docs = _with_vocabulary_references(doc.get("tables", []), session.model)
+    wanted = [_table_from_doc(t, session.model.domain_schema) for t in docs]
     changed: list[str] = []
     problems: list[str] = []
     by_name = {t.name: t for t in wanted}
@@ -482,6 +483,21 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
         changed.append(table.name)
     _raise(problems)
     return changed
+
+
+def _with_vocabulary_references(tables: list[dict[str, Any]], model: Model) -> list[dict[str, Any]]:
+    """Table documents whose foreign keys to a vocabulary (of the document or the
+    catalog) that leave ``referenced_column`` out get ``Name``: a reference to a
+    vocabulary holds the term's name, so a document need not say so."""
+    vocabularies = {name for name, t in model.tables.items() if t.kind == "vocabulary"}
+    vocabularies |= {t["name"] for t in tables if t.get("kind") == "vocabulary"}
+
+    def filled(fk: dict[str, Any]) -> dict[str, Any]:
+        if "referenced_column" not in fk and fk.get("table") in vocabularies:
+            return {**fk, "referenced_column": "Name"}
+        return fk
+
+    return [{**t, "foreign_keys": [filled(fk) for fk in t.get("foreign_keys", [])]} for t in tables]
 
 
 def _user_column_defs(table: TableModel) -> list[ColumnDef]:

@@ -132,48 +132,12 @@ def _with_default_schema(doc: dict[str, Any], schema: str) -> dict[str, Any]:
     return {**doc, "tables": filled}
 
 
-def _with_vocabulary_references(doc: dict[str, Any], model: Mapping[str, Any]) -> dict[str, Any]:
-    """``doc`` with ``referenced_column: "Name"`` filled in for foreign keys to a
-    vocabulary (of the document or the catalog) that leave it out.
-
-    A reference to a vocabulary holds the term's Name, so the document need not say so;
-    ``Catalog.apply_model`` takes a missing ``referenced_column`` for ``RID`` whatever the
-    target, so the CLI supplies it.
-    """
-    tables = doc.get("tables")
-    if not isinstance(tables, list):
-        return doc
-    vocabularies = {
-        t["name"].lower()
-        for t in [*model.get("tables", []), *tables]
-        if isinstance(t, dict) and t.get("kind") == "vocabulary" and isinstance(t.get("name"), str)
-    }
-
-    def filled(fk: Any) -> Any:
-        if (
-            isinstance(fk, dict)
-            and "referenced_column" not in fk
-            and isinstance(fk.get("table"), str)
-            and fk["table"].lower() in vocabularies
-        ):
-            return {**fk, "referenced_column": "Name"}
-        return fk
-
-    result = []
-    for table in tables:
-        if isinstance(table, dict) and isinstance(table.get("foreign_keys"), list):
-            table = {**table, "foreign_keys": [filled(fk) for fk in table["foreign_keys"]]}
-        result.append(table)
-    return {**doc, "tables": result}
-
-
 def cmd_model_apply(args: argparse.Namespace, out: Output) -> None:
     """Create what a model document describes and the catalog lacks."""
     doc = read_json_file(args.file)
     if not isinstance(doc, dict):
         raise ValidationError(f"model file {args.file} must hold a JSON object")
     with open_catalog(args) as cat:
-        doc = _with_vocabulary_references(doc, cat.model)
         changes = cat.apply_model(_with_default_schema(doc, cat.domain_schema))
     if out.json_mode:
         out.json({"changes": changes})
