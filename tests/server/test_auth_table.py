@@ -8,7 +8,7 @@ import hashlib
 import pytest
 import requests
 
-from assetry.server.operations import OPERATIONS, OTHER_ROUTES, operation_path
+from assetry.protocol.operations import OPERATIONS, OTHER_ROUTES, operation_path
 from assetry.server.pages import PUBLIC_ROUTES
 from tests.conftest import ROLES, RemoteServer
 

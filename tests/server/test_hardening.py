@@ -434,7 +434,7 @@ def test_no_wrongly_typed_argument_is_a_5xx(remote_server: RemoteServer) -> None
     import typing
 
     from assetry.catalog.backend import Backend
-    from assetry.server.operations import OPERATIONS
+    from assetry.protocol.operations import OPERATIONS
 
     wrong: list[Any] = [1, -1, 1.5, "x", True, [], [1], {}, {"a": 1}, None, [[["x"]]]]
     failures = []

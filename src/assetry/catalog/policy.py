@@ -1,6 +1,6 @@
 """Who may change what: the rules every change passes, whoever calls.
 
-The server authorizes each operation by its name (``server/operations.py``), but a
+The server authorizes each operation by its name (``protocol/operations.py``), but a
 generic operation (``insert``, ``update``, ``delete``) can touch any table, so what it may
 do depends on the table it touches. Those rules live here, below the Backend seam, and
 ``SqlBackend`` applies them on every path: an embedded ``Catalog``, a script on a shared

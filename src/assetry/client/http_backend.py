@@ -16,11 +16,11 @@ from assetry.bags.content import BagContent
 from assetry.catalog.assets import OutputEntry
 from assetry.catalog.backend import Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef
-from assetry.client import wire
 from assetry.client.transport import Transport
 from assetry.errors import ValidationError
 from assetry.executions.lineage import LineageGraph
-from assetry.server.operations import OPERATIONS, READER, operation_path
+from assetry.protocol import wire
+from assetry.protocol.operations import OPERATIONS, READER, operation_path
 from assetry.vocab.terms import Term
 
 PAGE_SIZE = 1000

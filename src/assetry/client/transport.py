@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from assetry import errors
-from assetry.client import wire
+from assetry.protocol import wire
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 600.0

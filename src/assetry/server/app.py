@@ -2,7 +2,7 @@
 
 Each operation route is ``POST /api/v1/ops/<name>`` with the method's arguments as a JSON
 object (typed in the OpenAPI document, values in the wire format of
-``assetry.client.wire``) and answers ``{"result": ...}``. Handlers are thin: authenticate,
+``assetry.protocol.wire``) and answers ``{"result": ...}``. Handlers are thin: authenticate,
 check the role in ``operations.OPERATIONS``, call the ``SqlBackend`` method as the
 token's user. The server keeps no state of its own beyond partial uploads on disk, so
 several workers (or machines sharing the upload folder) can serve one catalog.
@@ -32,10 +32,11 @@ from assetry import config
 from assetry.catalog.backend import Backend
 from assetry.catalog.facade import Catalog, check_model_document
 from assetry.catalog.sql_backend import SqlBackend
-from assetry.client import wire
 from assetry.errors import AssetryError, ConfigError, ValidationError
+from assetry.protocol import wire
+from assetry.protocol.errors import with_status
+from assetry.protocol.operations import ADMIN, OPERATIONS, READER, operation_path
 from assetry.server import auth, bodies, errors, objects, pages
-from assetry.server.operations import ADMIN, OPERATIONS, READER, operation_path
 from assetry.store import upload_folder
 from assetry.store.base import ObjectStore
 
@@ -541,7 +542,7 @@ class _Guard:
                 )
             else:
                 if status is not None:
-                    errors.with_status(exc, status)
+                    with_status(exc, status)
                 response = errors.error_response(exc, scrub=self.scrub)
             if not body_done:
                 response.headers["Connection"] = "close"
@@ -568,12 +569,12 @@ class _Guard:
                 error = ValidationError(
                     f"the request body stopped arriving for {self.body_timeout:g} s"
                 )
-                raise errors.with_status(error, 408) from None
+                raise with_status(error, 408) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if limit is not None and seen > limit:
                     error = ValidationError(f"the request body is over {limit} bytes")
-                    raise errors.with_status(error, 413)
+                    raise with_status(error, 413)
                 if not message.get("more_body", False):
                     body_done = True
             else:

@@ -1,4 +1,5 @@
-"""One table from assetry errors to HTTP statuses; the client rebuilds the same class.
+"""Errors as HTTP answers: the status table (``protocol.errors``) installed as FastAPI
+exception handlers; the client rebuilds the same class from the body.
 
 Messages are scrubbed of the server's own folders (the catalog, the store, the upload
 folder): an error body never tells a caller where the server keeps its files.
@@ -17,47 +18,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from assetry import errors
-from assetry.client.wire import error_body
+from assetry.protocol.errors import status_of
+from assetry.protocol.wire import error_body
 
 log = logging.getLogger("assetry.server")
 
-# First match wins: subclasses before their bases.
-STATUS: list[tuple[type[errors.AssetryError], int]] = [
-    (errors.AuthenticationError, 401),
-    (errors.PermissionDenied, 403),
-    (errors.NotFoundError, 404),
-    (errors.ValidationError, 422),
-    (errors.ConflictError, 409),
-    (errors.StateError, 409),
-    (errors.IntegrityError, 422),
-    (errors.BagError, 422),
-    (errors.StoreError, 502),
-    (errors.SchemaVersionError, 503),
-    (errors.ConfigError, 400),
-    (errors.AssetryError, 400),
-]
-
-_STATUS_ATTRIBUTE = "_assetry_http_status"
 # An absolute POSIX or Windows path in a message (not the path part of a URL).
 _ABSOLUTE_PATH = re.compile(r"(?<![\w:/.])(?:/|[A-Za-z]:\\)[^\s'\"]*")
 _URL_PATH = re.compile(r"file://[^\s'\"]*")
-
-
-def with_status(exc: errors.AssetryError, status: int) -> errors.AssetryError:
-    """``exc`` answered with ``status`` instead of its class's (413, 408): the body still
-    names the class, so the client rebuilds the same error."""
-    setattr(exc, _STATUS_ATTRIBUTE, status)
-    return exc
-
-
-def status_of(exc: errors.AssetryError) -> int:
-    explicit = getattr(exc, _STATUS_ATTRIBUTE, None)
-    if isinstance(explicit, int):
-        return explicit
-    for cls, status in STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 400
 
 
 class Scrubber:

@@ -44,9 +44,9 @@ from assetry.errors import (
     NotFoundError,
     ValidationError,
 )
+from assetry.protocol.operations import ADMIN, READER, WRITER
 from assetry.server import bodies
 from assetry.server.auth import Principal
-from assetry.server.operations import ADMIN, READER, WRITER
 from assetry.store.base import ObjectStore
 from assetry.store.hashing import CHUNK_SIZE, Digests, Hasher, hash_file, is_sha256
 from assetry.store.upload_folder import (
@@ -372,7 +372,7 @@ def _digest_body(digests: Digests) -> dict[str, Any]:
 
 
 def _too_large(size: int, limit: int, hint: str) -> JSONResponse:
-    from assetry.client.wire import error_body
+    from assetry.protocol.wire import error_body
 
     error = ValidationError(f"{size} bytes is over the limit of {limit} here; use {hint}")
     return JSONResponse(error_body(error), status_code=413)
