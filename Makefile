@@ -3,53 +3,64 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install demo test lint unit bench crash fuzz soak hypothesis-long reliability clean
+.PHONY: install install-dev demo test lint unit bench crash fuzz soak hypothesis-long reliability clean
 
+# What running needs (the embedded default): `make demo` uses only this.
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,postgres,s3,server]"
+	$(PIP) -e .
 	touch $(STAMP)
+
+# Every extra and the development tools: tests, lint, benchmarks.
+install-dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(PIP) -e ".[dev,postgres,s3,server]"
+	touch $(DEV_STAMP)
 
 demo: install
 	rm -rf build/demo
 	$(BIN)/assetry demo --dir build/demo
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-unit: install
+unit: install-dev
 	$(BIN)/pytest -n 2 -q
 
 test: lint unit
 
-bench: install
+bench: install-dev
 	$(BIN)/python benchmarks/bench_insert.py
 	$(BIN)/python benchmarks/bench_executions.py
 	$(BIN)/python benchmarks/bench_bags.py
+	$(BIN)/python benchmarks/bench_ingest.py
 
 # Every hit of every fault point (SQLite and PostgreSQL); one line per kill survived.
-crash: install
+crash: install-dev
 	rm -f build/figures/crash-points.jsonl
 	ASSETRY_CRASH_SWEEP=full ASSETRY_FIGURES_DIR=build/figures $(BIN)/pytest -n 2 -q tests/test_crash_sweep.py
 	$(BIN)/python -c "import json; rows = [json.loads(l) for l in open('build/figures/crash-points.jsonl')]; print('kill points survived:', len(rows), 'of', len(rows), '(', ', '.join(sorted({r['point'] for r in rows})), ')')"
 
 # 300 damaged tag-file bags and 300 damaged archives, plus every hostile archive.
-fuzz: install
+fuzz: install-dev
 	rm -f build/figures/fuzzed-bags.jsonl
 	ASSETRY_FUZZ_BAGS=300 ASSETRY_FIGURES_DIR=build/figures $(BIN)/pytest -n 2 -q tests/bags/test_fuzz.py
 	$(BIN)/python -c "import json; n = sum(json.loads(l)['bags'] for l in open('build/figures/fuzzed-bags.jsonl')); print('fuzzed bags tried:', n, '- each read correctly or refused with BagError')"
 
 # 4 processes x mixed operations for 5 minutes on SQLite and on PostgreSQL.
-soak: install
+soak: install-dev
 	ASSETRY_SOAK_SECONDS=300 $(BIN)/pytest -q -n 0 -s tests/test_soak.py
 
 # Thousands of generated identifiers, values, terms and staged names.
-hypothesis-long: install
+hypothesis-long: install-dev
 	ASSETRY_HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -n 0 -s tests/test_properties.py
 
 # Every long sweep, for the README's reliability figures (build/figures/).

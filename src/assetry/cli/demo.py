@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,19 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> None:
         summary = Tour(cat, root, out).run()
     if out.json_mode:
         out.json(summary)
+
+
+def program() -> str:
+    """How to run this command again from here, as the demo's lines print it: ``assetry``
+    when that is what the shell finds, else the path it was run by (``.venv/bin/assetry``
+    after ``make demo``, whose virtual environment need not be active)."""
+    invoked = Path(sys.argv[0])
+    if invoked.name != "assetry" or not invoked.exists():
+        return "assetry"
+    found = shutil.which("assetry")
+    if found is not None and Path(found).resolve() == invoked.resolve():
+        return "assetry"
+    return shlex.quote(os.path.relpath(invoked))
 
 
 class Tour:
@@ -325,7 +340,7 @@ class Tour:
         loc = shlex.quote(str(self.root / "catalog"))
         self.say("The same graph for Graphviz (or --format mermaid, or prov for W3C PROV-JSON):")
         self.say(
-            f"  assetry --catalog {loc} lineage {first['RID']} --format dot | dot -Tsvg > g.svg"
+            f"  {program()} --catalog {loc} lineage {first['RID']} --format dot | dot -Tsvg > g.svg"
         )
         self.summary["derived"] = first["RID"]
 
@@ -383,4 +398,4 @@ class Tour:
             "fsck",
             "model show",
         ):
-            self.out.line(f"  assetry --catalog {loc} {command}")
+            self.out.line(f"  {program()} --catalog {loc} {command}")
