@@ -54,6 +54,16 @@ def fresh_prefix(cat: Catalog) -> Catalog:
     return cat
 
 
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Catalogs without a folder of their own (database and remote ones) keep execution
+    folders and downloads under ``$XDG_CACHE_HOME/assetry``: in a test, that is a folder
+    pytest removes, not the user's ``~/.cache``. Fixtures may point it elsewhere."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 # --- SQLite ------------------------------------------------------------------------------
 
 
