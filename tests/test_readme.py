@@ -5,8 +5,10 @@ commands of its "Command line" section, and the model document of
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +166,14 @@ def test_the_model_document_example_applies_from_python(tmp_path: Path) -> None:
         changes = cat.apply_model(_model_example())
         assert changes == ["Species", "Subject", "Image"]
         _check_applied(cat)
+
+
+def test_make_test_leaves_no_temporary_catalogs_behind(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    options = pyproject["tool"]["pytest"]["ini_options"]
+    assert options["tmp_path_retention_policy"] == "failed"
+    assert options["tmp_path_retention_count"] <= 1
+    cache = Path(os.environ["XDG_CACHE_HOME"]).resolve()
+    assert cache.is_relative_to(tmp_path_factory.getbasetemp().resolve())
