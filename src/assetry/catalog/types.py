@@ -46,9 +46,7 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        stamp: dt.datetime = (
-            dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-        )
+        stamp: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
         if stamp.tzinfo is None:
             return stamp.replace(tzinfo=UTC)
         return stamp.astimezone(UTC)
