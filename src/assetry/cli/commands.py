@@ -232,9 +232,12 @@ def cmd_vocab_delete_term(args: argparse.Namespace, out: Output) -> None:
 
 def find_table(model: Mapping[str, Any], name: str) -> dict[str, Any]:
     """The model entry of table ``name`` (exact name first, then ignoring case)."""
-    tables = model["tables"]
-    for match in (lambda t: t["name"] == name, lambda t: t["name"].lower() == name.lower()):
-        found = [t for t in tables if match(t)]
+    tables: list[dict[str, Any]] = model["tables"]
+    for exact in (True, False):
+        found = [
+            t for t in tables
+            if (t["name"] == name if exact else t["name"].lower() == name.lower())
+        ]  # fmt: skip
         if found:
             return dict(found[0])
     raise TableNotFound(name)
