@@ -26,7 +26,7 @@ from assetry import (
     TermNotFound,
     ValidationError,
 )
-from assetry.client import http_backend, transport
+from assetry.client import transport
 from assetry.store.local import LocalStore
 from tests.conftest import RemoteServer
 
@@ -60,8 +60,9 @@ def test_errors_keep_their_class_and_fields(remote_catalog: Catalog) -> None:
 def test_listings_are_paged_and_read_at_one_snapshot(
     remote_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(http_backend, "PAGE_SIZE", 7)
-    from assetry.catalog import sql_backend
+    from assetry.catalog import backend, sql_backend
+
+    monkeypatch.setattr(backend, "PAGE_SIZE", 7)  # the composite the client pages with
 
     monkeypatch.setattr(sql_backend, "PAGE_SIZE", 7)
     remote_catalog.create_table(TableDef("Note", [ColumnDef("Name")]))

@@ -14,8 +14,12 @@ from typing import Any
 from assetry.bags.content import BagContent
 from assetry.catalog.assets import OutputEntry
 from assetry.catalog.definitions import ColumnDef
+from assetry.errors import ValidationError
 from assetry.executions.lineage import LineageGraph
 from assetry.vocab.terms import Term
+
+# Rows per page of a listing (``rows_page`` refuses more).
+PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,9 @@ class ResolvedRID:
 
 class Backend(abc.ABC):
     """Storage of one catalog: model, rows, vocabularies, snapshots and history.
+
+    Implementations provide the primitives (the abstract methods); composites written
+    over them (``iter_rows`` over ``rows_page``) live here, once.
 
     Every argument and result is plain data (or a dataclass of plain data), so each
     method can travel over HTTP unchanged: the server exposes each of these methods as
@@ -93,7 +100,6 @@ class Backend(abc.ABC):
         later is ``RIDNotFound``). A snapshot that does not exist is a
         ``ValidationError``."""
 
-    @abc.abstractmethod
     def iter_rows(
         self,
         table: str,
@@ -102,7 +108,36 @@ class Backend(abc.ABC):
         limit: int | None = None,
         offset: int = 0,
     ) -> Iterator[dict[str, Any]]:
-        """Rows of ``table`` ordered by RID, streamed in pages read at one snapshot."""
+        """Rows of ``table`` ordered by RID, streamed in pages read at one snapshot.
+
+        Written once over ``rows_page``: the first page is read at the call, so bad
+        arguments fail there (not at the first ``next``), and every later page is read
+        at the snapshot the first one was."""
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
+        first = PAGE_SIZE if limit is None else min(limit, PAGE_SIZE)
+        snapshot, page = self.rows_page(table, filters, as_of, None, offset, first)
+        return self._more_rows(table, filters, snapshot, page, limit)
+
+    def _more_rows(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None,
+        snapshot: int,
+        page: list[dict[str, Any]],
+        limit: int | None,
+    ) -> Iterator[dict[str, Any]]:
+        remaining = limit
+        while True:
+            yield from page
+            if remaining is not None:
+                remaining -= len(page)
+            if len(page) < PAGE_SIZE or remaining == 0 or not page:
+                return
+            size = PAGE_SIZE if remaining is None else min(remaining, PAGE_SIZE)
+            _, page = self.rows_page(table, filters, snapshot, page[-1]["RID"], 0, size)
 
     @abc.abstractmethod
     def rows_page(

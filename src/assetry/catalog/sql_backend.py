@@ -25,7 +25,7 @@ from assetry.catalog import (
     rows,
     search,
 )
-from assetry.catalog.backend import Backend, ResolvedRID
+from assetry.catalog.backend import PAGE_SIZE, Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef
 from assetry.catalog.engine import WRITE_OPTION, make_engine, translated_errors
 from assetry.catalog.model import Model, build_metadata
@@ -38,7 +38,6 @@ from assetry.store.base import ObjectStore
 from assetry.vocab import terms
 from assetry.vocab.terms import Term
 
-PAGE_SIZE = 1000
 _TERM_ACTIONS: dict[str, set[str]] = {
     "add_synonym": {"synonym"},
     "remove_synonym": {"synonym"},
@@ -371,6 +370,8 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
         limit: int | None = None,
         offset: int = 0,
     ) -> Iterator[dict[str, Any]]:
+        # Overrides the composite over ``rows_page``: the filters are checked and their
+        # terms and RIDs resolved once per listing, not once per page.
         if limit is not None:
             _check_count("limit", limit)
         _check_count("offset", offset)

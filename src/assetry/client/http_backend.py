@@ -17,13 +17,10 @@ from assetry.catalog.assets import OutputEntry
 from assetry.catalog.backend import Backend, ResolvedRID
 from assetry.catalog.definitions import ColumnDef
 from assetry.client.transport import Transport
-from assetry.errors import ValidationError
 from assetry.executions.lineage import LineageGraph
 from assetry.protocol import wire
 from assetry.protocol.operations import OPERATIONS, READER, operation_path
 from assetry.vocab.terms import Term
-
-PAGE_SIZE = 1000
 
 
 @functools.cache
@@ -121,41 +118,6 @@ class HttpBackend(Backend):
 
     def resolve_rid(self, rid: str, as_of: int | None = None) -> ResolvedRID:
         return typing.cast(ResolvedRID, self._op("resolve_rid", rid=rid, **_as_of(as_of)))
-
-    def iter_rows(
-        self,
-        table: str,
-        filters: Mapping[str, Any] | None = None,
-        as_of: int | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> Iterator[dict[str, Any]]:
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
-        # The first page is read now, so bad arguments fail at the call (as embedded).
-        first = PAGE_SIZE if limit is None else min(limit, PAGE_SIZE)
-        snapshot, page = self.rows_page(table, filters, as_of, None, offset, first)
-        return self._more_rows(table, filters, snapshot, page, limit)
-
-    def _more_rows(
-        self,
-        table: str,
-        filters: Mapping[str, Any] | None,
-        snapshot: int,
-        page: list[dict[str, Any]],
-        limit: int | None,
-    ) -> Iterator[dict[str, Any]]:
-        remaining = limit
-        while True:
-            yield from page
-            if remaining is not None:
-                remaining -= len(page)
-            if len(page) < PAGE_SIZE or remaining == 0 or not page:
-                return
-            size = PAGE_SIZE if remaining is None else min(remaining, PAGE_SIZE)
-            _, page = self.rows_page(table, filters, snapshot, page[-1]["RID"], 0, size)
 
     def rows_page(
         self,
