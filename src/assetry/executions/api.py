@@ -165,7 +165,15 @@ class ExecutionsAPI:
             dest = work.inputs / table / asset["RID"] / (asset["Filename"] or asset["RID"])
             cache.place(store, _digests(asset), f"{table}/{asset['RID']}", dest)
             paths[table].append(dest)
-        exe = Execution(self, rid, work.path, configuration, dict(paths))  # type: ignore[arg-type]
+        exe = Execution(
+            self,  # type: ignore[arg-type]
+            rid,
+            work.path,
+            configuration,
+            dict(paths),
+            backend=self._backend,
+            store=self._store,
+        )
         exe.datasets = bags
         return exe
 
@@ -232,7 +240,15 @@ class ExecutionsAPI:
             description=found.row.get("Description"),
             parameters=found.row.get("Parameters") or {},
         )
-        return Execution(self, rid, work.path, configuration, restored=True)  # type: ignore[arg-type]
+        return Execution(
+            self,  # type: ignore[arg-type]
+            rid,
+            work.path,
+            configuration,
+            backend=self._backend,
+            store=self._store,
+            restored=True,
+        )
 
     def list_executions(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,9 @@ from assetry.executions.staging import StagedFile, WorkingDir
 from assetry.executions.workflow import ExecutionConfiguration
 
 if TYPE_CHECKING:
+    from assetry.catalog.backend import Backend
     from assetry.catalog.facade import Catalog
+    from assetry.store.base import ObjectStore
 
 
 class Execution:
@@ -35,9 +38,15 @@ class Execution:
         configuration: ExecutionConfiguration | None = None,
         asset_paths: dict[str, list[Path]] | None = None,
         *,
+        backend: Backend,
+        store: Callable[[], ObjectStore],
         restored: bool = False,
     ) -> None:
+        """An execution of ``catalog`` (for its public API, e.g. bag downloads), recorded
+        through ``backend``, its files stored in ``store()`` (opened when first needed)."""
         self._catalog = catalog
+        self._backend = backend
+        self._store = store
         self.rid = rid
         self._restored = restored  # reopened by restore_execution, not run here
         self._work = WorkingDir(working_dir)
@@ -64,7 +73,7 @@ class Execution:
         return str(self._row()["Upload_Status"])
 
     def _row(self) -> dict[str, Any]:
-        return self._catalog._backend.get_row("Execution", self.rid)
+        return self._backend.get_row("Execution", self.rid)
 
     # --- status --------------------------------------------------------------------
     def __enter__(self) -> Execution:
@@ -81,17 +90,17 @@ class Execution:
             self.update_status("Completed")
         else:
             detail = f"{type(exc).__name__}: {exc}"
-            self._catalog._backend.set_status(self.rid, "Status", "Failed", detail[:4000])
+            self._backend.set_status(self.rid, "Status", "Failed", detail[:4000])
 
     def update_status(self, status: str, detail: str | None = None) -> None:
         """Move the run to ``status`` (a term or synonym of Execution_Status)."""
-        self._catalog._backend.set_status(self.rid, "Status", status, detail)
+        self._backend.set_status(self.rid, "Status", status, detail)
 
     def download_dataset_bag(self, dataset: Any) -> Any:
         """Download the bag of ``dataset`` (a ``DatasetSpec``) and record it as an input
         of this execution."""
         bag = self._catalog.download_dataset_bag(dataset)
-        self._catalog._backend.link_datasets(self.rid, [(bag.dataset_rid, bag.version)])
+        self._backend.link_datasets(self.rid, [(bag.dataset_rid, bag.version)])
         self.datasets.append(bag)
         return bag
 
@@ -118,9 +127,7 @@ class Execution:
             raise StateError(f"execution {self.rid}: its outputs are already uploaded")
         if isinstance(asset_types, str):
             asset_types = [asset_types]
-        types, columns = self._catalog._backend.check_staging(
-            asset_name, list(asset_types or []), kwargs
-        )
+        types, columns = self._backend.check_staging(asset_name, list(asset_types or []), kwargs)
         source = Path(file_name)
         try:
             existing = source.is_file()
@@ -155,13 +162,13 @@ class Execution:
         Safe to call again after a crash or a failure: each staged entry is recorded
         exactly once. With ``clean_folder`` the working directory is removed afterwards.
         """
-        backend = self._catalog._backend
+        backend = self._backend
         current = self.upload_status
         # Read before the upload (which may remove the folder): who ran it, and how.
         state = self._work.state() if self._restored else None
         if current != "Uploaded":
             backend.set_status(self.rid, "Upload_Status", "Pending")
-        store = self._catalog._store()
+        store = self._store()
         try:
             report = upload.run(
                 execution=self.rid,
@@ -207,7 +214,7 @@ class Execution:
         elif status == "Running" and state.get("finishes_with_upload"):
             self.update_status("Completed", "upload finished by restore_execution")
         elif status == "Running":
-            self._catalog._backend.set_status(
+            self._backend.set_status(
                 self.rid,
                 "Status",
                 "Failed",
