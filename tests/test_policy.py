@@ -34,12 +34,13 @@ from tests.helpers import stored_file
 # --- helpers -------------------------------------------------------------------------------
 
 
-def op(server: RemoteServer, role: str, name: str, **arguments: Any) -> requests.Response:
-    """A raw call of a generic operation, as an attacker with a ``role`` token sends it."""
+def op(server: RemoteServer, who: str, name: str, /, **arguments: Any) -> requests.Response:
+    """A raw call of a generic operation, as an attacker with a token of role ``who``
+    sends it."""
     return requests.post(
         f"{server.url}/api/v1/ops/{name}",
         json=arguments,
-        headers={"Authorization": f"Bearer {server.tokens[role]}"},
+        headers={"Authorization": f"Bearer {server.tokens[who]}"},
         timeout=30,
     )
 
@@ -280,6 +281,10 @@ def test_uploads_and_ensure_asset_cannot_name_bytes_never_stored(served: Any) ->
         "url": f"/objects/{absent}", "md5": "0" * 32, "sha256": absent, "length": 5,
     }  # fmt: skip
     refused(op(server, "writer", "record_outputs", execution=exe.rid, entries=[entry]),
+            409, "StateError", "Pending")  # fmt: skip
+    assert op(server, "writer", "set_status", execution=exe.rid, column="Upload_Status",
+              new="Pending").ok  # fmt: skip
+    refused(op(server, "writer", "record_outputs", execution=exe.rid, entries=[entry]),
             422, "ValidationError", "no object")  # fmt: skip
     refused(op(server, "writer", "ensure_asset", entry=entry), 422, "ValidationError", "no object")
     assert cat.list_assets("Image") != [] and all(
@@ -357,3 +362,78 @@ def test_imported_system_columns_are_checked(served: Any) -> None:
             422, "ValidationError", "RCT", "RCB")  # fmt: skip
     with pytest.raises(Exception, match="BAD-1"):
         cat.resolve_rid("BAD-1")
+
+
+def test_links_only_by_a_running_execution_and_never_outputs(served: Any) -> None:
+    server, cat, made = served
+    writer = server.catalog("writer")
+    wf = writer.create_workflow("w", "Training", url="u", checksum="c")
+    with writer.create_execution(ExecutionConfiguration(workflow=wf)) as exe:
+        exe.asset_file_path("Image", "made.png").write_bytes(b"made")
+    exe.upload_execution_outputs()
+    image = made["image"]
+    refused(op(server, "writer", "link_assets", execution=exe.rid, links={"Image": [image]},
+               role="Output"), 422, "ValidationError", "outputs")  # fmt: skip
+    refused(op(server, "writer", "link_assets", execution=exe.rid, links={"Image": [image]},
+               role="Input"), 409, "StateError", "Completed")  # fmt: skip
+    refused(op(server, "writer", "link_datasets", execution=exe.rid,
+               datasets=[[made["dataset"], "0.2.0"]]), 409, "StateError")  # fmt: skip
+    assert exe.upload_status == "Uploaded"
+    digests = stored_file(cat, b"late")
+    entry = {
+        "staged_name": "late.png", "table": "Image", "filename": "late.png",
+        "url": digests["URL"], "md5": digests["MD5"], "sha256": digests["SHA256"],
+        "length": digests["Length"],
+    }  # fmt: skip
+    refused(op(server, "writer", "record_outputs", execution=exe.rid, entries=[entry]),
+            409, "StateError", "Uploaded")  # fmt: skip
+    running = writer.create_execution(ExecutionConfiguration(workflow=wf))
+    unknown_version = [[made["dataset"], "77.7.7"]]
+    refused(op(server, "writer", "link_datasets", execution=running.rid, datasets=unknown_version),
+            422, "ValidationError", "77.7.7")  # fmt: skip
+    assert {a["RID"] for a in cat.list_execution_assets(exe.rid, role="Output")} == {
+        a["RID"] for a in cat.list_assets("Image") if a["Filename"] == "made.png"
+    }
+
+
+def test_imports_cannot_forge_links_of_runs_and_datasets_here(served: Any) -> None:
+    server, cat, made = served
+    wf = cat.create_workflow("w", "Training", url="u", checksum="c")
+    with cat.create_execution(ExecutionConfiguration(workflow=wf)) as exe:
+        pass
+    doc = cat.model
+    forged_link = {"RID": "FORGE-L1", "Image": made["image"], "Execution": exe.rid,
+                   "Asset_Role": "Output"}  # fmt: skip
+    refused(op(server, "writer", "import_rows", model_doc=doc,
+               tables={"Image_Execution": [forged_link]}),
+            409, "ConflictError", "Image_Execution")  # fmt: skip
+    member = {"RID": "FORGE-M1", "Dataset": made["dataset"], "Image": made["image"]}
+    extra = cat.insert("Image", [stored_file(cat, b"extra")])[0]
+    member["Image"] = extra
+    refused(op(server, "writer", "import_rows", model_doc=doc,
+               tables={"Dataset_Image": [member]}),
+            409, "ConflictError", "new version")  # fmt: skip
+    assert cat.list_execution_assets(exe.rid) == [] or all(
+        a["Asset_Role"] == "Input" for a in cat.list_execution_assets(exe.rid)
+    )
+    assert extra not in {r["RID"] for r in cat.list_dataset_members(made["dataset"])["Image"]}
+
+
+def test_digests_this_process_vouched_for_are_looked_at_again_later(
+    sqlite_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetry.store import base
+
+    cat = sqlite_catalog
+    setup(cat)
+    digests = cat._store().put_stream(io.BytesIO(b"stored, then removed elsewhere"))
+    other = Catalog(cat.location)  # another process's fsck --repair, say
+    other._store().delete(digests.sha256)
+    other.close()
+    monkeypatch.setattr(base, "WITNESS_TRUSTED_SECONDS", 0.0)
+    row = {
+        "URL": f"/objects/{digests.sha256}", "Length": digests.length,
+        "MD5": digests.md5, "SHA256": digests.sha256,
+    }  # fmt: skip
+    with pytest.raises(ValidationError, match="no object"):
+        cat.insert("Image", [row])

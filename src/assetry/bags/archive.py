@@ -139,8 +139,13 @@ def export_archive(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         remove_abandoned_staging(folder)
-        staging = Path(tempfile.mkdtemp(prefix=f".{name[:200]}.", suffix=STAGING, dir=folder))
-        held = _hold(staging)
+        # Locked before it takes the name another export's clean-up looks for.
+        preparing = Path(
+            tempfile.mkdtemp(prefix=f".{name[:200]}.", suffix=".preparing", dir=folder)
+        )
+        held = _hold(preparing)
+        staging = preparing.with_name(preparing.name.removesuffix(PREPARING) + STAGING)
+        os.rename(preparing, staging)
     except OSError as err:
         raise BagError(f"cannot write the archive into {folder}: {err.strerror or err}") from None
     try:
@@ -156,6 +161,7 @@ def export_archive(
 
 
 STAGING = ".staging"
+PREPARING = ".preparing"
 _LOCK = ".lock"
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from assetry.catalog import history, internal, policy, rids, rows
 from assetry.catalog.model import TableModel
 from assetry.catalog.session import Session
-from assetry.errors import RIDNotFound, TermNotFound, ValidationError
+from assetry.errors import RIDNotFound, StateError, TermNotFound, ValidationError
 from assetry.executions.status import FINISHED, check_transition
 from assetry.vocab import resolve
 
@@ -136,6 +136,13 @@ def record_outputs(
             result[entry.staged_name] = done[entry.staged_name]
         else:
             by_table[entry.table].append(entry)
+    if by_table:
+        upload = _execution(session, execution)["Upload_Status"]
+        if upload != "Pending":
+            raise StateError(
+                f"execution {execution}: its upload is {upload}; outputs are recorded only "
+                "while it is Pending (upload_execution_outputs sets it)"
+            )
     ledger: list[dict[str, Any]] = []
     for table, group in by_table.items():
         asset_table(session, table)
@@ -200,7 +207,16 @@ def _ledger_row(session: Session, execution: str, entry: OutputEntry, rid: str) 
 def link_assets(
     session: Session, execution: str, table: str, asset_rids: Iterable[str], role: str
 ) -> None:
-    """Link assets to an execution with ``role`` (links that exist already are kept)."""
+    """Link assets to an execution with ``role`` (links that exist already are kept).
+
+    Over the generic route only inputs, and only of a run that has not finished: what a
+    run made is recorded by its upload (``record_outputs``), with the bytes it stored."""
+    if role != "Input":
+        raise ValidationError(
+            f"link_assets links an execution's inputs, not {role!r}: outputs are recorded "
+            "by upload_execution_outputs"
+        )
+    _unfinished(session, execution, "link inputs")
     asset_table(session, table)
     link = session.table(f"{table}_Execution")
     wanted = sorted({rids.normalize(r) for r in asset_rids})
@@ -504,9 +520,15 @@ def create_execution(
 
 
 def link_datasets(session: Session, execution: str, datasets: Sequence[tuple[str, str]]) -> None:
-    """Record that ``execution`` used these (dataset, version) pairs (once per dataset)."""
+    """Record that ``execution`` (not finished) used these (dataset, version) pairs (once
+    per dataset); each version must exist."""
     if not datasets:
         return
+    from assetry.catalog import datasets as dataset_rows
+
+    _unfinished(session, execution, "record the datasets it used")
+    for ds, version in datasets:
+        dataset_rows.resolve_version(session, dataset_rows.dataset_row(session, ds)["RID"], version)
     link = session.table("Dataset_Execution")
     present = set(
         session.conn.execute(
@@ -520,6 +542,20 @@ def link_datasets(session: Session, execution: str, datasets: Sequence[tuple[str
     ]
     if new:
         rows.insert(session, "Dataset_Execution", new)
+
+
+def _execution(session: Session, execution: str) -> dict[str, Any]:
+    row = current_row(session, "Execution", rids.normalize(execution))
+    if row is None:
+        raise RIDNotFound(execution, f"no execution has RID {execution!r}")
+    return row
+
+
+def _unfinished(session: Session, execution: str, what: str) -> None:
+    """``StateError`` unless ``execution`` is Created or Running."""
+    status = _execution(session, execution)["Status"]
+    if status not in ("Created", "Running"):
+        raise StateError(f"execution {execution} is {status}: it can {what} only while it runs")
 
 
 def stored_objects(session: Session) -> list[tuple[str, str, str, str, int]]:

@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from assetry.catalog import datasets, ddl, internal, reads, rows
+from assetry.catalog import datasets, ddl, internal, policy, provenance, reads, rows
 from assetry.catalog.model import Model, TableModel
 from assetry.catalog.session import Session
 from assetry.datasets import versions
@@ -69,6 +69,7 @@ def import_rows(
     model = session.model
     conflicts: list[str] = []
     added: dict[str, int] = {}
+    arriving = _arriving(session, tables)
     for name in _order(model, [t for t in tables if t in model.tables]):
         table = model.table(name)
         source = tables[name]
@@ -78,6 +79,7 @@ def import_rows(
             new = _new_terms(session, table, source)
         else:
             new = _new_rows(session, table, source, conflicts)
+        conflicts += _link_problems(table, new, arriving)
         if new and not conflicts:
             rows.insert(session, name, new, keep_system=True)
         added[name] = len(new)
@@ -99,6 +101,53 @@ def import_rows(
 
 
 VERSIONS = "Dataset_Version"
+
+
+def _arriving(session: Session, tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, set[str]]:
+    """What this import brings that this catalog lacks: executions and datasets (by RID),
+    and datasets that get a new version."""
+    out: dict[str, set[str]] = {}
+    for name in (EXECUTION, datasets.DATASET):
+        given = [str(r.get("RID", "")).upper() for r in tables.get(name, [])]
+        present = rows.fetch_current(session, name, given) if name in session.model.tables else {}
+        out[name] = {rid for rid in given if rid and rid not in present}
+    versions_given = _newest_versions(tables.get(VERSIONS, []))
+    present = rows.fetch_current(session, VERSIONS, [str(r.get("RID", "")) for r in versions_given])
+    out[VERSIONS] = {
+        str(r.get("Dataset", "")).upper()
+        for r in versions_given
+        if str(r.get("RID", "")).upper() not in present
+    }
+    return out
+
+
+def _link_problems(
+    table: TableModel, new: list[dict[str, Any]], arriving: Mapping[str, set[str]]
+) -> list[str]:
+    """Links that only their own operations write may come in a bag only with what they
+    link: an execution link with its (new) execution, a membership with a new version of
+    its dataset (or the dataset itself). Otherwise an import could give a run here
+    outputs it never made, or change a dataset's members without a version."""
+    if not new or policy.own_operations(table) is None:
+        return []
+    if table.name == EXECUTION_LINKS or provenance.asset_of_execution_link(table):
+        key, allowed, what = EXECUTION, arriving[EXECUTION], "an execution this bag does not bring"
+    elif table.name == datasets.NESTED or provenance.element_of_dataset_link(table):
+        key = datasets.DATASET
+        allowed = arriving[datasets.DATASET] | arriving[VERSIONS]
+        what = "a dataset this bag brings no new version of"
+    else:
+        return []  # system tables: new rows are the bag's own records
+    wrong = [row for row in new if str(row.get(key, "")).upper() not in allowed]
+    return [
+        f"{table.name} {row.get('RID')} links {what} ({row.get(key)}): links are written "
+        "by their own operations, not imported on their own"
+        for row in wrong[:10]
+    ]
+
+
+EXECUTION = "Execution"
+EXECUTION_LINKS = "Dataset_Execution"
 
 
 def _newest_versions(source: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,9 @@ class SqlAssetsMixin:
     """Asset and execution operations, written once over ``session()``."""
 
     def session(self, write: bool = False, durable: bool = True) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    def prefetch_digests(self, keys: Iterable[object]) -> None:
         raise NotImplementedError
 
     def lineage(self, rid: str, direction: str, depth: int | None) -> LineageGraph:
@@ -58,6 +61,7 @@ class SqlAssetsMixin:
     def record_outputs(
         self, execution: str, entries: Sequence[OutputEntry], dedupe: bool = False
     ) -> dict[str, tuple[str, str]]:
+        self.prefetch_digests(getattr(entry, "sha256", None) for entry in entries)
         with self.session(write=True) as s:
             return assets.record_outputs(s, execution, entries, dedupe)
 
@@ -93,6 +97,7 @@ class SqlAssetsMixin:
             return types, assets.check_columns(s, table, columns)
 
     def ensure_asset(self, entry: OutputEntry) -> str:
+        self.prefetch_digests([getattr(entry, "sha256", None)])
         with self.session(write=True) as s:
             return assets.ensure_asset(s, entry)
 

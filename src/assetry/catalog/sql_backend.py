@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,9 @@ from assetry.catalog.names import MAX_COUNT, SNAPSHOT_COLUMN
 from assetry.catalog.session import Session
 from assetry.catalog.sql_assets import SqlAssetsMixin
 from assetry.catalog.sql_datasets import SqlDatasetsMixin
-from assetry.errors import ConfigError, ConflictError, RIDNotFound, ValidationError
+from assetry.errors import AssetryError, ConfigError, ConflictError, RIDNotFound, ValidationError
 from assetry.store.base import ObjectStore
+from assetry.store.hashing import is_sha256
 from assetry.vocab import terms
 from assetry.vocab.terms import Term
 
@@ -136,6 +137,21 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
                     raise ConfigError(f"the catalog {self.label} records no object store")
                 self._object_store = open_store(location, self._store_base)
             return self._object_store
+
+    def prefetch_digests(self, keys: Iterable[object]) -> None:
+        """Look at the objects new asset rows will name before the write transaction
+        that records them: one this process did not store is read and verified here, so
+        the check inside the transaction (``catalog/stored.py``) does not hash while
+        holding the write lock. Anything wrong is left for that check to report."""
+        wanted = {key for key in keys if is_sha256(key)}
+        if not wanted:
+            return
+        store = self.object_store()
+        for key in wanted:
+            try:
+                store.digests_of(str(key))
+            except AssetryError:
+                continue
 
     def attach_store(self, store: ObjectStore) -> None:
         """Use ``store`` as the catalog's object store (a server given ``--store``)."""
@@ -292,16 +308,12 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
 
     # --- rows ----------------------------------------------------------------------------
     def insert(self, table: str, rows_: Sequence[Mapping[str, Any]]) -> list[str]:
+        known = self._model.tables.get(table) if self._model is not None else None
+        if known is not None and known.kind == "asset" and isinstance(rows_, Sequence):
+            self.prefetch_digests(r.get("SHA256") for r in rows_ if isinstance(r, Mapping))
         with self.session(write=True) as s:
             policy.check_generic_write(s.model.table(table), "insert")
             return rows.insert(s, table, rows_)
-
-    def insert_with_system_columns(
-        self, table: str, rows_: Sequence[Mapping[str, Any]]
-    ) -> list[str]:
-        """Insert rows that carry their own RID and system columns (imports)."""
-        with self.session(write=True) as s:
-            return rows.insert(s, table, rows_, keep_system=True)
 
     def update(self, table: str, rows_: Sequence[Mapping[str, Any]]) -> list[str]:
         with self.session(write=True) as s:

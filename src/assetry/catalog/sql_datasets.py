@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -17,6 +17,9 @@ class SqlDatasetsMixin:
     """Dataset operations, written once over ``session()``."""
 
     def session(self, write: bool = False) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    def prefetch_digests(self, keys: Iterable[object]) -> None:
         raise NotImplementedError
 
     def _model_at(self, session: Session, snapshot: int | None) -> Model:
@@ -133,6 +136,18 @@ class SqlDatasetsMixin:
         """Load a bag's rows (one transaction; ConflictError imports nothing)."""
         from assetry.catalog.imports import import_rows
 
+        kinds = {
+            t.get("name"): t.get("kind")
+            for t in (model_doc.get("tables") if isinstance(model_doc, dict) else None) or []
+            if isinstance(t, dict)
+        }
+        self.prefetch_digests(
+            row.get("SHA256")
+            for name, found in (tables.items() if isinstance(tables, dict) else [])
+            if kinds.get(name) == "asset" and isinstance(found, list)
+            for row in found
+            if isinstance(row, dict)
+        )
         with self.session(write=True) as s:
             loaded = import_rows(s, model_doc, tables)
             fault_point("import.before_commit")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import abc
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +21,11 @@ from typing import BinaryIO, ClassVar
 from assetry.errors import ChecksumMismatch, NotFoundError, ValidationError
 from assetry.store.hashing import Digests, copy_hashing, hash_file, is_sha256
 
-# Digests remembered per store object of this process (about 200 bytes each).
+# Digests remembered per store object of this process (about 200 bytes each), and how
+# long they are trusted without looking at the store again (well under fsck's default
+# grace period, after which another process may delete an object nothing names yet).
 _WITNESS_LIMIT = 200_000
+WITNESS_TRUSTED_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -41,37 +46,57 @@ class ObjectStore(abc.ABC):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._witnessed: dict[str, Digests] = {}
+        self._witnessed: dict[str, tuple[Digests, float]] = {}
+        self._witness_lock = threading.Lock()
 
     # --- what this process stored ----------------------------------------------------
     def remember(self, digests: Digests) -> None:
         """Note that this process stored these bytes, hashing them as it wrote them (each
         ``put_stream`` and ``adopt`` calls it), so recording an asset row that names them
         needs no second read. Bounded: the oldest are forgotten first."""
-        witnessed = self._witnessed
-        witnessed[digests.sha256] = digests
-        if len(witnessed) > _WITNESS_LIMIT:
-            del witnessed[next(iter(witnessed))]
+        with self._witness_lock:
+            witnessed = self._witnessed
+            witnessed.pop(digests.sha256, None)  # re-inserted: the newest goes last
+            witnessed[digests.sha256] = (digests, time.monotonic())
+            while len(witnessed) > _WITNESS_LIMIT:
+                del witnessed[next(iter(witnessed))]
 
     def forget(self, sha256: str) -> None:
         """No longer vouch for ``sha256`` (each ``delete`` calls it first)."""
-        self._witnessed.pop(sha256, None)
+        with self._witness_lock:
+            self._witnessed.pop(sha256, None)
 
     def witnessed(self, sha256: str) -> Digests | None:
         """The digests of an object this process stored (see ``remember``), or None."""
-        return self._witnessed.get(sha256)
+        with self._witness_lock:
+            found = self._witnessed.get(sha256)
+        return None if found is None else found[0]
 
     def digests_of(self, sha256: str) -> Digests | None:
-        """The true digests of the stored object ``sha256``, or None if it is not stored:
-        those this process computed when it stored it, else read and verified once."""
-        known = self.witnessed(sha256)
-        if known is not None:
-            return known
+        """The true digests of the stored object ``sha256``, or None if it is not stored.
+
+        Those this process computed when it stored it, trusted as they are for a short
+        while; later the object is looked up again (another process may have deleted it,
+        e.g. ``fsck --repair`` past its grace period). Any other object is read and
+        verified once."""
+        with self._witness_lock:
+            found = self._witnessed.get(sha256)
+        if found is not None:
+            digests, when = found
+            if time.monotonic() - when < WITNESS_TRUSTED_SECONDS:
+                return digests
+            info = self.stat(_checked_key(sha256))
+            if info is not None and info.length == digests.length:
+                self.remember(digests)
+                return digests
+            self.forget(sha256)
+            if info is None:
+                return None
         if self.stat(_checked_key(sha256)) is None:
             return None
-        found = self.verify(sha256)
-        self.remember(found)
-        return found
+        verified = self.verify(sha256)
+        self.remember(verified)
+        return verified
 
     # --- primitives ------------------------------------------------------------------
     @abc.abstractmethod
