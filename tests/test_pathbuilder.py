@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef, TableNotFound, ValidationError
+from assetry.catalog.assets import OutputEntry
 from assetry.catalog.pathbuilder import Column, Condition, DataPath, PathBuilder
 from tests.helpers import stored_file
 
@@ -76,9 +77,15 @@ def names(rows: list[dict[str, object]]) -> list[object]:
 
 def test_derivaml_association_query(stock: Stock) -> None:
     cat, pb, exe = stock.cat, stock.pb, stock.execution
-    img_in, img_out, other = stock.images
-    cat._backend.link_assets(exe, {"Image": [img_in]}, "Input")  # as an execution does
-    cat._backend.link_assets(exe, {"Image": [img_out]}, "Output")
+    img_in, _, other = stock.images
+    backend = cat._backend  # the links an execution makes: an input, then an upload
+    backend.link_assets(exe, {"Image": [img_in]}, "Input")
+    backend.set_status(exe, "Upload_Status", "Pending")
+    made = stored_file(cat, b"segmented", "out.png")
+    entry = OutputEntry(
+        "out.png", "Image", "out.png", made["URL"], made["MD5"], made["SHA256"], made["Length"]
+    )
+    [(_, img_out)] = backend.record_outputs(exe, [entry]).values()
     t = pb.schemas[cat.ml_schema].Image_Execution
     rows = t.filter(t.Execution == exe).filter(t.Asset_Role == "Output").entities().fetch()
     assert isinstance(rows, list)
