@@ -37,25 +37,32 @@ _BY_STATUS: dict[int, type[errors.AssetryError]] = {
 }
 
 
+def _session(read_retries: int, pool_size: int) -> requests.Session:
+    """A session retrying connections (``RETRIES``, read when called) and, for idempotent
+    methods, ``read_retries`` failed reads."""
+    session = requests.Session()
+    retry = Retry(
+        total=RETRIES,
+        connect=RETRIES,
+        read=read_retries,
+        status=0,
+        other=0,
+        backoff_factor=0.2,
+        allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class Transport:
     """Requests to one assetry server."""
 
     def __init__(self, url: str, token: str | None, pool_size: int = 16) -> None:
         self.url = url.rstrip("/")
-        self.session = requests.Session()
-        retry = Retry(
-            total=RETRIES,
-            connect=RETRIES,
-            read=2,
-            status=0,
-            other=0,
-            backoff_factor=0.2,
-            allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = _session(read_retries=2, pool_size=pool_size)
         self.session.headers["User-Agent"] = "assetry-client"
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
@@ -68,19 +75,7 @@ class Transport:
         if not _is_stream(data) or _rewindable(data):
             return self.session
         if self._once is None:
-            once = requests.Session()
-            retry = Retry(
-                total=RETRIES,
-                connect=RETRIES,
-                read=0,
-                status=0,
-                other=0,
-                backoff_factor=0.2,
-                raise_on_status=False,
-            )
-            adapter = HTTPAdapter(max_retries=retry, pool_maxsize=self._pool_size)
-            once.mount("http://", adapter)
-            once.mount("https://", adapter)
+            once = _session(read_retries=0, pool_size=self._pool_size)
             once.headers.update(self.session.headers)
             self._once = once
         return self._once
