@@ -58,15 +58,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry import Catalog, ExecutionConfiguration
-from assetry.catalog import rows
-from assetry.catalog.lineage import walk
+from assetry.sql import rows
+from assetry.sql.lineage import walk
 from assetry.store.hashing import Digests
 from common import Figure, Report, Timing, load, median_wall, positive
 
 # Imported up front: other work may edit the package while a long run is going.
 _walk_statement: Callable[..., Any] | None
 try:
-    from assetry.catalog.lineage import _walk_statement
+    from assetry.sql.lineage import _walk_statement
 except ImportError:  # private; the benchmark then times walk() instead
     _walk_statement = None
 
@@ -309,7 +309,7 @@ def build_chain(cat: Catalog, length: int, batch: int = 1000) -> tuple[str, str]
     [first] = exe.upload_execution_outputs(progress=False)[TABLE]
     [env] = [a["RID"] for a in cat.list_execution_assets(exe, role="Input")]
     previous = first["RID"]
-    stored = cat._store().put_stream(io.BytesIO(b"chain step"))
+    stored = cat._context.store().put_stream(io.BytesIO(b"chain step"))
     for start in range(1, length, batch):
         steps = range(start, min(start + batch, length))
         exes = insert_rows(

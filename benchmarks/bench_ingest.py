@@ -34,7 +34,7 @@ AIM = 1.5
 def filled_catalog(root: Path, rows: int) -> Catalog:
     cat = Catalog.create(root / f"c{rows}")
     cat.create_asset(TABLE)
-    stored = cat._store().put_stream(io.BytesIO(b"one object for every filler row"))
+    stored = cat._context.store().put_stream(io.BytesIO(b"one object for every filler row"))
     base = {
         "URL": f"/objects/{stored.sha256}",
         "Length": stored.length,

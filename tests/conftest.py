@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 
 from assetry import Catalog
-from assetry.catalog import rids
-from assetry.catalog.sql_backend import SqlBackend
+from assetry.sql import rids
+from assetry.sql.backend import SqlBackend
 
 PG_ADMIN_URL = os.environ.get(
     "ASSETRY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

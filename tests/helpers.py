@@ -14,13 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assetry import Catalog
-from assetry.catalog import rows
-from assetry.catalog.sql_backend import SqlBackend
+from assetry.sql import rows
+from assetry.sql.backend import SqlBackend
 
 
 def stored_file(cat: Catalog, content: bytes, filename: str | None = None) -> dict[str, Any]:
     """Store ``content`` in ``cat``'s store; the file columns of an asset row naming it."""
-    digests = cat._store().put_stream(io.BytesIO(content))
+    digests = cat._context.store().put_stream(io.BytesIO(content))
     return {
         "URL": f"/objects/{digests.sha256}",
         "Filename": filename,

@@ -278,7 +278,7 @@ def test_ingest_lists_the_first_20_unless_all(run: Any, images: str, tmp_path: P
 def test_fsck_summarizes_unreferenced_objects(run: Any, images: str) -> None:
     with Catalog(images) as cat:
         for n in range(23):
-            cat._store().put_stream(io.BytesIO(f"stray {n}".encode()))
+            cat._context.store().put_stream(io.BytesIO(f"stray {n}".encode()))
     result = run(*c(images, "fsck"))
     assert result.code == 0, result.err
     assert "Unreferenced objects (23)" in result.out

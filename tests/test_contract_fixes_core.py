@@ -21,7 +21,7 @@ from assetry import (
     TermNotFound,
     ValidationError,
 )
-from assetry.catalog import model, names
+from assetry.sql import model, names
 from tests.conftest import PgDatabases, pg_url
 
 

@@ -187,8 +187,8 @@ def test_killed_operation_completes_when_run_again(
         assert after.increment_dataset_version(ds, "major") == "1.0.0"
         assert [v.version for v in after.dataset_history(ds)] == [*before, "1.0.0"]
     else:  # migrate
-        from assetry.catalog import migrate
-        from assetry.catalog.engine import make_engine
+        from assetry.sql import migrate
+        from assetry.sql.engine import make_engine
 
         cat.close()
         engine = make_engine(cat._location.database_url)

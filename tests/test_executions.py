@@ -19,7 +19,7 @@ from assetry import (
     TableNotFound,
     ValidationError,
 )
-from assetry.catalog.sql_backend import SqlBackend
+from assetry.sql.backend import SqlBackend
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_identical_bytes_are_separate_assets_sharing_one_object(cat: Catalog) ->
     out = exe.upload_execution_outputs()["Image"]
     assert len({a["RID"] for a in out}) == 2
     assert len({a["URL"] for a in out}) == 1
-    assert len(list(cat._store().iter_objects())) == 2  # the bytes + the environment
+    assert len(list(cat._context.store().iter_objects())) == 2  # the bytes + the environment
 
 
 @pytest.mark.parametrize("name", ["../x.png", "a/../../x.png", "/tmp/abs.png", "", "a/./b"])
@@ -218,7 +218,7 @@ def test_a_corrupt_stored_object_is_caught(cat: Catalog, tmp_path: Path) -> None
 
         stored = LocalStore(tmp_path / "served" / "objects").path_of(asset["SHA256"])
     else:
-        stored = cat._store().path_of(asset["SHA256"])  # type: ignore[attr-defined]
+        stored = cat._context.store().path_of(asset["SHA256"])  # type: ignore[attr-defined]
     stored.chmod(0o644)
     stored.write_bytes(b"evil bytes")
     with pytest.raises(ChecksumMismatch) as caught:
@@ -391,7 +391,7 @@ def test_removed_links_leave_history_in_the_edge_table(cat: Catalog) -> None:
     cat.delete("Image_Execution", [links[0]["RID"]])
     assert cat.list_asset_executions(asset["RID"]) == []
     assert exe.rid not in {n["rid"] for n in cat.lineage(asset["RID"]).nodes}
-    from assetry.catalog.lineage import walk
+    from assetry.sql.lineage import walk
 
     if not isinstance(cat._backend, SqlBackend):
         return  # the past graph is read straight from the database below

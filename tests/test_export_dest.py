@@ -261,7 +261,7 @@ def test_fsck_reports_and_repair_removes_crashed_exports_in_the_bag_folder(
     study: tuple[Catalog, str], tmp_path: Path
 ) -> None:
     cat, ds = study
-    bags = cat._local_root() / "bags"
+    bags = cat._context.local_root() / "bags"
     env: dict[str, Any] = {**os.environ, "ASSETRY_FAULT_POINT": "export.before_archive_link:1"}
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(cat.location), ds, str(bags)],

@@ -32,7 +32,7 @@ def test_missing_corrupt_and_unreferenced(sqlite_catalog: Catalog, tmp_path: Pat
     cat.create_asset("Image")
     gone = ingest(cat, tmp_path, "gone.png", b"gone")
     bad = ingest(cat, tmp_path, "bad.png", b"bad")
-    store = cat._store()
+    store = cat._context.store()
     store.delete(gone["SHA256"])
     path = store.path_of(bad["SHA256"])  # type: ignore[attr-defined]
     path.chmod(0o644)
@@ -65,7 +65,7 @@ def test_repair_removes_only_old_unreferenced_objects(
     cat.delete("Image_Asset_Type", types)
     cat.delete("Image", [deleted["RID"]])
     assert exe
-    store = cat._store()
+    store = cat._context.store()
     old = store.put_stream(io.BytesIO(b"old stray"))
     new = store.put_stream(io.BytesIO(b"new stray"))
     long_ago = time.time() - 7200
@@ -91,8 +91,8 @@ def test_objects_of_an_interrupted_upload_are_kept(sqlite_catalog: Catalog) -> N
 
     digests = hash_file(staged)
     exe._work.record_stored("Image/a.png", digests)
-    cat._store().adopt(staged, digests)
-    store = cat._store()
+    cat._context.store().adopt(staged, digests)
+    store = cat._context.store()
     long_ago = time.time() - 7200
     os.utime(store.path_of(digests.sha256), (long_ago, long_ago))  # type: ignore[attr-defined]
     report = cat.fsck(repair=True)

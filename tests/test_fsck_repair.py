@@ -25,22 +25,22 @@ def test_a_frozen_version_survives_deleted_rows_and_repair(study, tmp_path: Path
     cat.delete("Image", images)
     assert list(cat.get_table_as_dict("Image")) == []
 
-    orphan = cat._store().put_stream(io.BytesIO(b"nobody refers to me")).sha256
+    orphan = cat._context.store().put_stream(io.BytesIO(b"nobody refers to me")).sha256
     dry = cat.fsck(grace_seconds=0)
     assert dry.ok and dry.unreferenced == [orphan] and dry.removed == []
     report = cat.fsck(repair=True, grace_seconds=0)
     assert report.ok and report.removed == [orphan]
-    assert not cat._store().exists(orphan)
+    assert not cat._context.store().exists(orphan)
 
     after = cat.export_dataset_bag(DatasetSpec(ds, version="0.2.0"), dest=tmp_path / "b")
     assert tree(before) == tree(after)
 
 
 def test_repair_keeps_young_unreferenced_objects(sqlite_catalog: Catalog) -> None:
-    young = sqlite_catalog._store().put_stream(io.BytesIO(b"an upload in flight")).sha256
+    young = sqlite_catalog._context.store().put_stream(io.BytesIO(b"an upload in flight")).sha256
     report = sqlite_catalog.fsck(repair=True, grace_seconds=3600)
     assert report.unreferenced == [young] and report.removed == []
-    assert sqlite_catalog._store().exists(young)
+    assert sqlite_catalog._context.store().exists(young)
 
 
 def test_repair_collects_what_killed_uploads_left(sqlite_catalog, tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_repair_collects_what_killed_uploads_left(sqlite_catalog, tmp_path: Path
     import time
 
     cat = sqlite_catalog
-    uploads = cat._local_root() / "server-uploads"
+    uploads = cat._context.local_root() / "server-uploads"
     uploads.mkdir()
     old_put = uploads / "put-abc.part"
     old_session = [uploads / f"{'a' * 32}.{ext}" for ext in ("json", "part")]

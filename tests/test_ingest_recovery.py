@@ -93,10 +93,10 @@ def test_a_killed_ingest_is_stale_kept_by_fsck_and_completed_by_restore(
 
     # The objects the killed upload stored are its staged entries': fsck keeps them,
     # even with no grace period (journaled or not yet: the staged files are hashed).
-    stored = {info.sha256 for info in cat._store().iter_objects()}
+    stored = {info.sha256 for info in cat._context.store().iter_objects()}
     repaired = cat.fsck(repair=True, grace_seconds=0)
     assert repaired.removed == [] and repaired.unreferenced == []
-    assert {info.sha256 for info in cat._store().iter_objects()} == stored
+    assert {info.sha256 for info in cat._context.store().iter_objects()} == stored
 
     restored = cat.restore_execution(exe["RID"])
     out = restored.upload_execution_outputs()
@@ -164,10 +164,10 @@ def test_a_failed_import_leaves_no_stray_objects(
     cat.add_dataset_element_type("Doc")
     clash = {**stored_file(cat, b"other"), "RID": asset["RID"], "Pages": 9}
     insert_as_operations_do(cat, "Doc", [clash], keep_system=True)
-    objects_before = {info.sha256 for info in cat._store().iter_objects()}
+    objects_before = {info.sha256 for info in cat._context.store().iter_objects()}
     with pytest.raises(ConflictError):
         cat.import_bag(bag)
-    assert {info.sha256 for info in cat._store().iter_objects()} == objects_before
+    assert {info.sha256 for info in cat._context.store().iter_objects()} == objects_before
     assert cat.fsck().ok
 
 
@@ -199,7 +199,7 @@ def test_asset_tables_are_indexed_by_content_also_after_an_upgrade(tmp_path: Pat
 
 
 def test_an_object_put_then_deleted_is_not_vouched_for(cat: Catalog) -> None:
-    store = cat._store()
+    store = cat._context.store()
     digests = store.put_stream(io.BytesIO(b"short-lived"))
     store.delete(digests.sha256)
     row = {

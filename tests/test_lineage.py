@@ -19,9 +19,9 @@ import pytest
 import sqlalchemy as sa
 
 from assetry import Catalog, RIDNotFound, ValidationError
-from assetry.catalog import internal
-from assetry.catalog.lineage import walk
-from assetry.executions.lineage import LineageGraph, step_target
+from assetry.records.lineage import LineageGraph, step_target
+from assetry.sql import internal
+from assetry.sql.lineage import walk
 from tests.helpers import insert_as_operations_do, stored_file
 
 

@@ -15,8 +15,8 @@ import json
 import pytest
 
 from assetry import Catalog, ColumnDef, DatasetSpec, ExecutionConfiguration, TableDef
-from assetry.catalog.lineage import walk
-from assetry.executions.lineage import LineageGraph
+from assetry.records.lineage import LineageGraph
+from assetry.sql.lineage import walk
 from tests.test_lineage import (
     add_edges,
     build_world,

@@ -12,9 +12,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from assetry import Catalog, NotFoundError, SchemaVersionError
-from assetry.catalog import internal, migrate
-from assetry.catalog.engine import make_engine
-from assetry.catalog.model import Model, build_metadata
+from assetry.sql import internal, migrate
+from assetry.sql.engine import make_engine
+from assetry.sql.model import Model, build_metadata
 from tests.conftest import PgDatabases
 from tests.test_model import define_basic
 

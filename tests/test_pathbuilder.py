@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef, TableNotFound, ValidationError
-from assetry.catalog.assets import OutputEntry
-from assetry.catalog.pathbuilder import Column, Condition, DataPath, PathBuilder
+from assetry.records.outputs import OutputEntry
+from assetry.sql.pathbuilder import Column, Condition, DataPath, PathBuilder
 from tests.helpers import stored_file
 
 

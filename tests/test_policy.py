@@ -27,7 +27,7 @@ from assetry import (
     TableDef,
     ValidationError,
 )
-from assetry.catalog.sql_backend import SqlBackend
+from assetry.sql.backend import SqlBackend
 from tests.conftest import RemoteServer
 from tests.helpers import stored_file
 
@@ -298,14 +298,14 @@ def test_an_object_stored_by_another_process_is_read_once_to_check_it(
     cat = sqlite_catalog
     setup(cat)
     other = Catalog(cat.location)  # another process: it did not store these bytes
-    digests = other._store().put_stream(io.BytesIO(b"from elsewhere"))
-    assert cat._store().witnessed(digests.sha256) is None
+    digests = other._context.store().put_stream(io.BytesIO(b"from elsewhere"))
+    assert cat._context.store().witnessed(digests.sha256) is None
     row = {
         "URL": f"/objects/{digests.sha256}", "Length": digests.length,
         "MD5": digests.md5, "SHA256": digests.sha256,
     }  # fmt: skip
     [rid] = cat.insert("Image", [row])
-    assert cat._store().witnessed(digests.sha256) == digests
+    assert cat._context.store().witnessed(digests.sha256) == digests
     assert cat.resolve_rid(rid).row["MD5"] == digests.md5
     other.close()
 
@@ -426,9 +426,9 @@ def test_digests_this_process_vouched_for_are_looked_at_again_later(
 
     cat = sqlite_catalog
     setup(cat)
-    digests = cat._store().put_stream(io.BytesIO(b"stored, then removed elsewhere"))
+    digests = cat._context.store().put_stream(io.BytesIO(b"stored, then removed elsewhere"))
     other = Catalog(cat.location)  # another process's fsck --repair, say
-    other._store().delete(digests.sha256)
+    other._context.store().delete(digests.sha256)
     other.close()
     monkeypatch.setattr(base, "WITNESS_TRUSTED_SECONDS", 0.0)
     row = {

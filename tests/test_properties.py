@@ -38,7 +38,7 @@ from assetry import (
     TableDef,
     ValidationError,
 )
-from assetry.catalog.names import RESERVED_PREFIXES, RESERVED_WORDS
+from assetry.sql.names import RESERVED_PREFIXES, RESERVED_WORDS
 
 # --- profiles and the example counter ----------------------------------------------------
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef, ValidationError
-from assetry.catalog import bulk, rows
-from assetry.catalog.session import Session
-from assetry.vocab import resolve
+from assetry.sql import bulk, rows
+from assetry.sql.session import Session
+from assetry.sql.vocab import resolve
 
 ROWS = 40  # above bulk.MIN_ROWS, so the executemany path runs too
 

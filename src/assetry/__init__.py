@@ -1,16 +1,8 @@
 """assetry: a schema-driven data catalog for machine-learning and scientific data."""
 
+from assetry.api.datasets import Dataset
 from assetry.bags.reader import DatasetBag
-from assetry.catalog.backend import ResolvedRID
-from assetry.catalog.definitions import (
-    BuiltinType,
-    BuiltinTypes,
-    ColumnDef,
-    ColumnDefinition,
-    TableDef,
-)
-from assetry.catalog.facade import Catalog
-from assetry.datasets.dataset import Dataset, DatasetSpec, DatasetVersion
+from assetry.catalog import Catalog
 from assetry.errors import (
     AssetryError,
     AuthenticationError,
@@ -33,7 +25,16 @@ from assetry.errors import (
 )
 from assetry.executions.execution import Execution
 from assetry.executions.workflow import ExecutionConfiguration, Workflow
-from assetry.vocab.terms import Term
+from assetry.records.datasets import DatasetSpec, DatasetVersion
+from assetry.records.definitions import (
+    BuiltinType,
+    BuiltinTypes,
+    ColumnDef,
+    ColumnDefinition,
+    TableDef,
+)
+from assetry.records.rows import ResolvedRID
+from assetry.records.terms import Term
 
 __version__ = "0.1.0"
 

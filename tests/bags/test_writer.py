@@ -25,9 +25,9 @@ import assetry
 from assetry import ChecksumMismatch, ConflictError, NotFoundError, ValidationError
 from assetry.bags import writer
 from assetry.bags.archive import archive_bag
-from assetry.bags.content import AssetFile, BagContent, TableRows
 from assetry.bags.csvcodec import dump_rows
 from assetry.bags.writer import encode_path, write_bag
+from assetry.records.bag import AssetFile, BagContent, TableRows
 from assetry.store.local import LocalStore
 
 CREATED = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)

@@ -25,7 +25,6 @@ import pytest
 import requests
 
 from assetry import BagError, Catalog
-from assetry.catalog.sql_backend import SqlBackend
 from assetry.cli.main import main
 from assetry.client import objects as client_objects
 from assetry.client.objects import HttpObjectStore
@@ -34,6 +33,7 @@ from assetry.errors import StoreError
 from assetry.server import auth, bodies, errors, objects
 from assetry.server.app import MAX_REQUEST_BYTES, SMALL_REQUEST_BYTES, create_app
 from assetry.server.run import background_server
+from assetry.sql.backend import SqlBackend
 from assetry.store import upload_folder
 from tests.conftest import ROLES, RemoteServer, clone_sqlite
 
@@ -433,7 +433,7 @@ def test_no_wrongly_typed_argument_is_a_5xx(remote_server: RemoteServer) -> None
     import inspect
     import typing
 
-    from assetry.catalog.backend import Backend
+    from assetry.backend import Backend
     from assetry.protocol.operations import OPERATIONS
 
     wrong: list[Any] = [1, -1, 1.5, "x", True, [], [1], {}, {"a": 1}, None, [[["x"]]]]

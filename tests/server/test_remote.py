@@ -60,7 +60,8 @@ def test_errors_keep_their_class_and_fields(remote_catalog: Catalog) -> None:
 def test_listings_are_paged_and_read_at_one_snapshot(
     remote_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assetry.catalog import backend, sql_backend
+    from assetry import backend
+    from assetry.sql import backend as sql_backend
 
     monkeypatch.setattr(backend, "PAGE_SIZE", 7)  # the composite the client pages with
 

@@ -19,10 +19,10 @@ from assetry import (
     TableDef,
     ValidationError,
 )
-from assetry.catalog import internal
-from assetry.catalog.sql_backend import SqlBackend
 from assetry.cli.main import main
 from assetry.server import auth
+from assetry.sql import internal
+from assetry.sql.backend import SqlBackend
 from tests.conftest import RemoteServer
 
 

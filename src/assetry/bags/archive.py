@@ -48,7 +48,7 @@ except ImportError:  # no file locks (Windows): staging folders are never judged
 from assetry.faults import fault_point
 
 if TYPE_CHECKING:
-    from assetry.bags.content import BagContent
+    from assetry.records.bag import BagContent
     from assetry.store.base import ObjectStore
 
 FORMATS = {"zip": ".zip", "tgz": ".tgz", "tar.gz": ".tar.gz", "tar": ".tar"}

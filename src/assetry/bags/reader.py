@@ -30,10 +30,10 @@ from assetry.bags.extract import (
     read_tag,
 )
 from assetry.bags.validate import BagReport, absent_payload, load_structure, validate_bag
-from assetry.catalog import rids
-from assetry.catalog.definitions import BuiltinType
-from assetry.catalog.provenance import NOT_MEMBERSHIPS
 from assetry.errors import BagError, RIDNotFound, TableNotFound
+from assetry.records.definitions import BuiltinType
+from assetry.sql import rids
+from assetry.sql.provenance import NOT_MEMBERSHIPS
 
 if TYPE_CHECKING:
     import pandas as pd

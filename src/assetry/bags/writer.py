@@ -33,10 +33,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from assetry.bags.content import AssetFile, BagContent
 from assetry.bags.csvcodec import dump_rows
 from assetry.errors import ChecksumMismatch, ConflictError, ValidationError
 from assetry.faults import fault_point
+from assetry.records.bag import AssetFile, BagContent
 from assetry.store.base import ObjectStore
 from assetry.store.hashing import Digests, Hasher
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assetry.catalog.facade import Catalog
+from assetry.catalog import Catalog
 from assetry.cli.commands import find_table, open_catalog
 from assetry.cli.output import Output, summarized
 from assetry.cli.tables import csv_value

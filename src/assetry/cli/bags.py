@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assetry.api.bags import ARCHIVES
 from assetry.bags.validate import load_structure
 from assetry.cli.commands import open_catalog
 from assetry.cli.output import Output
-from assetry.datasets.bags_api import ARCHIVES
-from assetry.datasets.dataset import DatasetSpec
 from assetry.errors import BagError, NotFoundError, ValidationError
+from assetry.records.datasets import DatasetSpec
 
 if TYPE_CHECKING:
     from assetry.bags.reader import DatasetBag

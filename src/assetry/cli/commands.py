@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from assetry import config
-from assetry.catalog.facade import Catalog
+from assetry.catalog import Catalog
 from assetry.cli.output import SYSTEM_COLUMNS, Output, text_value
 from assetry.errors import NotFoundError, TableNotFound, ValidationError
-from assetry.vocab.terms import Term
+from assetry.records.terms import Term
 
 
 def open_catalog(args: argparse.Namespace) -> Catalog:

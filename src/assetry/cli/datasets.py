@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from assetry.catalog.facade import Catalog
+from assetry.catalog import Catalog
 from assetry.cli.commands import open_catalog
 from assetry.cli.output import Output, summarized, text_value
 from assetry.errors import AssetryError, ValidationError

@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from assetry.catalog.definitions import BuiltinType, ColumnDef, TableDef
-from assetry.catalog.facade import Catalog
+from assetry.catalog import Catalog
 from assetry.cli.assets import short_sha
 from assetry.cli.commands import history_lines
 from assetry.cli.output import Output
-from assetry.datasets.dataset import DatasetSpec
 from assetry.errors import ConflictError, ValidationError
 from assetry.executions.workflow import ExecutionConfiguration
+from assetry.records.datasets import DatasetSpec
+from assetry.records.definitions import BuiltinType, ColumnDef, TableDef
 
 DEFAULT_DIR = "assetry-demo"
 

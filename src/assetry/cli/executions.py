@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from assetry.catalog.facade import Catalog
+from assetry.catalog import Catalog
 from assetry.cli.assets import asset_cells, short_sha
 from assetry.cli.commands import open_catalog
 from assetry.cli.output import Output, text_value

@@ -145,15 +145,12 @@ class _database:
     """The catalog's SqlBackend, for commands that work on the database itself."""
 
     def __init__(self, location: config.Location) -> None:
-        from assetry.catalog.facade import Catalog
-        from assetry.catalog.sql_backend import SqlBackend
+        from assetry.sql.backend import SqlBackend
 
-        self.catalog = Catalog(location.text)
-        assert isinstance(self.catalog._backend, SqlBackend)
-        self.backend: SqlBackend = self.catalog._backend
+        self.backend = SqlBackend.at(location)
 
     def __enter__(self) -> Any:
         return self.backend
 
     def __exit__(self, *exc: object) -> None:
-        self.catalog.close()
+        self.backend.close()

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assetry.catalog.definitions import BuiltinType, ColumnDef, TableDef
 from assetry.cli import commands
 from assetry.cli.commands import find_table, open_catalog
 from assetry.cli.output import Output
 from assetry.errors import NotFoundError, ValidationError
+from assetry.records.definitions import BuiltinType, ColumnDef, TableDef
 
 if TYPE_CHECKING:
     from assetry.cli.main import AddCommand, Group

@@ -12,15 +12,16 @@ import typing
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from assetry.bags.content import BagContent
-from assetry.catalog.assets import OutputEntry
-from assetry.catalog.backend import Backend, ResolvedRID
-from assetry.catalog.definitions import ColumnDef
+from assetry.backend import Backend
 from assetry.client.transport import Transport
-from assetry.executions.lineage import LineageGraph
 from assetry.protocol import wire
 from assetry.protocol.operations import OPERATIONS, READER, operation_path
-from assetry.vocab.terms import Term
+from assetry.records.bag import BagContent
+from assetry.records.definitions import ColumnDef
+from assetry.records.lineage import LineageGraph
+from assetry.records.outputs import OutputEntry
+from assetry.records.rows import ResolvedRID
+from assetry.records.terms import Term
 
 
 @functools.cache

@@ -17,8 +17,7 @@ from assetry.executions.staging import StagedFile, WorkingDir
 from assetry.executions.workflow import ExecutionConfiguration
 
 if TYPE_CHECKING:
-    from assetry.catalog.backend import Backend
-    from assetry.catalog.facade import Catalog
+    from assetry.backend import Backend
     from assetry.store.base import ObjectStore
 
 
@@ -32,7 +31,7 @@ class Execution:
 
     def __init__(
         self,
-        catalog: Catalog,
+        download_bag: Callable[[Any], Any],
         rid: str,
         working_dir: Path,
         configuration: ExecutionConfiguration | None = None,
@@ -42,9 +41,9 @@ class Execution:
         store: Callable[[], ObjectStore],
         restored: bool = False,
     ) -> None:
-        """An execution of ``catalog`` (for its public API, e.g. bag downloads), recorded
-        through ``backend``, its files stored in ``store()`` (opened when first needed)."""
-        self._catalog = catalog
+        """An execution recorded through ``backend``, its files stored in ``store()``
+        (opened when first needed); ``download_bag(spec)`` fetches a dataset version's bag."""
+        self._download_bag = download_bag
         self._backend = backend
         self._store = store
         self.rid = rid
@@ -99,7 +98,7 @@ class Execution:
     def download_dataset_bag(self, dataset: Any) -> Any:
         """Download the bag of ``dataset`` (a ``DatasetSpec``) and record it as an input
         of this execution."""
-        bag = self._catalog.download_dataset_bag(dataset)
+        bag = self._download_bag(dataset)
         self._backend.link_datasets(self.rid, [(bag.dataset_rid, bag.version)])
         self.datasets.append(bag)
         return bag

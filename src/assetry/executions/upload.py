@@ -19,11 +19,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from assetry.catalog.assets import OutputEntry
 from assetry.errors import NotFoundError
 from assetry.executions.staging import StagedFile, WorkingDir
 from assetry.faults import ENV as FAULT_ENV
 from assetry.faults import fault_point
+from assetry.records.outputs import OutputEntry
 from assetry.store.base import ObjectStore
 from assetry.store.hashing import Digests, hash_file
 

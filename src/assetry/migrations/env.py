@@ -1,4 +1,4 @@
-"""Alembic environment, configured in code by ``assetry.catalog.migrate``.
+"""Alembic environment, configured in code by ``assetry.sql.migrate``.
 
 The caller passes an open connection (inside a transaction) in
 ``config.attributes["connection"]``; migrations run on it, so a failed migration rolls

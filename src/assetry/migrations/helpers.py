@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from assetry.catalog import internal, model, names, rids
+from assetry.sql import internal, model, names, rids
 
 
 def migration_attributes() -> dict[str, Any]:

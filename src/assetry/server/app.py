@@ -29,14 +29,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from assetry import config
-from assetry.catalog.backend import Backend
-from assetry.catalog.facade import Catalog, check_model_document
-from assetry.catalog.sql_backend import SqlBackend
+from assetry.api import context
+from assetry.backend import Backend
+from assetry.catalog import Catalog, check_model_document
 from assetry.errors import AssetryError, ConfigError, ValidationError
 from assetry.protocol import wire
 from assetry.protocol.errors import with_status
 from assetry.protocol.operations import ADMIN, OPERATIONS, READER, operation_path
 from assetry.server import auth, bodies, errors, objects, pages
+from assetry.sql.backend import SqlBackend
 from assetry.store import upload_folder
 from assetry.store.base import ObjectStore
 
@@ -73,7 +74,7 @@ log = logging.getLogger("assetry.server")
 class ServerState:
     """What every request handler needs: the backend, the store, the upload folder."""
 
-    catalog: Catalog
+    location: str
     backend: SqlBackend
     store: ObjectStore
     upload_dir: Path
@@ -101,19 +102,19 @@ def create_app(
     now, at startup."""
     if config.resolve_location(catalog).remote:
         raise ConfigError("a server serves a directory or database catalog, not another server")
-    cat = Catalog(catalog)
+    location = config.resolve_location(catalog)
+    backend = SqlBackend.at(location)
     if store is not None:
         from assetry.store.registry import open_store
 
-        cat._backend.attach_store(open_store(config.check_store_url(store)))  # type: ignore[attr-defined]
-    backend = cat._backend
-    assert isinstance(backend, SqlBackend)
-    uploads = Path(upload_dir) if upload_dir else cat._local_root() / "server-uploads"
+        backend.attach_store(open_store(config.check_store_url(store)))
+    local_root = context.local_root(location, backend.settings["rid_prefix"])
+    uploads = Path(upload_dir) if upload_dir else local_root / "server-uploads"
     uploads.mkdir(parents=True, exist_ok=True)
     state = ServerState(
-        cat,
+        location.text,
         backend,
-        cat._store(),
+        backend.object_store(),
         uploads.resolve(),
         max_request_bytes,
         max_object_bytes,
@@ -131,7 +132,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.assetry = state
-    private = [state.upload_dir, cat._local_root()]
+    private = [state.upload_dir, local_root]
     store_root = getattr(state.store, "root", None)
     if isinstance(store_root, Path):
         private.append(store_root)
@@ -470,7 +471,7 @@ def _add_admin_routes(app: FastAPI, state: ServerState) -> None:
     async def upgrade(
         principal: auth.Principal = Depends(authorizer(state, ADMIN, "upgrading")),
     ) -> dict[str, str]:
-        revision = await run_in_threadpool(state.catalog.upgrade)
+        revision = await run_in_threadpool(Catalog.upgrade, state.location)
         return {"revision": revision}
 
 

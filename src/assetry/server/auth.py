@@ -20,10 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry import config
-from assetry.catalog import internal
-from assetry.catalog.engine import translated_errors
-from assetry.catalog.sql_backend import SqlBackend
 from assetry.errors import AuthenticationError, NotFoundError, PermissionDenied, ValidationError
+from assetry.sql import internal
+from assetry.sql.backend import SqlBackend
+from assetry.sql.engine import translated_errors
 
 ROLES = ("reader", "writer", "curator", "admin")
 PREFIX = "ast"

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from assetry.catalog import internal, rids, types
-from assetry.catalog.model import (
+from assetry.migrations import helpers
+from assetry.sql import internal, rids, types
+from assetry.sql.model import (
     ColumnModel,
     ForeignKeyModel,
     Model,
@@ -21,7 +22,6 @@ from assetry.catalog.model import (
     system_columns,
     vocabulary_columns,
 )
-from assetry.migrations import helpers
 
 revision = "0001"
 down_revision = None

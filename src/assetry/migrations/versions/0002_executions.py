@@ -9,9 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from assetry.catalog import types
-from assetry.catalog.ddl import asset_tables
 from assetry.migrations import helpers
+from assetry.sql import types
+from assetry.sql.ddl import asset_tables
 
 revision = "0002"
 down_revision = "0001"

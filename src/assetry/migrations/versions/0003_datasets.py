@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from alembic import op
 
-from assetry.catalog.model import (
+from assetry.migrations import helpers
+from assetry.sql.model import (
     ColumnModel,
     ForeignKeyModel,
     TableModel,
     system_columns,
 )
-from assetry.migrations import helpers
 
 revision = "0003"
 down_revision = "0002"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from assetry.catalog import types
+from assetry.sql import types
 
 revision = "0004"
 down_revision = "0003"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from assetry.catalog import types
+from assetry.sql import types
 
 revision = "0005"
 down_revision = "0004"

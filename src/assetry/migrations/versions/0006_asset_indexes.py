@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from assetry.catalog import model, names
 from assetry.migrations import helpers
+from assetry.sql import model, names
 
 revision = "0006"
 down_revision = "0005"

@@ -1,0 +1,169 @@
+"""The bags namespace of the facade: export, download and import of dataset versions' bags."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assetry.errors import (
+    AssetryError,
+    BagChecksumMismatch,
+    BagError,
+    ConflictError,
+    ValidationError,
+)
+from assetry.faults import fault_point
+from assetry.records.datasets import DatasetSpec
+
+if TYPE_CHECKING:
+    from assetry.api.context import Context
+    from assetry.bags.reader import DatasetBag
+
+ARCHIVES = ("zip", "tgz")
+
+
+def bag_name(rid: str, version: str) -> str:
+    """The folder (and archive) name of a dataset version's bag."""
+    return f"Dataset_{rid}_v{version}"
+
+
+class Bags:
+    """Export, download and import of BagIt bags of dataset versions."""
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self._backend = context.backend
+
+    def export_dataset_bag(
+        self,
+        spec: DatasetSpec,
+        dest: str | os.PathLike[str] = ".",
+        archive: str | None = None,
+        link: bool = False,
+    ) -> Path:
+        """Write the bag of a dataset version into directory ``dest``; return the bag
+        folder ``dest/Dataset_<RID>_v<version>``, or the archive (``zip`` or ``tgz``) of
+        that name plus its suffix when ``archive`` is given.
+
+        The bag is the same, byte for byte, whenever the version is exported. Payload
+        files are copies unless ``link`` (read-only hard links to the local store).
+
+        Into a ``dest`` that already holds an export of the version: a bag folder there
+        is a ``ConflictError`` for a folder export (a folder can have been edited or
+        materialized since; remove it or choose another dest). An archive export builds
+        its bag folder in a private staging folder inside ``dest``, so a bag folder of the
+        same name is never touched; an archive already there with the same bytes is left
+        as it is and its path returned, one with other bytes is a ``ConflictError``
+        naming it.
+        """
+        from assetry.bags.archive import export_archive
+        from assetry.bags.writer import write_bag
+
+        if not isinstance(spec, DatasetSpec):
+            raise ValidationError(f"expected a DatasetSpec, got {spec!r}")
+        if archive is not None and archive not in ARCHIVES:
+            raise ValidationError(f"unknown archive format {archive!r}; use zip or tgz")
+        folder = Path(dest)
+        if folder.exists() and not folder.is_dir():
+            raise ConflictError(f"dest {folder} exists and is not a directory")
+        content = self._backend.bag_content(spec.rid, spec.version)
+        name = bag_name(content.dataset, content.version)
+        if archive is None:
+            return write_bag(
+                content,
+                folder / name,
+                self._context.store(),
+                materialize=spec.materialize,
+                link=link,
+            )
+        return export_archive(
+            content,
+            folder,
+            name,
+            archive,
+            self._context.store(),
+            materialize=spec.materialize,
+            link=link,
+        )
+
+    def download_dataset_bag(
+        self, dataset: DatasetSpec, dest: str | os.PathLike[str] | None = None
+    ) -> DatasetBag:
+        """The bag of the version ``dataset`` (a ``DatasetSpec``) names, as a
+        ``DatasetBag`` (kept under the catalog's local folder unless ``dest``; a bag
+        already there is validated and reused)."""
+        from assetry.bags.reader import DatasetBag
+
+        version = self._backend.dataset_version(dataset.rid, dataset.version)
+        root = Path(dest) if dest is not None else self._context.local_root() / "bags"
+        folder = root / bag_name(version["Dataset"], version["Version"])
+        if folder.is_dir():
+            bag = DatasetBag(folder)
+            try:
+                if dataset.materialize:
+                    bag.materialize()
+                bag.validate(fast=not dataset.materialize, allow_incomplete=not dataset.materialize)
+                return bag
+            except BagError:
+                shutil.rmtree(folder)
+        root.mkdir(parents=True, exist_ok=True)
+        pinned = DatasetSpec(version["Dataset"], version["Version"], dataset.materialize)
+        return DatasetBag(self.export_dataset_bag(pinned, root))
+
+    def import_bag(self, bag: DatasetBag | str | os.PathLike[str]) -> dict[str, int]:
+        """Load a bag (from any catalog) into this one: model, terms, rows, assets, with
+        their RIDs and checksums. Importing the same bag again changes nothing; a RID
+        present here with different content is a ``ConflictError`` and nothing is
+        imported. Returns the number of new rows per table."""
+        from assetry.bags.reader import DatasetBag
+
+        if not isinstance(bag, DatasetBag):
+            bag = DatasetBag(bag)
+        if not bag.is_complete:
+            bag.materialize()
+        bag.validate()
+        tables = {name: bag.get_table_as_dict(name) for name in bag.list_tables()}
+        added: list[str] = []
+        try:
+            self._store_bag_assets(bag, tables, added)
+            fault_point("import.before_rows")
+            return self._backend.import_rows(bag.model, tables)
+        except Exception:
+            self._remove_unrecorded(added)
+            raise
+
+    def _store_bag_assets(
+        self, bag: DatasetBag, tables: dict[str, list[dict[str, Any]]], added: list[str]
+    ) -> None:
+        """Put every asset file of the bag in this catalog's store (before any row); the
+        keys of objects the store did not hold go to ``added``."""
+        kinds = {t["name"]: t.get("kind") for t in bag.model.get("tables", [])}
+        store = self._context.store()
+        for name, found in tables.items():
+            if kinds.get(name) != "asset":
+                continue
+            for row in found:
+                if store.exists(row["SHA256"]):
+                    continue
+                path = bag.asset_path(row["RID"])
+                digests = store.put_file(path)
+                added.append(digests.sha256)
+                if digests.sha256 != row["SHA256"]:
+                    raise BagChecksumMismatch(str(path), "sha256", row["SHA256"], digests.sha256)
+                fault_point("import.after_object")
+
+    def _remove_unrecorded(self, keys: list[str]) -> None:
+        """After a failed import: remove the objects it stored that no row names (a
+        caller who may not delete objects leaves them to ``fsck --repair``)."""
+        if not keys:
+            return
+        try:
+            referenced = self._backend.referenced_keys()
+            store = self._context.store()
+            for key in keys:
+                if key not in referenced:
+                    store.delete(key)
+        except AssetryError:
+            pass  # what is left is unreferenced: fsck --repair collects it

@@ -1,0 +1,384 @@
+"""The Backend interface: everything a Catalog needs from where its data lives.
+
+``SqlBackend`` implements it on SQLite and PostgreSQL; the remote client implements it
+over HTTP. These docstrings are the specification every implementation follows.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from assetry.errors import ValidationError
+from assetry.records.bag import BagContent
+from assetry.records.definitions import ColumnDef
+from assetry.records.lineage import LineageGraph
+from assetry.records.outputs import OutputEntry
+from assetry.records.rows import ResolvedRID
+from assetry.records.terms import Term
+
+# Rows per page of a listing (``rows_page`` refuses more).
+PAGE_SIZE = 1000
+
+
+class Backend(abc.ABC):
+    """Storage of one catalog: model, rows, vocabularies, snapshots and history.
+
+    Implementations provide the primitives (the abstract methods); composites written
+    over them (``iter_rows`` over ``rows_page``) live here, once.
+
+    Every argument and result is plain data (or a dataclass of plain data), so each
+    method can travel over HTTP unchanged: the server exposes each of these methods as
+    one route, and the remote client implements each as one call.
+    """
+
+    # --- model ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def model_document(self, as_of: int | None = None) -> dict[str, Any]:
+        """The model (current, or as of a snapshot) as a JSON-able document."""
+
+    @abc.abstractmethod
+    def create_vocabulary(self, name: str, comment: str | None, schema: str | None) -> None:
+        """Create an empty vocabulary table."""
+
+    @abc.abstractmethod
+    def create_table(
+        self,
+        name: str,
+        column_defs: Sequence[ColumnDef],
+        referenced_tables: Sequence[str],
+        comment: str | None,
+        schema: str | None,
+    ) -> None:
+        """Create a plain table."""
+
+    @abc.abstractmethod
+    def create_asset(
+        self,
+        name: str,
+        column_defs: Sequence[ColumnDef],
+        referenced_tables: Sequence[str],
+        comment: str | None,
+        schema: str | None,
+    ) -> None:
+        """Create an asset table, its association tables and its Asset_Type term."""
+
+    @abc.abstractmethod
+    def add_column(self, table: str, column: ColumnDef) -> None:
+        """Add a user column to a table."""
+
+    @abc.abstractmethod
+    def apply_model(self, document: dict[str, Any]) -> list[str]:
+        """Create what a (validated) model document describes; return what changed."""
+
+    # --- rows ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Insert checked rows in one transaction; return their RIDs in order."""
+
+    @abc.abstractmethod
+    def update(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Change rows (each names its RID) in one transaction, keeping old images."""
+
+    @abc.abstractmethod
+    def delete(self, table: str, rids: Sequence[str]) -> list[str]:
+        """Delete rows by RID in one transaction; refused while any is referenced."""
+
+    @abc.abstractmethod
+    def resolve_rid(self, rid: str, as_of: int | None = None) -> ResolvedRID:
+        """The table and current row of ``rid``, or with ``as_of`` the table and row as
+        they were at that snapshot (a row deleted since is found as it was; one inserted
+        later is ``RIDNotFound``). A snapshot that does not exist is a
+        ``ValidationError``."""
+
+    def iter_rows(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None = None,
+        as_of: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of ``table`` ordered by RID, streamed in pages read at one snapshot.
+
+        Written once over ``rows_page``: the first page is read at the call, so bad
+        arguments fail there (not at the first ``next``), and every later page is read
+        at the snapshot the first one was."""
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
+        first = PAGE_SIZE if limit is None else min(limit, PAGE_SIZE)
+        snapshot, page = self.rows_page(table, filters, as_of, None, offset, first)
+        return self._more_rows(table, filters, snapshot, page, limit)
+
+    def _more_rows(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None,
+        snapshot: int,
+        page: list[dict[str, Any]],
+        limit: int | None,
+    ) -> Iterator[dict[str, Any]]:
+        remaining = limit
+        while True:
+            yield from page
+            if remaining is not None:
+                remaining -= len(page)
+            if len(page) < PAGE_SIZE or remaining == 0 or not page:
+                return
+            size = PAGE_SIZE if remaining is None else min(remaining, PAGE_SIZE)
+            _, page = self.rows_page(table, filters, snapshot, page[-1]["RID"], 0, size)
+
+    @abc.abstractmethod
+    def rows_page(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None,
+        as_of: int | None,
+        after: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One page of ``iter_rows``: the snapshot it was read at (pass it as ``as_of``
+        for the next page) and at most ``limit`` rows with RID > ``after``, skipping
+        ``offset`` of them first. This is how listings travel over the wire."""
+
+    @abc.abstractmethod
+    def table_columns(self, table: str, as_of: int | None = None) -> list[tuple[str, str]]:
+        """(name, type) of each column of ``table`` in model order."""
+
+    @abc.abstractmethod
+    def query_rows(
+        self, table: str, conditions: list[tuple[str, str, Any]], limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Current rows of ``table`` meeting every condition, ordered by RID.
+
+        Each condition is plain data, ``(column, op, value)`` with ``op`` one of ``==``,
+        ``!=``, ``<``, ``>``, ``<=``, ``>=``, so it can travel over the wire. Values are
+        checked against the column's type; RIDs (of ``RID`` and reference columns)
+        compare case-insensitively; a vocabulary column accepts a term's name or synonym
+        in any case. ``== None`` matches NULL; ``!=`` also matches NULL; ordering
+        operators never do and refuse ``None``. json columns cannot be compared. Every
+        problem (unknown column or operator, bad value) is reported together in one
+        ``ValidationError``; an unknown table is ``TableNotFound``. Rows have every
+        column of the table in model order; at most ``limit`` of them.
+        """
+
+    @abc.abstractmethod
+    def search(
+        self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows whose text columns contain every word of ``text`` (case-insensitive), each
+        with its ``Table``; at most ``limit``, table by table, each by RID. With ``as_of``,
+        the rows (and tables and columns) as they were at that snapshot."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> int:
+        """The latest committed snapshot number."""
+
+    @abc.abstractmethod
+    def history(self, rid: str) -> list[dict[str, Any]]:
+        """Every version of the row ``rid``, oldest first."""
+
+    # --- vocabularies --------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_term(
+        self,
+        table: str,
+        term_name: str,
+        description: str | None,
+        synonyms: Sequence[str] | None,
+        exists_ok: bool,
+    ) -> Term:
+        """Add a term to a vocabulary."""
+
+    @abc.abstractmethod
+    def lookup_term(self, table: str, term_name: str, as_of: int | None = None) -> Term:
+        """A term by name or synonym, ignoring case (``TermNotFound`` otherwise); with
+        ``as_of``, among the terms as they were at that snapshot (a term renamed since is
+        found by its old name, one added later is not found)."""
+
+    @abc.abstractmethod
+    def list_terms(self, table: str, as_of: int | None = None) -> list[Term]:
+        """Every term of a vocabulary (as of a snapshot, when given), by name."""
+
+    @abc.abstractmethod
+    def change_term(self, table: str, term_name: str, action: str, **values: Any) -> Term | None:
+        """Change a term: ``action`` is add_synonym, remove_synonym, update or delete."""
+
+    # --- assets and executions -----------------------------------------------------------
+    @abc.abstractmethod
+    def get_row(self, table: str, rid: str) -> dict[str, Any]:
+        """The current row ``rid`` of ``table`` (``RIDNotFound`` naming the table)."""
+
+    @abc.abstractmethod
+    def table_kind(self, table: str) -> str:
+        """The kind of ``table``: asset, vocabulary, association, table, ..."""
+
+    @abc.abstractmethod
+    def asset_dicts(self, table: str, asset_rids: Sequence[str]) -> list[dict[str, Any]]:
+        """Asset rows of ``table`` with their asset types, in the order asked."""
+
+    @abc.abstractmethod
+    def iter_asset_rids(self, table: str, asset_type: str | None) -> Iterator[str]:
+        """RIDs of the assets of ``table`` (of one type, if given), by RID."""
+
+    @abc.abstractmethod
+    def find_asset(self, table: str, sha256: str, filename: str) -> str | None:
+        """The asset of ``table`` with these bytes and this file name, if any."""
+
+    @abc.abstractmethod
+    def check_staging(
+        self, table: str, asset_types: Sequence[str], columns: Mapping[str, Any]
+    ) -> tuple[list[str], dict[str, Any]]:
+        """Canonical asset types and column values for a file staged for ``table``."""
+
+    @abc.abstractmethod
+    def create_workflow(self, values: Mapping[str, Any]) -> str:
+        """The RID of the workflow with these ``Name``, ``URL``, ``Checksum`` and
+        ``Workflow_Type``, recording one (with ``Description`` and ``Version``) when there
+        is none; the only way Workflow rows are written."""
+
+    @abc.abstractmethod
+    def create_execution(
+        self,
+        values: Mapping[str, Any],
+        inputs: Mapping[str, Sequence[str]],
+        datasets: Sequence[tuple[str, str]] = (),
+    ) -> str:
+        """Record a new execution (``values``: its ``Workflow``, ``Description`` and
+        ``Parameters``; it starts Created / Not_Started) with its input assets and
+        dataset versions (one transaction); return its RID."""
+
+    @abc.abstractmethod
+    def set_status(
+        self, execution: str, column: str, new: str, detail: str | None = None
+    ) -> dict[str, Any]:
+        """Move an execution's ``Status`` or ``Upload_Status`` to ``new`` (transitions
+        checked); return the execution row."""
+
+    @abc.abstractmethod
+    def link_assets(self, execution: str, links: Mapping[str, Sequence[str]], role: str) -> None:
+        """Link assets (by table) to an execution with a role, with their edges."""
+
+    @abc.abstractmethod
+    def link_datasets(self, execution: str, datasets: Sequence[tuple[str, str]]) -> None:
+        """Record (dataset, version) pairs as inputs of an execution."""
+
+    @abc.abstractmethod
+    def record_outputs(
+        self, execution: str, entries: Sequence[OutputEntry], dedupe: bool = False
+    ) -> dict[str, tuple[str, str]]:
+        """Record stored files as Output assets of an execution, each staged name exactly
+        once; return staged name -> (table, asset RID) for the entries."""
+
+    @abc.abstractmethod
+    def recorded_outputs(self, execution: str) -> dict[str, tuple[str, str]]:
+        """Staged name -> (table, asset RID) of what an execution has recorded so far."""
+
+    @abc.abstractmethod
+    def ensure_asset(self, entry: OutputEntry) -> str:
+        """The asset for a stored file outside an execution's upload (the same bytes
+        under the same name in the same table give the existing asset)."""
+
+    @abc.abstractmethod
+    def execution_assets(self, execution: str, role: str | None) -> list[dict[str, Any]]:
+        """Assets linked to an execution (optionally with one role)."""
+
+    @abc.abstractmethod
+    def asset_executions(self, asset: str, role: str | None) -> list[dict[str, Any]]:
+        """Executions linked to an asset (optionally with one role)."""
+
+    @abc.abstractmethod
+    def lineage(self, rid: str, direction: str, depth: int | None) -> LineageGraph:
+        """The provenance graph around ``rid`` (one recursive query)."""
+
+    @abc.abstractmethod
+    def stored_objects(self) -> list[tuple[str, str, str, str, int]]:
+        """(table, RID, SHA-256, MD5, length) of every current asset row."""
+
+    @abc.abstractmethod
+    def referenced_keys(self) -> set[str]:
+        """SHA-256 keys referenced by any current or historical asset row."""
+
+    # --- datasets ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_dataset(
+        self,
+        dataset_types: Sequence[str],
+        description: str | None,
+        version: str,
+        execution: str | None,
+    ) -> str:
+        """Create a dataset with its first version; return its RID."""
+
+    @abc.abstractmethod
+    def add_dataset_element_type(self, element: str) -> str:
+        """Allow rows of table ``element`` as dataset members."""
+
+    @abc.abstractmethod
+    def dataset_element_types(self) -> list[str]:
+        """Tables whose rows may be dataset members, by name."""
+
+    @abc.abstractmethod
+    def add_dataset_members(
+        self, ds: str, members: Sequence[str], description: str | None, execution: str | None
+    ) -> str | None:
+        """Add members; return the version minted (None when nothing changed)."""
+
+    @abc.abstractmethod
+    def delete_dataset_members(
+        self, ds: str, members: Sequence[str], description: str | None
+    ) -> str | None:
+        """Remove members; return the version minted (None when nothing changed)."""
+
+    @abc.abstractmethod
+    def increment_dataset_version(
+        self, ds: str, component: str, description: str | None, execution: str | None
+    ) -> str:
+        """Mint the next major, minor or patch version; return it."""
+
+    @abc.abstractmethod
+    def dataset_versions(self, ds: str) -> list[dict[str, Any]]:
+        """Every version of a dataset, oldest first."""
+
+    @abc.abstractmethod
+    def dataset_version(self, ds: str, version: str | None) -> dict[str, Any]:
+        """One version of a dataset (the latest when ``version`` is None)."""
+
+    @abc.abstractmethod
+    def dataset_members(
+        self, ds: str, version: str | None, recurse: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Member rows by table, as of the version's snapshot."""
+
+    @abc.abstractmethod
+    def dataset_relatives(self, ds: str, children: bool) -> list[str]:
+        """RIDs of the nested datasets (``children``) or of the datasets containing it."""
+
+    @abc.abstractmethod
+    def dataset_summaries(self, dataset_type: str | None) -> list[dict[str, Any]]:
+        """Every dataset with its types and latest version (optionally of one type)."""
+
+    @abc.abstractmethod
+    def import_rows(
+        self, model_doc: dict[str, Any], tables: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, int]:
+        """Load a bag's model and rows (one transaction; ``ConflictError`` imports
+        nothing); return how many rows were new, by table."""
+
+    @abc.abstractmethod
+    def bag_content(self, ds: str, version: str | None) -> BagContent:
+        """The content of the bag of a dataset version (as of its snapshot)."""
+
+    # --- lifecycle -----------------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def settings(self) -> dict[str, str]:
+        """The catalog's recorded settings (RID prefix, store location, schema names)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,1 +1,0 @@
-"""Datasets: named, versioned collections of catalog rows."""
