@@ -21,7 +21,7 @@ LAYERS = [
     {"store", "backend"},  # the two seams: ObjectStore and the Backend interface
     {"sql", "migrations", "client"},  # the Backend's implementations
     {"executions", "bags"},  # orchestration shared by every mode
-    {"api"},  # the facade's namespaces
+    {"api", "artifacts"},  # the facade's namespaces
     {"catalog"},  # the Catalog facade
     {"cli", "server", "__init__", "__main__"},  # what users run
 ]

@@ -1,6 +1,7 @@
 """assetry: a schema-driven data catalog for machine-learning and scientific data."""
 
 from assetry.api.datasets import Dataset
+from assetry.artifacts.materializers.base import Materializer
 from assetry.bags.reader import DatasetBag
 from assetry.catalog import Catalog
 from assetry.errors import (
@@ -25,6 +26,7 @@ from assetry.errors import (
 )
 from assetry.executions.execution import Execution
 from assetry.executions.workflow import ExecutionConfiguration, Workflow
+from assetry.records.artifacts import ArtifactVersion, Reference
 from assetry.records.datasets import DatasetSpec, DatasetVersion
 from assetry.records.definitions import (
     BuiltinType,
@@ -39,6 +41,7 @@ from assetry.records.terms import Term
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArtifactVersion",
     "AssetryError",
     "AuthError",
     "AuthenticationError",
@@ -59,9 +62,11 @@ __all__ = [
     "Execution",
     "ExecutionConfiguration",
     "IntegrityError",
+    "Materializer",
     "NotFoundError",
     "PermissionDenied",
     "RIDNotFound",
+    "Reference",
     "ResolvedRID",
     "SchemaVersionError",
     "StateError",

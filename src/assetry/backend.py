@@ -373,6 +373,79 @@ class Backend(abc.ABC):
     def bag_content(self, ds: str, version: str | None) -> BagContent:
         """The content of the bag of a dataset version (as of its snapshot)."""
 
+    # --- named artifacts (API §12) -------------------------------------------------------
+    @abc.abstractmethod
+    def declare_artifact(
+        self,
+        name: str,
+        artifact_type: str,
+        partition_keys: Sequence[str] | None,
+        time_partitioned: bool,
+        description: str | None,
+    ) -> dict[str, Any]:
+        """Declare artifact ``name`` (curator): its ``Artifact_Type`` term, partition keys
+        and whether versions carry a time partition. Declaring again the same way returns
+        the ``Artifact`` row; another way is a ``ConflictError``."""
+
+    @abc.abstractmethod
+    def register_artifact(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Record a new version of ``spec["name"]`` (one transaction); return ``{"rid",
+        "version", "existing"}``.
+
+        ``spec``: ``name``; ``artifact_type`` (a term; the name's declared type, or
+        ``Custom`` for a new name, when None); ``files`` (``path`` in the version, ``url``,
+        ``filename``, ``md5``, ``sha256``, ``length`` of objects already in the store);
+        ``objects`` (what materializers wrote: name, path, materializer, type);
+        ``references`` (``uri``, ``size_bytes``, ``md5``, ``sha256``); ``properties``;
+        ``tags`` and ``partitions`` (key -> text); ``time_partition`` (aware datetime or
+        ISO text); ``execution`` (a running execution that made it) or None for a new
+        ``Register`` execution; ``parents`` (RIDs of artifact versions, assets or
+        datasets: the execution's inputs); ``description``.
+
+        Versions of a name count up by one; the first registration of a name declares
+        its partition keys. Content equal to the latest version's (files, objects,
+        references, properties, partitions) returns that version with ``existing``."""
+
+    @abc.abstractmethod
+    def find_artifacts(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Artifact versions matching ``query``, newest first, each with ``Tags``,
+        ``Aliases`` and ``Files``. Keys (all optional): ``rid``, ``name``, ``version``,
+        ``alias`` (with ``name``), ``artifact_type``, ``tags`` and ``partitions`` (key ->
+        value, all must match), ``time_partition``, ``time_range`` ([start, end)),
+        ``words`` (each in the name, description or type), ``include_deleted``,
+        ``limit`` (default 100), ``offset``, ``as_of`` (a snapshot: tags, aliases and
+        deletions as they were then)."""
+
+    @abc.abstractmethod
+    def tag_artifact(
+        self, rid: str, tags: Mapping[str, Any], remove: Sequence[str]
+    ) -> dict[str, str]:
+        """Set ``tags`` and remove the keys ``remove`` of version ``rid``; its tags after."""
+
+    @abc.abstractmethod
+    def alias_artifact(self, rid: str, alias: str) -> dict[str, Any]:
+        """Point ``alias`` of the version's name at version ``rid`` (it moves)."""
+
+    @abc.abstractmethod
+    def delete_artifact(self, rid: str) -> None:
+        """Hide version ``rid`` from latest, lists and searches (curator); kept in history
+        and lineage, its aliases removed."""
+
+    @abc.abstractmethod
+    def artifact_partition_values(self, name: str, key: str) -> list[str]:
+        """The values of partition ``key`` in use by versions of ``name``."""
+
+    @abc.abstractmethod
+    def artifact_declaration(self, name: str) -> dict[str, Any]:
+        """The ``Artifact`` row of ``name`` (``NotFoundError`` when there is none)."""
+
+    @abc.abstractmethod
+    def set_artifact_references(
+        self, rid: str, references: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Record the checksums ``verify`` measured for version ``rid``'s references (a
+        recorded checksum never changes: ``ConflictError``); the references after."""
+
     # --- lifecycle -----------------------------------------------------------------------
     @property
     @abc.abstractmethod

@@ -15,6 +15,7 @@ from assetry.api.bags import Bags
 from assetry.api.context import Context, delegate
 from assetry.api.datasets import Datasets
 from assetry.api.executions import Executions
+from assetry.artifacts.namespace import Artifacts
 from assetry.backend import Backend
 from assetry.errors import ConfigError, ConflictError, NotFoundError, ValidationError
 from assetry.records.definitions import ColumnDef, TableDef, listed
@@ -93,6 +94,8 @@ class Catalog:
         self._bags = Bags(self._context)
         self._datasets = Datasets(self._context)
         self._executions = Executions(self._context, self._bags)
+        self.artifacts = Artifacts(self._context)
+        """Named artifacts: versions, tags, aliases, partitions, objects (API §12)."""
 
     # --- DerivaML's flat names, delegated to the namespaces ------------------------------
     create_workflow = delegate("_executions", Executions.create_workflow)

@@ -235,6 +235,59 @@ class HttpBackend(Backend):
             self._op("check_staging", table=table, asset_types=list(asset_types), columns=columns),
         )
 
+    def declare_artifact(
+        self,
+        name: str,
+        artifact_type: str,
+        partition_keys: Sequence[str] | None,
+        time_partitioned: bool,
+        description: str | None,
+    ) -> dict[str, Any]:
+        return typing.cast(
+            dict[str, Any],
+            self._op(
+                "declare_artifact",
+                name=name,
+                artifact_type=artifact_type,
+                partition_keys=list(partition_keys) if partition_keys is not None else None,
+                time_partitioned=time_partitioned,
+                description=description,
+            ),
+        )
+
+    def register_artifact(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], self._op("register_artifact", spec=dict(spec)))
+
+    def find_artifacts(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return typing.cast(list[dict[str, Any]], self._op("find_artifacts", query=dict(query)))
+
+    def tag_artifact(
+        self, rid: str, tags: Mapping[str, Any], remove: Sequence[str]
+    ) -> dict[str, str]:
+        return typing.cast(
+            dict[str, str], self._op("tag_artifact", rid=rid, tags=dict(tags), remove=list(remove))
+        )
+
+    def alias_artifact(self, rid: str, alias: str) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], self._op("alias_artifact", rid=rid, alias=alias))
+
+    def delete_artifact(self, rid: str) -> None:
+        self._op("delete_artifact", rid=rid)
+
+    def artifact_partition_values(self, name: str, key: str) -> list[str]:
+        return typing.cast(list[str], self._op("artifact_partition_values", name=name, key=key))
+
+    def artifact_declaration(self, name: str) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], self._op("artifact_declaration", name=name))
+
+    def set_artifact_references(
+        self, rid: str, references: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        return typing.cast(
+            list[dict[str, Any]],
+            self._op("set_artifact_references", rid=rid, references=[dict(r) for r in references]),
+        )
+
     def create_workflow(self, values: Mapping[str, Any]) -> str:
         return typing.cast(str, self._op("create_workflow", values=dict(values)))
 

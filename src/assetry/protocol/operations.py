@@ -40,6 +40,9 @@ OPERATIONS: dict[str, str] = {
     "dataset_relatives": READER,
     "dataset_summaries": READER,
     "bag_content": READER,
+    "find_artifacts": READER,
+    "artifact_partition_values": READER,
+    "artifact_declaration": READER,
     # rows, assets, executions, datasets
     "insert": WRITER,
     "update": WRITER,
@@ -56,6 +59,13 @@ OPERATIONS: dict[str, str] = {
     "add_dataset_members": WRITER,
     "delete_dataset_members": WRITER,
     "increment_dataset_version": WRITER,
+    # named artifacts: the operations check curator themselves for declaring and deleting
+    "register_artifact": WRITER,
+    "tag_artifact": WRITER,
+    "alias_artifact": WRITER,
+    "set_artifact_references": WRITER,
+    "declare_artifact": CURATOR,
+    "delete_artifact": CURATOR,
     # writer for rows into existing tables; the route asks for curator when the bag's
     # model would create tables
     "import_rows": WRITER,

@@ -5,7 +5,7 @@ The graph is plain data, built by the catalog from its provenance edge table:
 - ``nodes``: dicts ``{"rid", "kind", "table", "label"}``, a dataset node with its
   ``"version"`` too: the version a ``used`` edge of the graph records (the newest when
   several do), else the dataset's latest version as of the walk's snapshot (None if it
-  has none); ``kind`` is one of ``asset``, ``dataset``, ``execution``, ``workflow`` or
+  has none); ``kind`` is one of ``asset``, ``dataset``, ``execution``, ``workflow``, ``artifact`` or
   ``row`` (any other row, e.g. a dataset member that is not an asset);
 - ``edges``: ``(from_rid, to_rid, relation)`` with ``relation`` one of ``used`` (execution
   -> input asset or dataset), ``generated`` (execution -> output asset), ``member_of``
@@ -44,7 +44,7 @@ UPSTREAM_FORWARD = (USED, EXECUTED)
 # ...and these from their ``to`` end back to their ``from`` end. Downstream is the reverse.
 UPSTREAM_BACKWARD = (GENERATED, MEMBER_OF)
 
-KINDS = ("asset", "dataset", "execution", "workflow", "row")
+KINDS = ("asset", "dataset", "execution", "workflow", "artifact", "row")
 
 PROV_NAMESPACE = "urn:assetry:"
 
@@ -65,6 +65,7 @@ _DOT_SHAPES = {
     "dataset": "folder",
     "execution": "box",
     "workflow": "component",
+    "artifact": "box3d",
     "row": "ellipse",
 }
 
@@ -73,6 +74,7 @@ _MERMAID_SHAPES = {
     "dataset": ("[(", ")]"),
     "execution": ("[", "]"),
     "workflow": ("[[", "]]"),
+    "artifact": ("{{", "}}"),
     "row": ("(", ")"),
 }
 

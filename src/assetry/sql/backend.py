@@ -38,6 +38,7 @@ from assetry.sql import (
     rows,
     search,
 )
+from assetry.sql.backend_artifacts import SqlArtifactsMixin
 from assetry.sql.backend_assets import SqlAssetsMixin
 from assetry.sql.backend_datasets import SqlDatasetsMixin
 from assetry.sql.engine import WRITE_OPTION, make_engine, translated_errors
@@ -83,7 +84,7 @@ def _set_synchronous(conn: sa.Connection, level: str) -> None:
     driver.execute("PRAGMA synchronous=NORMAL" if level == "NORMAL" else "PRAGMA synchronous=FULL")
 
 
-class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
+class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, SqlArtifactsMixin, Backend):
     """A catalog stored in a relational database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: sa.Engine, label: str, store_base: Path | None = None) -> None:
@@ -164,7 +165,7 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, Backend):
     def prefetch_digests(self, keys: Iterable[object]) -> None:
         """Look at the objects new asset rows will name before the write transaction
         that records them: one this process did not store is read and verified here, so
-        the check inside the transaction (``catalog/stored.py``) does not hash while
+        the check inside the transaction (``sql/stored.py``) does not hash while
         holding the write lock. Anything wrong is left for that check to report."""
         wanted = {key for key in keys if is_sha256(key)}
         if not wanted:

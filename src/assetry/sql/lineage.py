@@ -310,6 +310,8 @@ def _kind(session: Session, table: str) -> str:
         return "workflow"
     if table == "Dataset":
         return "dataset"
+    if table == "Artifact_Version":
+        return "artifact"
     model_table = session.model.tables.get(table)
     if model_table is not None and model_table.kind == "asset":
         return "asset"
@@ -321,6 +323,7 @@ _LABEL_COLUMNS = {
     "execution": "Description",
     "workflow": "Name",
     "dataset": "Description",
+    "artifact": "Name",
     "row": "Name",
 }
 
@@ -339,7 +342,10 @@ def _labels(session: Session, tables: dict[str, str]) -> dict[str, str]:
         if not model_table.has_column(column):
             continue
         t = session.table(table)
-        query = sa.select(t.c.RID, t.c[column]).where(_among(session, t.c.RID, wanted))
+        label: sa.ColumnElement[Any] = t.c[column]
+        if table == "Artifact_Version":  # "fraud_detector v3"
+            label = t.c.Name + " v" + sa.cast(t.c.Version, sa.Text)
+        query = sa.select(t.c.RID, label).where(_among(session, t.c.RID, wanted))
         for node_rid, value in session.conn.execute(query).all():
             if value is not None and str(value).strip():
                 labels[node_rid] = str(value)

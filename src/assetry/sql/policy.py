@@ -40,12 +40,19 @@ _SYSTEM_WRITERS: dict[str, str] = {
         "create_dataset, add_dataset_members, delete_dataset_members and "
         "increment_dataset_version (a version is frozen)"
     ),
+    "Artifact": "cat.artifacts.register and cat.artifacts.declare",
+    "Artifact_Version": "cat.artifacts.register and cat.artifacts.delete (a version is immutable)",
+    "Artifact_Version_File": "cat.artifacts.register (a version is immutable)",
+    "Artifact_Partition": "cat.artifacts.register (a version is immutable)",
+    "Artifact_Tag": "cat.artifacts.register, tag and untag",
+    "Artifact_Alias": "cat.artifacts.alias",
 }
 # Columns of system tables a plain update may change.
 _EDITABLE: dict[str, frozenset[str]] = {
     "Workflow": frozenset({"Description"}),
     "Execution": frozenset({"Description"}),
     "Dataset": frozenset({"Description"}),
+    "Artifact": frozenset({"Description"}),
 }
 _MEMBERSHIP_WRITERS = "add_dataset_members and delete_dataset_members (each mints a version)"
 _EXECUTION_LINK_WRITERS = (

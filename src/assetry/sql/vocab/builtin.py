@@ -36,7 +36,29 @@ BUILTIN_TERMS: dict[str, dict[str, str]] = {
         "Runtime_Env": "executions record their runtime environment with it",
         "Execution_Metadata": "executions record their runtime environment with it",
     },
-    "Workflow_Type": {"Ingest": "upload_assets files its workflow under it"},
+    "Workflow_Type": {
+        "Ingest": "upload_assets files its workflow under it",
+        "Register": "artifact registrations without an execution file theirs under it",
+    },
+    # Tracelet's ArtifactType members name these (assetry.ArtifactType).
+    "Artifact_Type": {
+        term: "ArtifactType names it"
+        for term in (
+            "Model",
+            "Checkpoint",
+            "Weights",
+            "Dataset",
+            "Sample",
+            "Image",
+            "Audio",
+            "Video",
+            "Visualization",
+            "Report",
+            "Config",
+            "Code",
+            "Custom",
+        )
+    },  # fmt: skip
 }
 
 
