@@ -17,29 +17,27 @@ import logging
 import os
 import typing
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pydantic
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from assetry import config
 from assetry.api import context
 from assetry.backend import Backend
-from assetry.catalog import Catalog, check_model_document
+from assetry.catalog import check_model_document
 from assetry.errors import AssetryError, ConfigError, ValidationError
 from assetry.protocol import wire
 from assetry.protocol.errors import with_status
-from assetry.protocol.operations import ADMIN, OPERATIONS, READER, operation_path
-from assetry.server import auth, bodies, errors, objects, pages
+from assetry.protocol.operations import OPERATIONS, operation_path
+from assetry.server import admin, auth, bodies, errors, objects, pages
+from assetry.server.state import ServerState, authorizer
 from assetry.sql.backend import SqlBackend
 from assetry.store import upload_folder
-from assetry.store.base import ObjectStore
 
 MAX_REQUEST_BYTES = 512 * 1024 * 1024  # JSON bodies that carry rows (insert, bag import)
 SMALL_REQUEST_BYTES = 1024 * 1024  # every other JSON body
@@ -66,21 +64,7 @@ ENV_CATALOG = "ASSETRY_SERVE_CATALOG"
 ENV_STORE = "ASSETRY_SERVE_STORE"
 ENV_UPLOADS = "ASSETRY_SERVE_UPLOADS"
 
-_bearer = HTTPBearer(auto_error=False, description="an assetry token: `assetry token create`")
 log = logging.getLogger("assetry.server")
-
-
-@dataclass
-class ServerState:
-    """What every request handler needs: the backend, the store, the upload folder."""
-
-    location: str
-    backend: SqlBackend
-    store: ObjectStore
-    upload_dir: Path
-    max_request_bytes: int = MAX_REQUEST_BYTES
-    max_object_bytes: int = objects.MAX_OBJECT_BYTES
-    small_request_bytes: int = SMALL_REQUEST_BYTES
 
 
 def create_app(
@@ -147,8 +131,9 @@ def create_app(
     app.state.schema_defs = {}
     for name, role in OPERATIONS.items():
         _add_operation(app, state, name, role)
-    _add_admin_routes(app, state)
-    objects.add_routes(app, state, authorizer)
+    app.state.schema_defs.update(admin.SCHEMA_DEFS)
+    app.include_router(admin.router)
+    objects.add_routes(app, state)
     pages.add_routes(app, state)
     _install_openapi(app)
     return app
@@ -169,23 +154,6 @@ def _version() -> str:
         return version("assetry")
     except PackageNotFoundError:
         return "0"
-
-
-# --- authentication -----------------------------------------------------------------------
-
-
-def authorizer(state: ServerState, role: str, what: str) -> Callable[..., Awaitable[Any]]:
-    """A dependency: the caller's principal, which must hold ``role``."""
-
-    async def dependency(
-        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    ) -> auth.Principal:
-        token = credentials.credentials if credentials is not None else None
-        principal = await run_in_threadpool(auth.authenticate, state.backend, token)
-        principal.require(role, what)
-        return principal
-
-    return dependency
 
 
 # --- operations ---------------------------------------------------------------------------
@@ -241,7 +209,7 @@ def _add_operation(app: FastAPI, state: ServerState, name: str, role: str) -> No
             "principal",
             inspect.Parameter.KEYWORD_ONLY,
             annotation=auth.Principal,
-            default=Depends(authorizer(state, role, name)),
+            default=Depends(authorizer(role, name)),
         ),
     ]
     extra: dict[str, Any] | None = None
@@ -377,102 +345,6 @@ def _check_import_tables(tables: Any) -> None:
         for rows in tables.values()
     ):
         raise ValidationError("tables must map table names to lists of rows (objects)")
-
-
-# --- admin ----------------------------------------------------------------------------------
-
-
-class TokenRequest(pydantic.BaseModel):
-    """A new token: the user it acts as, its role, an optional lifetime (``30d``)."""
-
-    model_config = pydantic.ConfigDict(extra="forbid")
-    user: str
-    role: str
-    expires_in: str | None = None
-    description: str | None = None
-
-
-class RevokeRequest(pydantic.BaseModel):
-    """The token to revoke: its id, or the whole token (kept out of URLs and logs)."""
-
-    model_config = pydantic.ConfigDict(extra="forbid")
-    token: str = pydantic.Field(min_length=1, max_length=400)
-
-
-def _add_admin_routes(app: FastAPI, state: ServerState) -> None:
-    @app.get("/api/v1/whoami", tags=[READER], summary="The caller's user name and role")
-    async def whoami(
-        principal: auth.Principal = Depends(authorizer(state, READER, "whoami")),
-    ) -> dict[str, str]:
-        return {"user": principal.user, "role": principal.role}
-
-    @app.get("/api/v1/tokens", tags=[ADMIN], summary="Every token (never its secret)")
-    async def list_tokens(
-        principal: auth.Principal = Depends(authorizer(state, ADMIN, "listing tokens")),
-    ) -> list[dict[str, Any]]:
-        found = await run_in_threadpool(auth.list_tokens, state.backend)
-        return [t.as_dict() for t in found]
-
-    # Routes with a JSON body read it themselves, after the token is checked: a caller
-    # without one hears 401 before anything is parsed.
-    @app.post(
-        "/api/v1/tokens",
-        tags=[ADMIN],
-        summary="Make a token",
-        status_code=201,
-        openapi_extra=bodies.body_schema(TokenRequest, app.state.schema_defs),
-    )
-    async def create_token(
-        raw: Request,
-        principal: auth.Principal = Depends(authorizer(state, ADMIN, "making tokens")),
-    ) -> dict[str, Any]:
-        request = await bodies.read_model(raw, TokenRequest)
-        lifetime = auth.parse_duration(request.expires_in) if request.expires_in else None
-
-        def make() -> tuple[str, auth.TokenInfo]:
-            with config.acting_as(principal.user):
-                return auth.create_token(
-                    state.backend, request.user, request.role, lifetime, request.description
-                )
-
-        token, info = await run_in_threadpool(make)
-        return {"token": token, **info.as_dict()}
-
-    @app.delete("/api/v1/tokens/{token_id}", tags=[ADMIN], summary="Revoke a token by id")
-    async def revoke_token(
-        token_id: str,
-        principal: auth.Principal = Depends(authorizer(state, ADMIN, "revoking tokens")),
-    ) -> dict[str, Any]:
-        if "_" in token_id:
-            # Most likely a whole token: URLs end up in access logs, so its secret must
-            # never travel in one (and is not repeated here).
-            raise ValidationError(
-                "a token id has no '_'; to revoke by the whole token, send it in the body "
-                "of POST /api/v1/tokens/revoke, never in a URL"
-            )
-        info = await run_in_threadpool(auth.revoke_token, state.backend, token_id)
-        return info.as_dict()
-
-    @app.post(
-        "/api/v1/tokens/revoke",
-        tags=[ADMIN],
-        summary="Revoke a token given in the body (its id or the whole token)",
-        openapi_extra=bodies.body_schema(RevokeRequest, app.state.schema_defs),
-    )
-    async def revoke_token_in_body(
-        raw: Request,
-        principal: auth.Principal = Depends(authorizer(state, ADMIN, "revoking tokens")),
-    ) -> dict[str, Any]:
-        request = await bodies.read_model(raw, RevokeRequest)
-        info = await run_in_threadpool(auth.revoke_token, state.backend, request.token)
-        return info.as_dict()
-
-    @app.post("/api/v1/upgrade", tags=[ADMIN], summary="Migrate the catalog's schema")
-    async def upgrade(
-        principal: auth.Principal = Depends(authorizer(state, ADMIN, "upgrading")),
-    ) -> dict[str, str]:
-        revision = await run_in_threadpool(Catalog.upgrade, state.location)
-        return {"revision": revision}
 
 
 # --- request size ---------------------------------------------------------------------------

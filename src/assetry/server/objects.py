@@ -28,9 +28,9 @@ import re
 import secrets
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -47,6 +47,7 @@ from assetry.errors import (
 from assetry.protocol.operations import ADMIN, READER, WRITER
 from assetry.server import bodies
 from assetry.server.auth import Principal
+from assetry.server.state import ServerState, authorizer
 from assetry.store.base import ObjectStore
 from assetry.store.hashing import CHUNK_SIZE, Digests, Hasher, hash_file, is_sha256
 from assetry.store.upload_folder import (
@@ -54,17 +55,12 @@ from assetry.store.upload_folder import (
     locked,
 )
 
-if TYPE_CHECKING:
-    from assetry.server.app import ServerState
-
 MAX_OBJECT_BYTES = 1 << 40  # one object (declared by an upload session); 1 TiB
 MAX_SINGLE_PUT_BYTES = 1 << 30  # bigger objects go through resumable uploads
 MAX_CHUNK_BYTES = 256 << 20
 LIST_PAGE = 1000
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")  # always fullmatch: "$" would allow a "\n"
 SHA256_PATTERN = "^[0-9a-f]{64}$"
-
-Authorizer = Callable[["ServerState", str, str], Callable[..., Awaitable[Any]]]
 
 
 class UploadRequest(pydantic.BaseModel):
@@ -76,11 +72,11 @@ class UploadRequest(pydantic.BaseModel):
     length: int = pydantic.Field(ge=0)
 
 
-def add_routes(app: FastAPI, state: ServerState, authorizer: Authorizer) -> None:
+def add_routes(app: FastAPI, state: ServerState) -> None:
     store = state.store
 
     def role(name: str, what: str) -> Any:
-        return Depends(authorizer(state, name, what))
+        return Depends(authorizer(name, what))
 
     @app.head("/objects/{sha256}", tags=[READER], summary="Whether an object is stored")
     async def head_object(

@@ -22,7 +22,7 @@ from assetry import __version__
 from assetry.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from assetry.server.app import ServerState
+    from assetry.server.state import ServerState
 
 PUBLIC = "public"
 API_PREFIX = "/api/v1"
