@@ -133,7 +133,8 @@ def create_app(
         _add_operation(app, state, name, role)
     app.state.schema_defs.update(admin.SCHEMA_DEFS)
     app.include_router(admin.router)
-    objects.add_routes(app, state)
+    app.state.schema_defs.update(objects.SCHEMA_DEFS)
+    app.include_router(objects.router)
     pages.add_routes(app, state)
     _install_openapi(app)
     return app

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -47,7 +47,7 @@ from assetry.errors import (
 from assetry.protocol.operations import ADMIN, READER, WRITER
 from assetry.server import bodies
 from assetry.server.auth import Principal
-from assetry.server.state import ServerState, authorizer
+from assetry.server.state import ServerState, authorizer, current_state
 from assetry.store.base import ObjectStore
 from assetry.store.hashing import CHUNK_SIZE, Digests, Hasher, hash_file, is_sha256
 from assetry.store.upload_folder import (
@@ -62,6 +62,10 @@ LIST_PAGE = 1000
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")  # always fullmatch: "$" would allow a "\n"
 SHA256_PATTERN = "^[0-9a-f]{64}$"
 
+router = APIRouter()
+SCHEMA_DEFS: dict[str, Any] = {}
+"""Schemas the request bodies below refer to (the app adds them to its OpenAPI document)."""
+
 
 class UploadRequest(pydantic.BaseModel):
     """A resumable upload: what the whole file will be."""
@@ -72,184 +76,202 @@ class UploadRequest(pydantic.BaseModel):
     length: int = pydantic.Field(ge=0)
 
 
-def add_routes(app: FastAPI, state: ServerState) -> None:
+def _role(name: str, what: str) -> Any:
+    """A parameter default: the caller's principal, who must hold role ``name``."""
+    return Depends(authorizer(name, what))
+
+
+@router.head("/objects/{sha256}", tags=[READER], summary="Whether an object is stored")
+async def head_object(
+    sha256: str,
+    principal: Principal = _role(READER, "reading objects"),
+    state: ServerState = Depends(current_state),
+) -> Response:
+    info = await run_in_threadpool(state.store.stat, _key(sha256))
+    if info is None:
+        return Response(status_code=404)
+    return Response(headers=_object_headers(sha256, info.length))
+
+
+@router.get("/objects/{sha256}", tags=[READER], summary="Download an object (Range allowed)")
+async def get_object(
+    sha256: str,
+    request: Request,
+    principal: Principal = _role(READER, "reading objects"),
+    state: ServerState = Depends(current_state),
+) -> Response:
     store = state.store
+    key = _key(sha256)
+    info = await run_in_threadpool(store.stat, key)
+    if info is None:
+        raise NotFoundError(f"object {key} is not stored")
+    path = store.local_path(key)
+    headers = _object_headers(key, info.length)
+    if path is not None:
+        return FileResponse(path, headers=headers, media_type="application/octet-stream")
+    start = _range_start(request.headers.get("range"), info.length)
+    if start is None:
+        return StreamingResponse(_stream(store, key, 0), headers=headers)
+    headers["Content-Range"] = f"bytes {start}-{info.length - 1}/{info.length}"
+    headers["Content-Length"] = str(info.length - start)
+    return StreamingResponse(_stream(store, key, start), status_code=206, headers=headers)
 
-    def role(name: str, what: str) -> Any:
-        return Depends(authorizer(name, what))
 
-    @app.head("/objects/{sha256}", tags=[READER], summary="Whether an object is stored")
-    async def head_object(
-        sha256: str, principal: Principal = role(READER, "reading objects")
-    ) -> Response:
-        info = await run_in_threadpool(store.stat, _key(sha256))
-        if info is None:
-            return Response(status_code=404)
-        return Response(headers=_object_headers(sha256, info.length))
+@router.get("/objects", tags=[READER], summary="Stored objects, in pages by key")
+async def list_objects(
+    after: str | None = Query(None, pattern=SHA256_PATTERN),
+    limit: int = Query(LIST_PAGE, ge=1, le=LIST_PAGE),
+    principal: Principal = _role(READER, "listing objects"),
+    state: ServerState = Depends(current_state),
+) -> dict[str, Any]:
+    items = await run_in_threadpool(_page, state.store, after, limit)
+    return {"objects": items, "next": items[-1]["sha256"] if len(items) == limit else None}
 
-    @app.get("/objects/{sha256}", tags=[READER], summary="Download an object (Range allowed)")
-    async def get_object(
-        sha256: str,
-        request: Request,
-        principal: Principal = role(READER, "reading objects"),
-    ) -> Response:
-        key = _key(sha256)
-        info = await run_in_threadpool(store.stat, key)
-        if info is None:
-            raise NotFoundError(f"object {key} is not stored")
-        path = store.local_path(key)
-        headers = _object_headers(key, info.length)
-        if path is not None:
-            return FileResponse(path, headers=headers, media_type="application/octet-stream")
-        start = _range_start(request.headers.get("range"), info.length)
-        if start is None:
-            return StreamingResponse(_stream(store, key, 0), headers=headers)
-        headers["Content-Range"] = f"bytes {start}-{info.length - 1}/{info.length}"
-        headers["Content-Length"] = str(info.length - start)
-        return StreamingResponse(_stream(store, key, start), status_code=206, headers=headers)
 
-    @app.get("/objects", tags=[READER], summary="Stored objects, in pages by key")
-    async def list_objects(
-        after: str | None = Query(None, pattern=SHA256_PATTERN),
-        limit: int = Query(LIST_PAGE, ge=1, le=LIST_PAGE),
-        principal: Principal = role(READER, "listing objects"),
-    ) -> dict[str, Any]:
-        def page() -> list[dict[str, Any]]:
-            found = sorted(
-                (o for o in store.iter_objects() if after is None or o.sha256 > after),
-                key=lambda o: o.sha256,
-            )[:limit]
-            return [{"sha256": o.sha256, "length": o.length, "modified": o.modified} for o in found]
-
-        items = await run_in_threadpool(page)
-        return {"objects": items, "next": items[-1]["sha256"] if len(items) == limit else None}
-
-    @app.put("/objects/{sha256}", tags=[WRITER], summary="Store an object", status_code=201)
-    async def put_object(
-        sha256: str,
-        request: Request,
-        content_length: int | None = Header(None),
-        content_md5: str | None = Header(None),
-        principal: Principal = role(WRITER, "storing objects"),
-    ) -> JSONResponse:
-        key = _key(sha256)
-        if content_length is None:
-            raise ValidationError("PUT /objects needs a Content-Length")
-        if content_length < 0 or content_length > MAX_SINGLE_PUT_BYTES:
-            return _too_large(content_length, MAX_SINGLE_PUT_BYTES, "POST /uploads")
-        md5 = _md5_header(content_md5)
-        tmp = _temp_file(state.upload_dir)
-        try:
-            hasher = Hasher()
-            await _receive(request, tmp, content_length, append=False, hasher=hasher)
-            digests = hasher.digests()
-            if digests.length != content_length:
-                raise ValidationError(
-                    f"truncated upload: {digests.length} of {content_length} bytes arrived"
-                )
-            _check(key, md5, digests.length, digests)
-            await run_in_threadpool(_install, store, tmp, digests)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return JSONResponse(_digest_body(digests), status_code=201)
-
-    @app.delete("/objects/{sha256}", tags=[ADMIN], summary="Remove an unreferenced object")
-    async def delete_object(
-        sha256: str, principal: Principal = role(ADMIN, "removing objects")
-    ) -> dict[str, Any]:
-        key = _key(sha256)
-        referenced = await run_in_threadpool(state.backend.referenced_keys)
-        if key in referenced:
-            raise ConflictError(f"object {key} is referenced by asset rows; it stays")
-        await run_in_threadpool(store.delete, key)
-        return {"deleted": key}
-
-    # --- resumable uploads -------------------------------------------------------------
-    @app.post(
-        "/uploads",
-        tags=[WRITER],
-        summary="Start a resumable upload",
-        status_code=201,
-        openapi_extra=bodies.body_schema(UploadRequest, app.state.schema_defs),
-    )
-    async def start_upload(
-        request: Request, principal: Principal = role(WRITER, "uploading")
-    ) -> JSONResponse:
-        # The body is read once the token is checked: no token, no parsing.
-        upload = await bodies.read_model(request, UploadRequest)
-        if upload.length > state.max_object_bytes:
-            return _too_large(upload.length, state.max_object_bytes, "a smaller file")
-        if await run_in_threadpool(store.stat, upload.sha256) is not None:
-            return JSONResponse({"id": None, "offset": upload.length, "stored": True})
-        upload_id = secrets.token_hex(16)
-        meta = {**upload.model_dump(), "user": principal.user}
-        _meta_path(state, upload_id).write_text(json.dumps(meta))
-        _part_path(state, upload_id).touch()
-        body = {"id": upload_id, "offset": 0, "length": upload.length, "stored": False}
-        return JSONResponse(body, status_code=201)
-
-    @app.get("/uploads/{upload_id}", tags=[WRITER], summary="How much of an upload arrived")
-    async def upload_status(
-        upload_id: str, principal: Principal = role(WRITER, "uploading")
-    ) -> dict[str, Any]:
-        meta = _session(state, upload_id, principal)
-        offset = _part_size(state, upload_id)
-        return {"id": upload_id, "offset": offset, "length": meta["length"]}
-
-    @app.put("/uploads/{upload_id}", tags=[WRITER], summary="Append a chunk at an offset")
-    async def upload_chunk(
-        upload_id: str,
-        request: Request,
-        offset: int = Query(..., ge=0),
-        content_length: int | None = Header(None),
-        principal: Principal = role(WRITER, "uploading"),
-    ) -> Response:
-        meta = _session(state, upload_id, principal)
-        part = _part_path(state, upload_id)
-        have = _part_size(state, upload_id)
-        if offset != have:
-            raise ConflictError(
-                f"upload {upload_id} has {have} bytes; send the chunk at offset {have}"
+@router.put("/objects/{sha256}", tags=[WRITER], summary="Store an object", status_code=201)
+async def put_object(
+    sha256: str,
+    request: Request,
+    content_length: int | None = Header(None),
+    content_md5: str | None = Header(None),
+    principal: Principal = _role(WRITER, "storing objects"),
+    state: ServerState = Depends(current_state),
+) -> JSONResponse:
+    key = _key(sha256)
+    if content_length is None:
+        raise ValidationError("PUT /objects needs a Content-Length")
+    if content_length < 0 or content_length > MAX_SINGLE_PUT_BYTES:
+        return _too_large(content_length, MAX_SINGLE_PUT_BYTES, "POST /uploads")
+    md5 = _md5_header(content_md5)
+    tmp = _temp_file(state.upload_dir)
+    try:
+        hasher = Hasher()
+        await _receive(request, tmp, content_length, append=False, hasher=hasher)
+        digests = hasher.digests()
+        if digests.length != content_length:
+            raise ValidationError(
+                f"truncated upload: {digests.length} of {content_length} bytes arrived"
             )
-        if content_length is None:
-            raise ValidationError("a chunk needs a Content-Length")
-        if content_length > MAX_CHUNK_BYTES or have + content_length > meta["length"]:
-            return _too_large(
-                content_length, min(MAX_CHUNK_BYTES, meta["length"] - have), "smaller chunks"
-            )
-        # Chunks are not hashed here: completion hashes the whole file once (chunks of
-        # one upload may reach different workers).
-        received = await _receive(request, part, content_length, append=True)
-        offset = have + received
-        return JSONResponse({"id": upload_id, "offset": offset, "length": meta["length"]})
+        _check(key, md5, digests.length, digests)
+        await run_in_threadpool(_install, state.store, tmp, digests)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return JSONResponse(_digest_body(digests), status_code=201)
 
-    @app.post(
-        "/uploads/{upload_id}/complete",
-        tags=[WRITER],
-        summary="Verify a finished upload and store it",
-        status_code=201,
-    )
-    async def complete_upload(
-        upload_id: str, principal: Principal = role(WRITER, "uploading")
-    ) -> JSONResponse:
-        try:
-            meta = _session(state, upload_id, principal)
-        except NotFoundError:
-            # Completed a moment ago (by a concurrent or an earlier, repeated call)?
-            finished = _finished_upload(upload_id, principal.user)
-            if finished is None:
-                raise
-            return JSONResponse(finished)
-        status, body = await run_in_threadpool(_complete, state, upload_id, meta)
-        return JSONResponse(body, status_code=status)
 
-    @app.delete("/uploads/{upload_id}", tags=[WRITER], summary="Abandon an upload")
-    async def abort_upload(
-        upload_id: str, principal: Principal = role(WRITER, "uploading")
-    ) -> dict[str, Any]:
-        _session(state, upload_id, principal)
-        _discard(state, upload_id)
-        return {"id": upload_id, "aborted": True}
+@router.delete("/objects/{sha256}", tags=[ADMIN], summary="Remove an unreferenced object")
+async def delete_object(
+    sha256: str,
+    principal: Principal = _role(ADMIN, "removing objects"),
+    state: ServerState = Depends(current_state),
+) -> dict[str, Any]:
+    key = _key(sha256)
+    referenced = await run_in_threadpool(state.backend.referenced_keys)
+    if key in referenced:
+        raise ConflictError(f"object {key} is referenced by asset rows; it stays")
+    await run_in_threadpool(state.store.delete, key)
+    return {"deleted": key}
+
+
+# --- resumable uploads ----------------------------------------------------------------------
+
+
+@router.post(
+    "/uploads",
+    tags=[WRITER],
+    summary="Start a resumable upload",
+    status_code=201,
+    openapi_extra=bodies.body_schema(UploadRequest, SCHEMA_DEFS),
+)
+async def start_upload(
+    request: Request,
+    principal: Principal = _role(WRITER, "uploading"),
+    state: ServerState = Depends(current_state),
+) -> JSONResponse:
+    # The body is read once the token is checked: no token, no parsing.
+    upload = await bodies.read_model(request, UploadRequest)
+    if upload.length > state.max_object_bytes:
+        return _too_large(upload.length, state.max_object_bytes, "a smaller file")
+    if await run_in_threadpool(state.store.stat, upload.sha256) is not None:
+        return JSONResponse({"id": None, "offset": upload.length, "stored": True})
+    upload_id = secrets.token_hex(16)
+    meta = {**upload.model_dump(), "user": principal.user}
+    _meta_path(state, upload_id).write_text(json.dumps(meta))
+    _part_path(state, upload_id).touch()
+    body = {"id": upload_id, "offset": 0, "length": upload.length, "stored": False}
+    return JSONResponse(body, status_code=201)
+
+
+@router.get("/uploads/{upload_id}", tags=[WRITER], summary="How much of an upload arrived")
+async def upload_status(
+    upload_id: str,
+    principal: Principal = _role(WRITER, "uploading"),
+    state: ServerState = Depends(current_state),
+) -> dict[str, Any]:
+    meta = _session(state, upload_id, principal)
+    offset = _part_size(state, upload_id)
+    return {"id": upload_id, "offset": offset, "length": meta["length"]}
+
+
+@router.put("/uploads/{upload_id}", tags=[WRITER], summary="Append a chunk at an offset")
+async def upload_chunk(
+    upload_id: str,
+    request: Request,
+    offset: int = Query(..., ge=0),
+    content_length: int | None = Header(None),
+    principal: Principal = _role(WRITER, "uploading"),
+    state: ServerState = Depends(current_state),
+) -> Response:
+    meta = _session(state, upload_id, principal)
+    part = _part_path(state, upload_id)
+    have = _part_size(state, upload_id)
+    if offset != have:
+        raise ConflictError(f"upload {upload_id} has {have} bytes; send the chunk at offset {have}")
+    if content_length is None:
+        raise ValidationError("a chunk needs a Content-Length")
+    if content_length > MAX_CHUNK_BYTES or have + content_length > meta["length"]:
+        return _too_large(
+            content_length, min(MAX_CHUNK_BYTES, meta["length"] - have), "smaller chunks"
+        )
+    # Chunks are not hashed here: completion hashes the whole file once (chunks of
+    # one upload may reach different workers).
+    received = await _receive(request, part, content_length, append=True)
+    offset = have + received
+    return JSONResponse({"id": upload_id, "offset": offset, "length": meta["length"]})
+
+
+@router.post(
+    "/uploads/{upload_id}/complete",
+    tags=[WRITER],
+    summary="Verify a finished upload and store it",
+    status_code=201,
+)
+async def complete_upload(
+    upload_id: str,
+    principal: Principal = _role(WRITER, "uploading"),
+    state: ServerState = Depends(current_state),
+) -> JSONResponse:
+    try:
+        meta = _session(state, upload_id, principal)
+    except NotFoundError:
+        # Completed a moment ago (by a concurrent or an earlier, repeated call)?
+        finished = _finished_upload(upload_id, principal.user)
+        if finished is None:
+            raise
+        return JSONResponse(finished)
+    status, body = await run_in_threadpool(_complete, state, upload_id, meta)
+    return JSONResponse(body, status_code=status)
+
+
+@router.delete("/uploads/{upload_id}", tags=[WRITER], summary="Abandon an upload")
+async def abort_upload(
+    upload_id: str,
+    principal: Principal = _role(WRITER, "uploading"),
+    state: ServerState = Depends(current_state),
+) -> dict[str, Any]:
+    _session(state, upload_id, principal)
+    _discard(state, upload_id)
+    return {"id": upload_id, "aborted": True}
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -293,6 +315,15 @@ def _range_start(header: str | None, length: int) -> int | None:
     if start >= length:
         raise ValidationError(f"range start {start} is past the object's {length} bytes")
     return start
+
+
+def _page(store: ObjectStore, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` stored objects with keys after ``after``, by key."""
+    found = sorted(
+        (o for o in store.iter_objects() if after is None or o.sha256 > after),
+        key=lambda o: o.sha256,
+    )[:limit]
+    return [{"sha256": o.sha256, "length": o.length, "modified": o.modified} for o in found]
 
 
 def _stream(store: ObjectStore, key: str, start: int) -> Iterator[bytes]:
