@@ -131,11 +131,13 @@ def create_app(
     app.state.schema_defs = {}
     for name, role in OPERATIONS.items():
         _add_operation(app, state, name, role)
-    app.state.schema_defs.update(admin.SCHEMA_DEFS)
-    app.include_router(admin.router)
-    app.state.schema_defs.update(objects.SCHEMA_DEFS)
-    app.include_router(objects.router)
-    pages.add_routes(app, state)
+    for router, schema_defs in (
+        (admin.router, admin.SCHEMA_DEFS),
+        (objects.router, objects.SCHEMA_DEFS),
+        (pages.router, {}),
+    ):
+        app.include_router(router)
+        app.state.schema_defs.update(schema_defs)
     _install_openapi(app)
     return app
 
