@@ -144,7 +144,7 @@ def add_element_type(session: Session, element: str) -> str:
     table = session.model.table(element)
     if element == DATASET:
         raise ValidationError("datasets nest without an element type: add them as members")
-    if table.kind in ("association", "system"):
+    if table.kind in ("association", "system") and element != "Artifact_Version":
         raise ValidationError(f"{table.kind} table {element!r} cannot be a dataset element type")
     name = link_table(element)
     if element in element_types(session):

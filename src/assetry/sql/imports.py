@@ -19,6 +19,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
+
 from assetry.errors import ConflictError
 from assetry.records import versions
 from assetry.sql import datasets, ddl, internal, policy, provenance, reads, rows
@@ -80,6 +82,8 @@ def import_rows(
         else:
             new = _new_rows(session, table, source, conflicts)
         conflicts += _link_problems(table, new, arriving)
+        if name == "Artifact":
+            conflicts += _artifact_name_problems(session, new)
         if new and not conflicts:
             rows.insert(session, name, new, keep_system=True)
         added[name] = len(new)
@@ -101,6 +105,21 @@ def import_rows(
 
 
 VERSIONS = "Dataset_Version"
+
+
+def _artifact_name_problems(session: Session, new: list[dict[str, Any]]) -> list[str]:
+    """An artifact of the bag whose name this catalog already gives another artifact:
+    its versions would take numbers the name already has."""
+    if not new:
+        return []
+    t = session.table("Artifact")
+    wanted = {row["Name"]: row["RID"] for row in new}
+    query = sa.select(t.c.Name, t.c.RID).where(t.c.Name.in_(sorted(wanted)))
+    return [
+        f"artifact {name!r} of the bag ({wanted[name]}) is another artifact than this "
+        f"catalog's {name!r} ({rid}): its version numbers would be taken twice"
+        for name, rid in session.conn.execute(query).all()
+    ]
 
 
 def _arriving(session: Session, tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, set[str]]:

@@ -3,7 +3,9 @@
 In scope: the dataset and its nested datasets, their members, every row those reference
 through foreign keys (transitively), the vocabulary terms used, the executions that
 generated member assets and their workflows, and every link row whose ends are all in
-scope (asset types, execution links, memberships, dataset types and versions).
+scope (asset types, execution links, memberships, dataset types and versions). A member
+artifact version brings its files (``PULLS``) and its tags, partitions and aliases
+(``SATELLITES``); its name and producer come through its foreign keys.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from assetry.sql import datasets, history, internal, reads
 from assetry.sql.lineage import live_edges
 from assetry.sql.model import ForeignKeyModel, Model, TableModel
 from assetry.sql.session import Session
+
+# Rows that hang off an artifact version: in scope with it (they are not associations).
+SATELLITES = ("Artifact_Tag", "Artifact_Partition", "Artifact_Alias")
+# Link tables whose far end enters the scope with the near one: a version's files.
+PULLS = {"Artifact_Version_File": "Artifact_File"}
 
 
 def _referenced(model: Model, table: str, found: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
@@ -66,8 +73,11 @@ def compute(
                 if new and table in model.tables:
                     absorb(table, reads.fetch_as_of(session, model.table(table), new, snapshot))
         added = links.new_rows(in_scope)
-        if not added:
+        pulled = links.take_pulls(in_scope)
+        if not added and not pulled:
             break
+        for table, wanted in pulled.items():
+            pending[table].update(wanted)
         for table, found in added.items():
             absorb(table, found)
 
@@ -141,7 +151,7 @@ class _Links:
         self.snapshot = snapshot
         self.tables: list[tuple[TableModel, list[ForeignKeyModel]]] = []
         for table in model.tables.values():
-            if table.kind != "association" and table.name != "Dataset_Version":
+            if table.kind != "association" and table.name not in ("Dataset_Version", *SATELLITES):
                 continue
             rid_keys = [fk for fk in table.foreign_keys if fk.referenced_column == "RID"]
             if rid_keys:
@@ -179,6 +189,17 @@ class _Links:
             if found:
                 added[table.name] = found
         return added
+
+    def take_pulls(self, in_scope: dict[str, dict[str, dict[str, Any]]]) -> dict[str, set[str]]:
+        """The far ends of waiting ``PULLS`` rows whose near end is in scope and far end
+        is not yet: they join the scope (then the link rows follow)."""
+        out: dict[str, set[str]] = defaultdict(set)
+        for link, far in PULLS.items():
+            have = in_scope.get(far, {})
+            for row in self.waiting.get(link, {}).values():
+                if row.get(far) is not None and row[far] not in have:
+                    out[far].add(row[far])
+        return dict(out)
 
     def _read(self, table: TableModel, column: str, values: set[str]) -> dict[str, dict[str, Any]]:
         """Rows of ``table`` with ``column`` in ``values``, as of the snapshot."""
