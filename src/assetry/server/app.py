@@ -1,41 +1,38 @@
-"""The HTTP app: every Backend operation as one route, plus objects, uploads and admin.
+"""The HTTP app: ``create_app`` builds the state, the app and its middleware, and adds
+the routes, each group in its own module:
 
-Each operation route is ``POST /api/v1/ops/<name>`` with the method's arguments as a JSON
-object (typed in the OpenAPI document, values in the wire format of
-``assetry.protocol.wire``) and answers ``{"result": ...}``. Handlers are thin: authenticate,
-check the role in ``operations.OPERATIONS``, call the ``SqlBackend`` method as the
-token's user. The server keeps no state of its own beyond partial uploads on disk, so
-several workers (or machines sharing the upload folder) can serve one catalog.
+- ``ops.py``: every Backend operation as ``POST /api/v1/ops/<name>``, generated from the
+  Backend's signatures (one route per entry of ``protocol.operations.OPERATIONS``);
+- ``admin.py`` (whoami, tokens, upgrade), ``objects.py`` (objects and resumable uploads)
+  and ``pages.py`` (``/``, ``/health``, ``/docs``): module-level routers.
+
+Routes find the state through the request (``state.py``). The server keeps no state of
+its own beyond partial uploads on disk, so several workers (or machines sharing the
+upload folder) can serve one catalog. ``_Guard``, here, is what every request passes
+first (body limits and timeouts, the answer to an unexpected error).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import os
-import typing
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-import pydantic
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from assetry import config
 from assetry.api import context
-from assetry.backend import Backend
-from assetry.catalog import check_model_document
 from assetry.errors import AssetryError, ConfigError, ValidationError
-from assetry.protocol import wire
 from assetry.protocol.errors import with_status
 from assetry.protocol.operations import OPERATIONS, operation_path
-from assetry.server import admin, auth, bodies, errors, objects, pages
-from assetry.server.state import ServerState, authorizer
+from assetry.server import admin, errors, objects, ops, pages
+from assetry.server.state import ServerState
 from assetry.sql.backend import SqlBackend
 from assetry.store import upload_folder
 
@@ -58,7 +55,6 @@ ROW_OPERATIONS = frozenset(
         "delete_dataset_members",
     }
 )
-_REF_TEMPLATE = "#/components/schemas/{model}"
 
 ENV_CATALOG = "ASSETRY_SERVE_CATALOG"
 ENV_STORE = "ASSETRY_SERVE_STORE"
@@ -130,7 +126,7 @@ def create_app(
     )
     app.state.schema_defs = {}
     for name, role in OPERATIONS.items():
-        _add_operation(app, state, name, role)
+        ops.add_operation(app, name, role)
     for router, schema_defs in (
         (admin.router, admin.SCHEMA_DEFS),
         (objects.router, objects.SCHEMA_DEFS),
@@ -159,92 +155,6 @@ def _version() -> str:
         return "0"
 
 
-# --- operations ---------------------------------------------------------------------------
-
-
-def _add_operation(app: FastAPI, state: ServerState, name: str, role: str) -> None:
-    attribute = inspect.getattr_static(Backend, name)
-    if isinstance(attribute, property):
-        params: list[inspect.Parameter] = []
-        hints: dict[str, Any] = {}
-    else:
-        params = [p for p in inspect.signature(attribute).parameters.values() if p.name != "self"]
-        hints = typing.get_type_hints(attribute)
-    fields: dict[str, Any] = {}
-    for p in params:
-        if p.kind is inspect.Parameter.VAR_KEYWORD:
-            hints[p.name] = dict[str, Any]
-            fields[p.name] = (dict[str, Any], {})
-        else:
-            default = ... if p.default is inspect.Parameter.empty else p.default
-            if hasattr(pydantic.BaseModel, p.name):  # e.g. "schema": keep the wire name
-                fields[p.name + "_"] = (hints[p.name], pydantic.Field(default, alias=p.name))
-            else:
-                fields[p.name] = (hints[p.name], default)
-    doc = inspect.getdoc(attribute) or name
-    model: type[pydantic.BaseModel] | None = None
-
-    def run(body: bytes, principal: auth.Principal) -> bytes:
-        # Parsing, checking, the call and encoding its result all happen on a worker
-        # thread: a large or slow body never holds the event loop.
-        raw = bodies.parse_json(body) if fields else {}
-        args = _arguments(params, hints, raw)
-        try:
-            result = _call(state, name, principal, args)
-        except AssetryError:
-            raise  # the method's own checks: what an embedded caller hears
-        except Exception:
-            # The method tripped over a value of the wrong type: say which argument.
-            problems = _type_problems(model, raw) if model is not None else []
-            if problems:
-                raise ValidationError(problems) from None
-            raise
-        return json.dumps({"result": wire.encode(result)}, allow_nan=False).encode("utf-8")
-
-    async def endpoint(request: Request, principal: auth.Principal, **_: Any) -> Response:
-        body = await request.body()  # bounded by _Guard
-        answer = await run_in_threadpool(run, body, principal)
-        return Response(answer, media_type="application/json")
-
-    signature = [
-        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
-        inspect.Parameter(
-            "principal",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=auth.Principal,
-            default=Depends(authorizer(role, name)),
-        ),
-    ]
-    extra: dict[str, Any] | None = None
-    if fields:
-        # The arguments are documented here and checked by the Backend method itself,
-        # so a remote caller gets exactly the errors an embedded caller gets; when the
-        # method fails on a wrongly typed argument instead (a TypeError, not an assetry
-        # error), this model names the argument (422, not 500).
-        model = pydantic.create_model(
-            "".join(part.title() for part in name.split("_")) + "Arguments",
-            __config__=pydantic.ConfigDict(extra="forbid"),
-            **fields,
-        )
-        schema = model.model_json_schema(
-            ref_template=_REF_TEMPLATE, mode="validation", by_alias=True
-        )
-        app.state.schema_defs.update(schema.pop("$defs", {}))
-        content = {"application/json": {"schema": schema}}
-        extra = {"requestBody": {"required": True, "content": content}}
-    endpoint.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
-    app.add_api_route(
-        operation_path(name),
-        endpoint,
-        methods=["POST"],
-        name=name,
-        summary=doc.splitlines()[0],
-        description=f"{doc}\n\nRole: {role}.",
-        tags=[role],
-        openapi_extra=extra,
-    )
-
-
 def _install_openapi(app: FastAPI) -> None:
     """The generated document plus the argument schemas the operation routes name."""
 
@@ -262,92 +172,6 @@ def _install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _arguments(
-    params: list[inspect.Parameter], hints: dict[str, Any], raw: Any
-) -> tuple[list[Any], dict[str, Any]]:
-    """The call's positional arguments (in the Backend method's order, defaults filled
-    in) and its keyword-only extras (``**values`` of change_term)."""
-    if not isinstance(raw, dict):
-        raise ValidationError("the request body must be a JSON object of arguments")
-    unknown = sorted(set(raw) - {p.name for p in params})
-    if unknown:
-        raise ValidationError(f"unknown arguments: {', '.join(unknown)}")
-    positional: list[Any] = []
-    extras: dict[str, Any] = {}
-    for p in params:
-        if p.name in raw:
-            value = wire.shape(hints[p.name], wire.decode(raw[p.name]))
-            if p.kind is p.VAR_KEYWORD and not isinstance(value, dict):
-                raise ValidationError(
-                    f"argument {p.name}: must be an object of named values, got {value!r}"
-                )
-        elif p.kind is p.VAR_KEYWORD:
-            value = {}
-        elif p.default is inspect.Parameter.empty:
-            raise ValidationError(f"missing argument {p.name!r}")
-        else:
-            value = p.default
-        if p.kind is p.VAR_KEYWORD:
-            extras = value
-        else:
-            positional.append(value)
-    return positional, extras
-
-
-def _listed(value: Any) -> Any:
-    """Sets (``$set`` on the wire) as lists, as a Sequence argument takes them."""
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    if isinstance(value, list):
-        return [_listed(v) for v in value]
-    return value
-
-
-def _type_problems(model: type[pydantic.BaseModel], raw: dict[str, Any]) -> list[str]:
-    """How the arguments differ from the types the model documents (none: they fit)."""
-    try:
-        model.model_validate({k: _listed(wire.decode(v)) for k, v in raw.items()})
-    except pydantic.ValidationError as err:
-        return bodies.problems_of(err, "argument ")
-    except (AssetryError, RecursionError):
-        return []
-    return []
-
-
-def _call(
-    state: ServerState,
-    name: str,
-    principal: auth.Principal,
-    args: tuple[list[Any], dict[str, Any]],
-) -> Any:
-    backend = state.backend
-    if name == "settings":
-        return backend.settings
-    positional, extras = args
-    if name in ("apply_model", "import_rows"):
-        # What the Python API checks before these calls, the server checks for callers
-        # that come straight over HTTP.
-        check_model_document(positional[0])
-    if name == "import_rows":
-        _check_import_tables(positional[1])
-    # The backend authorizes by what the call touches (``catalog/policy.py``): a bag
-    # import that creates tables or terms needs curator, system tables are written only
-    # by their own operations, built-in terms never change.
-    with config.acting_as(principal.user, principal.role):
-        result = getattr(backend, name)(*positional, **extras)
-        if isinstance(result, typing.Iterator):
-            result = list(result)
-    return result
-
-
-def _check_import_tables(tables: Any) -> None:
-    if not isinstance(tables, dict) or not all(
-        isinstance(rows, list) and all(isinstance(row, dict) for row in rows)
-        for rows in tables.values()
-    ):
-        raise ValidationError("tables must map table names to lists of rows (objects)")
 
 
 # --- request size ---------------------------------------------------------------------------
