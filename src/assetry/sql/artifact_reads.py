@@ -43,8 +43,14 @@ def find(session: Session, query: Mapping[str, Any]) -> list[dict[str, Any]]:
     conditions: list[Any] = []
     name = query.get("name")
     if name is not None:
-        check_name(name)
-        conditions.append(v.c.Name == name)
+        # Through the name's row: versions are indexed by (Artifact, Version).
+        a = session.table("Artifact")
+        artifact = session.conn.execute(
+            sa.select(a.c.RID).where(a.c.Name == check_name(name))
+        ).scalar()
+        if artifact is None:
+            return []
+        conditions.append(v.c.Artifact == artifact)
     if query.get("rid") is not None:
         conditions.append(v.c.RID == reads.checked_rid(query["rid"]))
     version = query.get("version")

@@ -238,13 +238,13 @@ def register(session: Session, spec: Mapping[str, Any]) -> dict[str, Any]:
     )
     _add_files(session, rid, execution, files)
     if tags:
-        rows.insert(
+        rows.insert_built(
             session,
             "Artifact_Tag",
             [{"Artifact_Version": rid, "Key": k, "Value": v} for k, v in tags.items()],
         )
     if partitions:
-        rows.insert(
+        rows.insert_built(
             session,
             "Artifact_Partition",
             [
@@ -252,14 +252,11 @@ def register(session: Session, spec: Mapping[str, Any]) -> dict[str, Any]:
                 for k, v in partitions.items()
             ],
         )
-    rows.insert(
+    rows.insert_built(
         session,
         LINK_TABLE,
         [{"Artifact_Version": rid, "Execution": execution, "Asset_Role": "Output"}],
     )
-    if spec.get("execution") is None:
-        assets.set_status(session, execution, "Status", "Running", None)
-        assets.set_status(session, execution, "Status", "Completed", None)
     return {"rid": rid, "version": number, "existing": False}
 
 
@@ -367,23 +364,59 @@ def _producer(session: Session, execution: object, parents: Sequence[object]) ->
             raise RIDNotFound(rid, f"no execution has RID {execution!r}")
         assets._unfinished(session, rid, "register artifacts")
     else:
+        # The registration is the whole run: it is recorded finished, in one row.
         workflow = assets.create_workflow(session, REGISTER_WORKFLOW)
-        rid = assets.create_execution(
-            session, {"Workflow": workflow, "Description": "register artifact"}, {}
+        [rid] = rows.insert_built(
+            session,
+            "Execution",
+            [
+                {
+                    "Workflow": workflow,
+                    "Description": "register artifact",
+                    "Status": "Completed",
+                    "Upload_Status": "Uploaded",
+                    "Start_Time": session.now,
+                    "Stop_Time": session.now,
+                }
+            ],
         )
     for table, wanted in inputs.items():
         if table == "Artifact_Version":
-            _link_versions(session, rid, wanted)
+            _link_inputs(session, LINK_TABLE, table, rid, wanted)
         elif table == "Dataset":
             from assetry.sql import datasets as dataset_rows
 
-            pairs = [
-                (ds, dataset_rows.resolve_version(session, ds, None)["Version"]) for ds in wanted
-            ]
-            assets.link_datasets(session, rid, pairs)
+            for ds in dict.fromkeys(wanted):
+                version = dataset_rows.resolve_version(session, ds, None)["Version"]
+                _link_inputs(session, "Dataset_Execution", "Dataset", rid, [ds], version)
         else:
-            assets.link_assets(session, rid, table, wanted, "Input")
+            _link_inputs(session, f"{table}_Execution", table, rid, wanted)
     return rid
+
+
+def _link_inputs(
+    session: Session,
+    link_table: str,
+    column: str,
+    execution: str,
+    wanted: Sequence[str],
+    version: str | None = None,
+) -> None:
+    """Link ``wanted`` rows of ``column``'s table as inputs of ``execution`` (links it
+    has already are kept). The producer is running or is this registration's own."""
+    link = session.table(link_table)
+    query = sa.select(link.c[column]).where(link.c.Execution == execution)
+    if version is None:
+        query = query.where(link.c.Asset_Role == "Input")
+    present = set(session.conn.execute(query).scalars())
+    extra = {"Version": version} if version is not None else {"Asset_Role": "Input"}
+    new = [
+        {column: rid, "Execution": execution, **extra}
+        for rid in dict.fromkeys(wanted)
+        if rid not in present
+    ]
+    if new:
+        rows.insert_built(session, link_table, new)
 
 
 def _parents_by_table(session: Session, parents: Sequence[object]) -> dict[str, list[str]]:
@@ -411,24 +444,6 @@ def _parents_by_table(session: Session, parents: Sequence[object]) -> dict[str, 
     return out
 
 
-def _link_versions(session: Session, execution: str, versions: Sequence[str]) -> None:
-    link = session.table(LINK_TABLE)
-    present = set(
-        session.conn.execute(
-            sa.select(link.c.Artifact_Version).where(
-                link.c.Execution == execution, link.c.Asset_Role == "Input"
-            )
-        ).scalars()
-    )
-    new = [
-        {"Artifact_Version": v, "Execution": execution, "Asset_Role": "Input"}
-        for v in dict.fromkeys(versions)
-        if v not in present
-    ]
-    if new:
-        rows.insert(session, LINK_TABLE, new)
-
-
 def _add_files(
     session: Session, version: str, execution: str, files: Sequence[Mapping[str, Any]]
 ) -> None:
@@ -452,7 +467,7 @@ def _add_files(
         )
         links.append({"Artifact_Version": version, FILE_TABLE: asset, "Path": entry["path"]})
         outputs.append(asset)
-    rows.insert(session, "Artifact_Version_File", links)
+    rows.insert_built(session, "Artifact_Version_File", links)
     link = session.table(f"{FILE_TABLE}_Execution")
     present = set(
         session.conn.execute(
@@ -467,7 +482,7 @@ def _add_files(
         if asset not in present
     ]
     if new:
-        rows.insert(session, f"{FILE_TABLE}_Execution", new)
+        rows.insert_built(session, f"{FILE_TABLE}_Execution", new)
 
 
 # --- tags, aliases, deletion --------------------------------------------------------------
@@ -515,7 +530,7 @@ def tag(
         if k not in current
     ]
     if added:
-        rows.insert(session, "Artifact_Tag", added)
+        rows.insert_built(session, "Artifact_Tag", added)
     after = {k: r["Value"] for k, r in current.items() if k not in gone}
     after.update(new)
     return dict(sorted(after.items()))

@@ -122,7 +122,8 @@ def _tables(model: models.Model) -> list[TableModel]:
             ColumnModel("Description", "markdown"),
         ],
         foreign_keys=[reference_key(artifact), reference_key(vocab), reference_key(execution)],
-        unique=[["Artifact", "Version"]],
+        # (RCT, RID): the index that lists versions newest first without sorting them all.
+        unique=[["Artifact", "Version"], ["RCT", "RID"]],
         comment="One immutable version of a named artifact",
     )
     tag = TableModel(
