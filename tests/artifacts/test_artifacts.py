@@ -370,3 +370,42 @@ def test_readers_read_writers_register_curators_delete(remote_server: object) ->
     curator.artifacts.delete(v)
     with pytest.raises(NotFoundError):
         reader.artifacts.get("roles")
+
+
+def test_raw_http_calls_meet_the_same_artifact_rules(remote_server: object) -> None:
+    import requests
+
+    server = remote_server
+    url, tokens = server.url, server.tokens  # type: ignore[attr-defined]
+
+    def op(who: str, name: str, **arguments: object) -> requests.Response:
+        return requests.post(
+            f"{url}/api/v1/ops/{name}",
+            json=arguments,
+            headers={"Authorization": f"Bearer {tokens[who]}"},
+            timeout=30,
+        )
+
+    admin = server.catalog("admin")  # type: ignore[attr-defined]
+    v = admin.artifacts.register("raw_rules", "Model", data=[1])
+    forged = op("writer", "insert", table="Artifact_Version",
+                rows=[{"Artifact": v.rid, "Name": "raw_rules", "Version": 2}])  # fmt: skip
+    assert forged.status_code == 403 and "Artifact_Version" in forged.text
+    renumbered = op(
+        "admin", "update", table="Artifact_Version", rows=[{"RID": v.rid, "Version": 9}]
+    )
+    assert renumbered.status_code == 403, renumbered.text
+    assert op("writer", "delete_artifact", rid=v.rid).status_code == 403
+    assert op("reader", "register_artifact", spec={"name": "x"}).status_code == 403
+    bad_tag = op("writer", "tag_artifact", rid=v.rid, tags={"a b": "x"}, remove=[])
+    assert bad_tag.status_code == 422 and "is not allowed" in bad_tag.text
+    unknown = op("writer", "register_artifact", spec={"name": "y", "sneaky": 1})
+    assert unknown.status_code == 422 and "sneaky" in unknown.text
+    forged_file = op(
+        "writer", "register_artifact",
+        spec={"name": "y", "files": [{"path": "a", "url": "/objects/" + "0" * 64,
+              "filename": "a", "md5": "0" * 32, "sha256": "0" * 64, "length": 1}]},
+    )  # fmt: skip
+    assert forged_file.status_code in (404, 422), forged_file.text
+    assert [x.version for x in admin.artifacts.list(name="raw_rules")] == [1]
+    assert admin.artifacts.list(name="y") == []
