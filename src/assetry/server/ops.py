@@ -104,31 +104,17 @@ def operation(name: str) -> Operation:
 
 
 def _endpoint(op: Operation, role: str) -> Callable[..., Awaitable[Response]]:
-    """The route function of ``op``: FastAPI reads what it needs from the signature set
-    here (the request, the caller's principal, who must hold ``role``, and the state)."""
+    """The route function of ``op``, for callers who hold ``role``."""
 
     async def endpoint(
-        request: Request, principal: auth.Principal, state: ServerState, **_: Any
+        request: Request,
+        principal: auth.Principal = Depends(authorizer(role, op.name)),
+        state: ServerState = Depends(current_state),
     ) -> Response:
         body = await request.body()  # bounded by the app's guard
         answer = await run_in_threadpool(_run, state, op, body, principal)
         return Response(answer, media_type="application/json")
 
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("request", keyword, annotation=Request),
-            inspect.Parameter(
-                "principal",
-                keyword,
-                annotation=auth.Principal,
-                default=Depends(authorizer(role, op.name)),
-            ),
-            inspect.Parameter(
-                "state", keyword, annotation=ServerState, default=Depends(current_state)
-            ),
-        ]
-    )
     return endpoint
 
 
