@@ -16,7 +16,17 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from assetry import __version__
-from assetry.cli import assets, bags, commands, datasets, demo, executions, server, tables
+from assetry.cli import (
+    artifacts,
+    assets,
+    bags,
+    commands,
+    datasets,
+    demo,
+    executions,
+    server,
+    tables,
+)
 from assetry.cli.output import Output
 from assetry.errors import AssetryError
 
@@ -149,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     executions.register(command, sub)
     datasets.register(command, sub)
     bags.register(command, sub)
+    artifacts.register(command, sub)
     server.register(command, sub)
 
     p = command(sub, "demo", demo.cmd_demo, "build and tour a small example catalog")
