@@ -2,8 +2,9 @@
 
 The first steps show the catalog itself (a vocabulary, tables, checked rows, history); the
 rest is the provenance scenario of the API: files ingested as assets, a workflow, an
-execution that reads them and writes derived files and metrics, and the lineage graph of
-one derived file.
+execution that reads them and writes derived files and metrics, the lineage graph of one
+derived file, a dataset version handed over as a bag, and a model registered as a named
+artifact of that dataset and promoted to production.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ IMAGE_COLUMNS = ["RID", "Filename", "Length", "Width", "Height", "Subject", "Ass
 WORKFLOW_URL = "assetry:demo"
 MAX_VALUE = 255
 PARAMETERS: dict[str, Any] = {"operation": "invert", "max_value": MAX_VALUE}
+MODEL_NAME = "demo-classifier"
 
 
 def _pgm(width: int, height: int, pixels: bytes) -> bytes:
@@ -109,6 +111,7 @@ class Tour:
         self.text = not out.json_mode
         self.number = 0
         self.summary: dict[str, Any] = {"catalog": str(root / "catalog")}
+        self.metrics: list[dict[str, Any]] = []  # the execution's, per image
 
     def say(self, line: str = "") -> None:
         if self.text:
@@ -129,6 +132,7 @@ class Tour:
         derived = self.execution(raw)
         self.lineage(derived)
         self.dataset(raw, derived)
+        self.artifact()
         self.summary["images"] = _pick(self.cat.list_assets("Image"), IMAGE_COLUMNS)
         if self.text:
             self.closing()
@@ -272,7 +276,7 @@ class Tour:
         with cat.create_execution(config) as exe:
             inputs = exe.asset_paths["Image"]
             exe.update_status("Running", f"inverting {len(inputs)} image(s)")
-            metrics = []
+            metrics = self.metrics
             for path in inputs:
                 row = rows[path.name]
                 width, height, pixels = _read_pgm(path.read_bytes())
@@ -379,6 +383,70 @@ class Tour:
             "imported": added,
         }
 
+    def artifact(self) -> None:
+        """Register a tiny model as a named artifact of the dataset, then promote it."""
+        cat = self.cat
+        dataset = self.summary["dataset"]
+        self.step("A model as a named artifact, promoted to production")
+        means = [m[key] for m in self.metrics for key in ("mean_before", "mean_after")]
+        model = {
+            "kind": "mean-intensity threshold",
+            "threshold": round(sum(means) / len(means), 2) if means else 0.0,
+            "labels": ["raw", "inverted"],
+        }
+        v = cat.artifacts.register(
+            MODEL_NAME,
+            artifact_type="Model",
+            data=model,
+            properties={"images": len(self.metrics) * 2},
+            tags={"team": "imaging"},
+            parents=[dataset["rid"]],
+            description="Tells raw from inverted images by their mean intensity.",
+        )
+        self.say(f'cat.artifacts.register("{MODEL_NAME}", artifact_type="Model", data=model,')
+        self.say('parents=[dataset]) stored a small "model" (a dict, saved as JSON by its')
+        self.say(f"materializer) as version {v.version} of the name {MODEL_NAME}, RID {v.rid}.")
+        self.say(
+            f"The Register execution that made it used dataset {dataset['rid']} version "
+            f"{dataset['version']}."
+        )
+        cat.artifacts.tag(v, stage="production")
+        v = cat.artifacts.alias(v, "production")
+        found = cat.artifacts.search("stage:production")
+        self.say('cat.artifacts.tag(v, stage="production") and cat.artifacts.alias(v,')
+        self.say('"production") promote it; cat.artifacts.search("stage:production") finds it:')
+        if self.text:
+            self.out.table(
+                ["RID", "NAME", "VERSION", "TYPE", "TAGS", "ALIASES"],
+                (
+                    [
+                        f.rid,
+                        f.name,
+                        f.version,
+                        f.artifact_type,
+                        ", ".join(f"{k}={t}" for k, t in sorted(f.tags.items())),
+                        ", ".join(f.aliases),
+                    ]
+                    for f in found
+                ),
+                empty="(none)",
+                indent="  ",
+            )
+        graph = cat.lineage(v.rid)
+        self.say(f'cat.artifacts.get("{MODEL_NAME}", version="production") returns it, and')
+        self.say(f"cat.lineage({v.rid!r}).to_text() walks back to the raw files:")
+        if self.text:
+            self.out.lines(graph.to_text().splitlines(), indent="  ")
+        self.summary["artifact"] = {
+            **v.to_dict(),
+            "search": [f.rid for f in found],
+            "lineage": {
+                "root": graph.root,
+                "nodes": graph.nodes,
+                "edges": [list(e) for e in graph.edges],
+            },
+        }
+
     def closing(self) -> None:
         loc = shlex.quote(str(self.root / "catalog"))
         execution = self.summary["execution"]["rid"]
@@ -395,6 +463,9 @@ class Tour:
             f"assets download {derived} ./downloaded",
             f"dataset history {self.summary['dataset']['rid']}",
             f"bag validate {shlex.quote(self.summary['dataset']['archive'])}",
+            "artifacts search stage:production",
+            f"artifacts show {MODEL_NAME}",
+            f"artifacts get {MODEL_NAME} --version production --dest ./model",
             "fsck",
             "model show",
         ):
