@@ -46,7 +46,7 @@ bench: install-dev
 # Every hit of every fault point (SQLite and PostgreSQL); one line per kill survived.
 crash: install-dev
 	rm -f build/figures/crash-points.jsonl
-	ASSETRY_CRASH_SWEEP=full ASSETRY_FIGURES_DIR=build/figures $(BIN)/pytest -n 2 -q tests/test_crash_sweep.py
+	ASSETRY_CRASH_SWEEP=full ASSETRY_FIGURES_DIR=build/figures $(BIN)/pytest -n 2 -q tests/sql/test_crash_sweep.py
 	$(BIN)/python -c "import json; rows = [json.loads(l) for l in open('build/figures/crash-points.jsonl')]; print('kill points survived:', len(rows), 'of', len(rows), '(', ', '.join(sorted({r['point'] for r in rows})), ')')"
 
 # 300 damaged tag-file bags and 300 damaged archives, plus every hostile archive.
@@ -57,11 +57,11 @@ fuzz: install-dev
 
 # 4 processes x mixed operations for 5 minutes on SQLite and on PostgreSQL.
 soak: install-dev
-	ASSETRY_SOAK_SECONDS=300 $(BIN)/pytest -q -n 0 -s tests/test_soak.py
+	ASSETRY_SOAK_SECONDS=300 $(BIN)/pytest -q -n 0 -s tests/sql/test_soak.py
 
 # Thousands of generated identifiers, values, terms and staged names.
 hypothesis-long: install-dev
-	ASSETRY_HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -n 0 -s tests/test_properties.py
+	ASSETRY_HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -n 0 -s tests/sql/test_properties.py
 
 # Every long sweep, for the README's reliability figures (build/figures/).
 reliability: crash fuzz soak hypothesis-long

@@ -9,7 +9,7 @@ import pytest
 
 from assetry import Catalog, ConfigError, ConflictError, NotFoundError, ValidationError
 from tests.conftest import PgDatabases
-from tests.test_model import define_basic
+from tests.sql.test_model import define_basic
 
 
 def test_create_then_open_embedded(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def profile(scale: float = 1.0) -> settings:
     return settings(PROFILE, max_examples=max(1, int(PROFILE.max_examples * scale)))
 
 
-FIGURES = Path(__file__).resolve().parents[1] / "build" / "figures"
+FIGURES = Path(__file__).resolve().parents[2] / "build" / "figures"
 
 
 class Counter:
@@ -110,7 +110,7 @@ class Counter:
             "accepted": sum(t["accepted"] for t in tests),
             "refused": sum(t["refused"] for t in tests),
             "tests": tests,
-            "command": "pytest -q -n 0 tests/test_properties.py",
+            "command": "pytest -q -n 0 tests/sql/test_properties.py",
         }
         tmp = FIGURES / f".hypothesis.{os.getpid()}.json"
         tmp.write_text(json.dumps(summary, indent=1) + "\n")

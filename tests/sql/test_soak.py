@@ -31,7 +31,7 @@ SECONDS = float(os.environ.get("ASSETRY_SOAK_SECONDS", "10"))
 ROWS_PER_INSERT = 5
 FILES_PER_UPLOAD = 2
 OPERATIONS = ("insert", "upload", "version", "export", "insert", "upload")
-FIGURES = Path(__file__).resolve().parents[1] / "build" / "figures"
+FIGURES = Path(__file__).resolve().parents[2] / "build" / "figures"
 
 
 def _prepare(cat: Catalog) -> tuple[str, list[str]]:
@@ -164,7 +164,7 @@ def soak(cat: Catalog, engine: str, tmp_path: Path) -> None:
         "errors": len(errors),
         "database_locked": sum("database is locked" in e for e in errors),
         "snapshots": cat.snapshot() - start_snapshot,
-        "command": "ASSETRY_SOAK_SECONDS=... pytest -q -n 0 tests/test_soak.py",
+        "command": "ASSETRY_SOAK_SECONDS=... pytest -q -n 0 tests/sql/test_soak.py",
     }
     FIGURES.mkdir(parents=True, exist_ok=True)
     (FIGURES / f"soak-{engine}.json").write_text(json.dumps(summary, indent=1) + "\n")

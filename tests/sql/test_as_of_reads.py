@@ -13,7 +13,7 @@ from assetry import (
     TermNotFound,
     ValidationError,
 )
-from tests.test_model import define_basic
+from tests.sql.test_model import define_basic
 
 BAD_SNAPSHOTS = [0, -1, 10**9, "3", 2.5, True]
 

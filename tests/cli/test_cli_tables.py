@@ -13,7 +13,7 @@ import pytest
 
 from assetry import Catalog
 from assetry.cli.output import Output, aligned, summarized
-from tests.test_cli import make_runner
+from tests.cli.test_cli import make_runner
 
 
 @pytest.fixture

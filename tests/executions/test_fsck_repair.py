@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 from assetry import Catalog, DatasetSpec
-from tests.test_bags_catalog import study, tree
+from tests.api.test_bags import study, tree
 
 __all__ = ["study"]  # the fixture, shared with the bag tests
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from assetry import Catalog, ColumnDef, TableDef
+from tests.cli.test_cli import make_runner
 from tests.conftest import BAGIT_CONFORMANCE, clone_sqlite
-from tests.test_cli import make_runner
 
 CONFORMANCE = BAGIT_CONFORMANCE / "v1.0" / "invalid"
 

@@ -16,7 +16,7 @@ from assetry.sql import internal, migrate
 from assetry.sql.engine import make_engine
 from assetry.sql.model import Model, build_metadata
 from tests.conftest import PgDatabases
-from tests.test_model import define_basic
+from tests.sql.test_model import define_basic
 
 
 def declared_metadata(cat: Catalog) -> sa.MetaData:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from assetry import Catalog, ColumnDef, ExecutionConfiguration
+from tests.cli.test_cli import make_runner
 from tests.conftest import clone_sqlite
-from tests.test_cli import make_runner
 
 
 @pytest.fixture

@@ -213,7 +213,7 @@ def test_an_object_put_then_deleted_is_not_vouched_for(cat: Catalog) -> None:
 def test_cli_a_killed_ingest_is_listed_stale_restored_or_aborted(
     cat: Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_cli import make_runner
+    from tests.cli.test_cli import make_runner
 
     run = make_runner(capsys)
     files(tmp_path / "in", 4)

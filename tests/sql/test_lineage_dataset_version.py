@@ -17,7 +17,7 @@ import pytest
 from assetry import Catalog, ColumnDef, DatasetSpec, ExecutionConfiguration, TableDef
 from assetry.records.lineage import LineageGraph
 from assetry.sql.lineage import walk
-from tests.test_lineage import (
+from tests.sql.test_lineage import (
     add_edges,
     build_world,
     counting_statements,

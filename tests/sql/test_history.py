@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assetry import Catalog, ColumnDef, TableNotFound, ValidationError
-from tests.test_model import define_basic
+from tests.sql.test_model import define_basic
 
 
 def test_every_change_takes_the_next_snapshot(catalog: Catalog) -> None:

@@ -15,7 +15,7 @@ from assetry import (
     ValidationError,
 )
 from tests.helpers import stored_file
-from tests.test_model import define_basic
+from tests.sql.test_model import define_basic
 
 
 def image_row(cat: Catalog, subject: str, **extra: object) -> dict:

@@ -24,8 +24,8 @@ import pytest
 
 from assetry import Catalog, ConflictError, DatasetSpec
 from assetry.bags.reader import DatasetBag
-from tests.test_bags_catalog import tree
-from tests.test_cli import make_runner
+from tests.api.test_bags import tree
+from tests.cli.test_cli import make_runner
 
 FILES = 3
 
