@@ -390,7 +390,8 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def register_artifact(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         """Record a new version of ``spec["name"]`` (one transaction); return ``{"rid",
-        "version", "existing"}``.
+        "version", "existing", "row"}`` (``row``: the version as ``find_artifacts``
+        shows it).
 
         ``spec``: ``name``; ``artifact_type`` (a term; the name's declared type, or
         ``Custom`` for a new name, when None); ``files`` (``path`` in the version, ``url``,

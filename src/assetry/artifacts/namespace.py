@@ -125,7 +125,7 @@ class Artifacts:
             "description": description,
         }
         result = self._backend.register_artifact(spec)
-        version = self.get(result["rid"])
+        version = ArtifactVersion.from_row(result["row"])
         if result.get("existing"):
             warnings.warn(
                 f"artifact {name!r}: the content equals version {version.version}, which is "

@@ -39,7 +39,10 @@ class SqlArtifactsMixin:
             # transaction, so it is not held open while bytes are hashed.
             self.prefetch_digests(f.get("sha256") for f in files if isinstance(f, Mapping))
         with self.session(write=True) as s:
-            return artifacts.register(s, spec)
+            result = artifacts.register(s, spec)
+            # The version as find_artifacts shows it, read in the same transaction.
+            [row] = artifact_reads.find(s, {"rid": result["rid"], "include_deleted": True})
+            return {**result, "row": row}
 
     def find_artifacts(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
         with self.session() as s:
