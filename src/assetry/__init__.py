@@ -2,8 +2,10 @@
 
 from assetry.api.datasets import Dataset
 from assetry.artifacts.materializers.base import Materializer
+from assetry.artifacts.tracelet import ArtifactType
 from assetry.bags.reader import DatasetBag
 from assetry.catalog import Catalog
+from assetry.compat.flyte import Artifact
 from assetry.errors import (
     AssetryError,
     AuthenticationError,
@@ -41,6 +43,8 @@ from assetry.records.terms import Term
 __version__ = "0.1.0"
 
 __all__ = [
+    "Artifact",
+    "ArtifactType",
     "ArtifactVersion",
     "AssetryError",
     "AuthError",

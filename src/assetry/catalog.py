@@ -15,6 +15,7 @@ from assetry.api.bags import Bags
 from assetry.api.context import Context, delegate
 from assetry.api.datasets import Datasets
 from assetry.api.executions import Executions
+from assetry.artifacts import tracelet
 from assetry.artifacts.namespace import Artifacts
 from assetry.backend import Backend
 from assetry.errors import ConfigError, ConflictError, NotFoundError, ValidationError
@@ -128,6 +129,12 @@ class Catalog:
     export_dataset_bag = delegate("_bags", Bags.export_dataset_bag)
     download_dataset_bag = delegate("_bags", Bags.download_dataset_bag)
     import_bag = delegate("_bags", Bags.import_bag)
+
+    # Tracelet's names for named artifacts (API §12), delegated to ``cat.artifacts``.
+    create_artifact = delegate("artifacts", tracelet.create_artifact)
+    log_artifact = delegate("artifacts", tracelet.log_artifact)
+    get_artifact = delegate("artifacts", tracelet.get_artifact)
+    list_artifacts = delegate("artifacts", tracelet.list_artifacts)
 
     @classmethod
     def create(
