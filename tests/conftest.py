@@ -1,9 +1,11 @@
 """Shared fixtures: catalogs on every engine, each cloned from a pre-migrated template.
 
-``catalog`` is parametrized over SQLite, PostgreSQL and a remote catalog (a server on
-127.0.0.1, port 0, in a thread of the test process, over a SQLite catalog). PostgreSQL
-and server tests skip with a reason when the service or extra is missing, and fail
-instead when ``ASSETRY_REQUIRE_ALL=1`` (as in CI).
+``catalog`` is the embedded default (SQLite): behaviour tests run on it once. What
+differs between backends runs in the Backend conformance suite (``tests/conformance/``),
+whose concrete modules bind ``sqlite_catalog``, ``postgres_catalog`` and
+``remote_catalog`` (a server on 127.0.0.1, port 0, in a thread of the test process, over
+a SQLite catalog). PostgreSQL, S3 (moto) and server tests skip with a reason when the
+service or extra is missing, and fail instead when ``ASSETRY_REQUIRE_ALL=1`` (as in CI).
 """
 
 from __future__ import annotations
@@ -189,9 +191,6 @@ def postgres_catalog(pg_databases: PgDatabases, tmp_path: Path) -> Iterator[Cata
     cat.close()
 
 
-# --- every engine --------------------------------------------------------------------------
-
-
 # --- remote: a server in a thread ---------------------------------------------------------
 
 ROLES = ("reader", "writer", "curator", "admin")
@@ -262,22 +261,57 @@ def remote_pg_server(
     yield from start_server(url)
 
 
-# --- every engine --------------------------------------------------------------------------
+# --- the embedded default -----------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres", "remote"])
-def catalog(request: pytest.FixtureRequest) -> Catalog:
-    """A fresh, empty catalog on each database engine, and through a server."""
-    if request.param == "sqlite":
-        return request.getfixturevalue("sqlite_catalog")  # type: ignore[no-any-return]
-    if request.param == "remote":
-        return request.getfixturevalue("remote_catalog")  # type: ignore[no-any-return]
-    return request.getfixturevalue("postgres_catalog")  # type: ignore[no-any-return]
+@pytest.fixture
+def catalog(sqlite_catalog: Catalog) -> Catalog:
+    """A fresh, empty catalog on the embedded default (SQLite)."""
+    return sqlite_catalog
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_catalog(request: pytest.FixtureRequest) -> Catalog:
-    """A fresh catalog on each database engine, for tests that look inside the database."""
+    """A fresh catalog on each database engine, for tests of what each database itself
+    holds (the schema the migrations made, the queries of the bulk checks)."""
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_catalog")  # type: ignore[no-any-return]
     return request.getfixturevalue("postgres_catalog")  # type: ignore[no-any-return]
+
+
+# --- S3: moto's server ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str | None]:
+    """An S3 endpoint served by moto on 127.0.0.1 (a free port)."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        yield None
+        return
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(key, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_url(moto_endpoint: str | None) -> str:
+    """The URL of an S3 store in a new, empty bucket."""
+    if moto_endpoint is None:
+        service_missing("moto[server] is not installed: S3 tests need it")
+    import boto3
+
+    bucket = f"assetry-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
+    return f"s3://{bucket}/objects?endpoint_url={moto_endpoint}&region=us-east-1"

@@ -9,7 +9,7 @@ import pytest
 
 from assetry import Catalog, ConfigError, ConflictError, NotFoundError, ValidationError
 from tests.conftest import PgDatabases
-from tests.sql.test_model import define_basic
+from tests.helpers import subject_image_model
 
 
 def test_create_then_open_embedded(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_two_catalogs_get_different_prefixes(tmp_path: Path) -> None:
 
 
 def test_a_moved_catalog_still_works(sqlite_catalog: Catalog, tmp_path: Path) -> None:
-    define_basic(sqlite_catalog)
+    subject_image_model(sqlite_catalog)
     [rid] = sqlite_catalog.insert("Subject", [{"Name": "S1"}])
     old = Path(sqlite_catalog.location)
     sqlite_catalog.close()

@@ -24,8 +24,8 @@ import pytest
 
 from assetry import Catalog, ConflictError, DatasetSpec
 from assetry.bags.reader import DatasetBag
-from tests.api.test_bags import tree
 from tests.cli.test_cli import make_runner
+from tests.helpers import tree
 
 FILES = 3
 

@@ -241,15 +241,6 @@ def test_generated_models_round_trip_through_a_bag(
         target.close()
 
 
-def test_every_kind_of_model_round_trips_on_every_backend(
-    catalog: Catalog, sqlite_template: Path, tmp_path: Path
-) -> None:
-    source = clone_sqlite(sqlite_template, tmp_path / "source")
-    ds = build(source, EVERY_KIND)
-    check_round_trip(source, catalog, ds, tmp_path / "bag")
-    assert {"T2", "V1", "T0_T1"} <= set(catalog.list_tables())
-
-
 def test_the_readme_bag_snippet_imports_into_a_fresh_catalog(tmp_path: Path) -> None:
     """A referenced table with no rows in the bag, a vocabulary referenced by name from
     an asset table: both are created by the import."""

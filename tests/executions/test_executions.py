@@ -19,7 +19,6 @@ from assetry import (
     TableNotFound,
     ValidationError,
 )
-from assetry.sql.backend import SqlBackend
 
 
 @pytest.fixture
@@ -356,48 +355,6 @@ def test_staging_after_upload_is_refused(cat: Catalog) -> None:
     exe.upload_execution_outputs(clean_folder=False)
     with pytest.raises(StateError, match="already uploaded"):
         exe.asset_file_path("Image", "b.png")
-
-
-def test_lineage_of_a_derived_asset(cat: Catalog, tmp_path: Path) -> None:
-    raw_file = tmp_path / "raw.png"
-    raw_file.write_bytes(b"raw")
-    [raw] = cat.upload_assets("Image", [raw_file])
-    wf = cat.create_workflow("derive", "Feature_Creation", url="u", checksum="c")
-    with cat.create_execution(ExecutionConfiguration(workflow=wf, assets=[raw["RID"]])) as exe:
-        exe.asset_file_path("Image", "derived.png").write_bytes(b"derived")
-    [derived] = exe.upload_execution_outputs()["Image"]
-
-    up = cat.lineage(derived["RID"])
-    kinds = {n["rid"]: n["kind"] for n in up.nodes}
-    assert kinds[derived["RID"]] == "asset" and kinds[raw["RID"]] == "asset"
-    assert kinds[exe.rid] == "execution" and kinds[wf.rid] == "workflow"
-    assert (exe.rid, derived["RID"], "generated") in up.edges
-    assert (exe.rid, raw["RID"], "used") in up.edges
-    assert (exe.rid, wf.rid, "executed") in up.edges
-    ingest = cat.list_asset_executions(raw["RID"], role="Output")[0]["RID"]
-    assert (ingest, raw["RID"], "generated") in up.edges  # two hops up
-    down = cat.lineage(raw["RID"], direction="downstream")
-    assert derived["RID"] in {n["rid"] for n in down.nodes}
-    assert "derived.png" in up.to_dot() and "flowchart" in up.to_mermaid()
-    assert up.to_prov()["wasGeneratedBy"]
-
-
-def test_removed_links_leave_history_in_the_edge_table(cat: Catalog) -> None:
-    exe = cat.create_execution(ExecutionConfiguration(workflow=workflow(cat)))
-    exe.asset_file_path("Image", "a.png").write_bytes(b"a")
-    [asset] = exe.upload_execution_outputs()["Image"]
-    before = cat.snapshot()
-    links = list(cat.get_table_as_dict("Image_Execution", filters={"Image": asset["RID"]}))
-    cat.delete("Image_Execution", [links[0]["RID"]])
-    assert cat.list_asset_executions(asset["RID"]) == []
-    assert exe.rid not in {n["rid"] for n in cat.lineage(asset["RID"]).nodes}
-    from assetry.sql.lineage import walk
-
-    if not isinstance(cat._backend, SqlBackend):
-        return  # the past graph is read straight from the database below
-    with cat._backend.session() as s:
-        then = walk(s, asset["RID"], "upstream", None, as_of=before)
-    assert (exe.rid, asset["RID"], "generated") in then.edges
 
 
 def test_a_failed_status_session_leaves_the_connection_durable(sqlite_catalog: Catalog) -> None:

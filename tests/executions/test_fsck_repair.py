@@ -8,7 +8,8 @@ import io
 from pathlib import Path
 
 from assetry import Catalog, DatasetSpec
-from tests.api.test_bags import study, tree
+from tests.api.test_bags import study
+from tests.helpers import tree
 
 __all__ = ["study"]  # the fixture, shared with the bag tests
 

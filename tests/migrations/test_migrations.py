@@ -16,7 +16,7 @@ from assetry.sql import internal, migrate
 from assetry.sql.engine import make_engine
 from assetry.sql.model import Model, build_metadata
 from tests.conftest import PgDatabases
-from tests.sql.test_model import define_basic
+from tests.helpers import subject_image_model
 
 
 def declared_metadata(cat: Catalog) -> sa.MetaData:
@@ -41,7 +41,7 @@ def _is_alembic_version(diff: object) -> bool:
 
 
 def test_migrations_match_declared_tables(db_catalog: Catalog) -> None:
-    define_basic(db_catalog)  # user tables are declared by the model document too
+    subject_image_model(db_catalog)  # user tables are declared by the model document too
     engine = db_catalog._backend.engine
     assert schema_differences(engine, declared_metadata(db_catalog)) == []
 
@@ -77,7 +77,7 @@ def test_upgrade_from_empty_to_head_and_back(empty_database: str) -> None:
 def test_downgrade_also_removes_user_tables(empty_database: str, tmp_path: Path) -> None:
     store = str(tmp_path / "objects")
     cat = Catalog.create(empty_database, store=store)
-    define_basic(cat)
+    subject_image_model(cat)
     cat.close()
     engine = make_engine(empty_database)
     migrate.run(engine, "base", downgrade=True)

@@ -15,16 +15,9 @@ from assetry import (
     Catalog,
     ChecksumMismatch,
     ColumnDef,
-    ConfigError,
-    ConflictError,
     DatasetSpec,
     ExecutionConfiguration,
-    RIDNotFound,
     StoreError,
-    TableDef,
-    TableNotFound,
-    TermNotFound,
-    ValidationError,
 )
 from assetry.client import transport
 from assetry.store.local import LocalStore
@@ -35,48 +28,6 @@ def stock(cat: Catalog) -> None:
     cat.create_asset("Image", column_defs=[ColumnDef("Width", "int4")])
     cat.create_vocabulary("Species")
     cat.add_term("Species", "Mouse", synonyms=["mus"])
-
-
-def test_errors_keep_their_class_and_fields(remote_catalog: Catalog) -> None:
-    stock(remote_catalog)
-    with pytest.raises(TableNotFound) as table:
-        remote_catalog.insert("Nope", [{}])
-    assert table.value.table == "Nope"
-    with pytest.raises(RIDNotFound) as rid:
-        remote_catalog.resolve_rid("ZZZZ-ZZZZ")
-    assert rid.value.rid == "ZZZZ-ZZZZ"
-    with pytest.raises(TermNotFound) as term:
-        remote_catalog.lookup_term("Species", "Rat")
-    assert (term.value.vocabulary, term.value.term) == ("Species", "Rat")
-    with pytest.raises(ValidationError) as invalid:
-        remote_catalog.insert("Image", [{"Width": "wide"}, {"Width": 2**40}])
-    assert len(invalid.value.problems) >= 2
-    with pytest.raises(ConflictError):
-        remote_catalog.add_term("Species", "mouse", exists_ok=False)
-    with pytest.raises(ConfigError):
-        Catalog.create(remote_catalog.location)
-
-
-def test_listings_are_paged_and_read_at_one_snapshot(
-    remote_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from assetry import backend
-    from assetry.sql import backend as sql_backend
-
-    monkeypatch.setattr(backend, "PAGE_SIZE", 7)  # the composite the client pages with
-
-    monkeypatch.setattr(sql_backend, "PAGE_SIZE", 7)
-    remote_catalog.create_table(TableDef("Note", [ColumnDef("Name")]))
-    rids = remote_catalog.insert("Note", [{"Name": f"n{i:02d}"} for i in range(30)])
-    pages = remote_catalog.get_table_as_dict("Note")
-    first = next(pages)
-    remote_catalog.insert("Note", [{"Name": "late"}])
-    rest = list(pages)
-    assert [first["RID"], *(r["RID"] for r in rest)] == sorted(rids)
-    assert [r["RID"] for r in remote_catalog.get_table_as_dict("Note", limit=9, offset=3)] == (
-        sorted(rids)[3:12]
-    )
-    assert len(remote_catalog.get_table_as_dataframe("Note")) == 31
 
 
 def run_execution(cat: Catalog, tmp: Path, n: int, files: int = 3) -> list[str]:

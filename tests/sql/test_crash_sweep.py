@@ -28,7 +28,7 @@ from assetry import (
     SchemaVersionError,
 )
 from assetry.bags.reader import DatasetBag
-from tests.api.test_bags import tree
+from tests.helpers import tree
 
 FULL = os.environ.get("ASSETRY_CRASH_SWEEP") == "full"
 FILES = 8  # staged files of the upload; assets of the dataset

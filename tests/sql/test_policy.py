@@ -24,12 +24,11 @@ from assetry import (
     DatasetSpec,
     ExecutionConfiguration,
     PermissionDenied,
-    TableDef,
     ValidationError,
 )
 from assetry.sql.backend import SqlBackend
 from tests.conftest import RemoteServer
-from tests.helpers import stored_file
+from tests.helpers import stored_file, subject_image_model
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -55,11 +54,9 @@ def refused(response: requests.Response, status: int, error: str, *words: str) -
 
 def setup(cat: Catalog) -> dict[str, str]:
     """Species (with a term), Subject, Image, a dataset of one image at 0.2.0."""
-    cat.create_vocabulary("Species")
-    cat.add_term("Species", "Mus musculus", synonyms=["mouse"])
-    cat.create_table(TableDef("Subject", [ColumnDef("Name")], ["Species"]))
-    cat.create_asset("Image", referenced_tables=["Subject"])
-    cat.add_dataset_element_type("Image")
+    subject_image_model(
+        cat, subject_columns=[ColumnDef("Name")], image_columns=[], element_types=["Image"]
+    )
     [subject] = cat.insert("Subject", [{"Name": "S1", "Species": "mouse"}])
     [image] = cat.insert("Image", [{**stored_file(cat, b"image"), "Subject": subject}])
     ds = cat.create_dataset(["Training"])

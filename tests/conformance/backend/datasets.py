@@ -1,0 +1,79 @@
+"""Datasets: versions minted in order, each read at its own snapshot (frozen), and
+members of nested datasets in one recursive query."""
+
+from __future__ import annotations
+
+import pytest
+
+from assetry import Catalog, ColumnDef
+from tests.helpers import stored_file, subject_image_model
+
+
+def subjects(cat: Catalog, n: int) -> list[str]:
+    return cat.insert("Subject", [{"Name": f"S{i}", "Species": "mouse"} for i in range(n)])
+
+
+def rids_by_table(members: dict) -> dict[str, list[str]]:
+    return {table: [r["RID"] for r in found] for table, found in members.items()}
+
+
+class AbstractDatasetTests:
+    @pytest.fixture
+    def cat(self, catalog: Catalog) -> Catalog:
+        return subject_image_model(
+            catalog,
+            subject_columns=[ColumnDef("Name", "text")],
+            image_columns=[],
+            element_types=["Subject", "Image"],
+        )
+
+    def test_membership_changes_mint_minor_versions(self, cat: Catalog) -> None:
+        s = subjects(cat, 3)
+        ds = cat.create_dataset("Training")
+        assert cat.add_dataset_members(ds, s[:2]) == "0.2.0"
+        assert cat.add_dataset_members(ds, s[:2]) is None  # nothing new, no version
+        assert cat.add_dataset_members(ds, {"Subject": [s[2]]}) == "0.3.0"
+        assert cat.delete_dataset_members(ds, [s[0]]) == "0.4.0"
+        assert cat.increment_dataset_version(ds, "major", "release") == "1.0.0"
+        assert cat.increment_dataset_version(ds, "patch") == "1.0.1"
+        history = cat.dataset_history(ds)
+        assert [v.version for v in history] == [
+            "0.1.0", "0.2.0", "0.3.0", "0.4.0", "1.0.0", "1.0.1",
+        ]  # fmt: skip
+        assert [v.snapshot for v in history] == sorted(v.snapshot for v in history)
+        assert rids_by_table(cat.list_dataset_members(ds)) == {"Subject": sorted(s[1:])}
+        assert rids_by_table(cat.list_dataset_members(ds, version="0.2.0")) == {
+            "Subject": sorted(s[:2])
+        }
+
+    def test_a_version_is_frozen(self, cat: Catalog) -> None:
+        s = subjects(cat, 2)
+        ds = cat.create_dataset("Training")
+        v = cat.add_dataset_members(ds, s)
+        cat.update("Subject", [{"RID": s[0], "Name": "renamed"}])
+        cat.add_term("Species", "Rattus")
+        cat.update("Subject", [{"RID": s[1], "Species": "Rattus"}])
+        cat.delete_dataset_members(ds, [s[1]])
+        then = cat.list_dataset_members(ds, version=v)["Subject"]
+        assert [(r["Name"], r["Species"]) for r in then] == [
+            ("S0", "Mus musculus"),
+            ("S1", "Mus musculus"),
+        ]
+        now = cat.list_dataset_members(ds)["Subject"]
+        assert [(r["Name"], r["Species"]) for r in now] == [("renamed", "Mus musculus")]
+
+    def test_members_of_any_type_and_nested_datasets(self, cat: Catalog) -> None:
+        [s] = subjects(cat, 1)
+        [img] = cat.insert("Image", [{**stored_file(cat, b"x"), "Subject": s}])
+        parent = cat.create_dataset("Complete")
+        child = cat.create_dataset("Training")
+        grandchild = cat.create_dataset("Testing")
+        cat.add_dataset_members(grandchild, [img])
+        cat.add_dataset_members(child, [s, grandchild])
+        cat.add_dataset_members(parent, [child])
+        assert rids_by_table(cat.list_dataset_members(parent)) == {"Dataset": [child]}
+        deep = rids_by_table(cat.list_dataset_members(parent, recurse=True))
+        assert deep == {"Dataset": sorted([child, grandchild]), "Image": [img], "Subject": [s]}
+        assert cat.list_dataset_children(parent) == [child]
+        assert cat.list_dataset_parents(grandchild) == [child]
+        assert cat.list_dataset_parents(parent) == []

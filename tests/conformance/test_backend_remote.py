@@ -1,0 +1,88 @@
+"""The Backend conformance suite through a server (in a thread of this process, over a
+SQLite catalog): every operation crosses the wire, errors are rebuilt by the client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from assetry import Catalog
+from tests.conformance.backend import BackendFixtures
+from tests.conformance.backend.bags import AbstractBagTests
+from tests.conformance.backend.column_types import AbstractColumnTypeTests
+from tests.conformance.backend.concurrency import AbstractConcurrencyTests
+from tests.conformance.backend.datasets import AbstractDatasetTests
+from tests.conformance.backend.error_classes import AbstractErrorTests
+from tests.conformance.backend.history import AbstractHistoryTests
+from tests.conformance.backend.lineage import AbstractLineageTests
+from tests.conformance.backend.model import AbstractModelTests
+from tests.conformance.backend.paging import AbstractPagingTests
+from tests.conformance.backend.queries import AbstractQueryTests
+from tests.conformance.backend.transactions import AbstractTransactionTests
+from tests.conformance.backend.vocabulary import AbstractVocabularyTests
+from tests.conftest import RemoteServer
+
+
+class RemoteFixtures(BackendFixtures):
+    @pytest.fixture
+    def catalog(self, remote_catalog: Catalog) -> Catalog:
+        return remote_catalog
+
+    @pytest.fixture
+    def backend(self) -> str:
+        return "remote"
+
+    @pytest.fixture
+    def database(self, remote_server: RemoteServer) -> Iterator[Catalog]:
+        """The catalog the server serves, opened straight on its folder."""
+        with Catalog(remote_server.location) as served:
+            yield served
+
+
+class TestRemoteBags(AbstractBagTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteColumnTypes(AbstractColumnTypeTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteConcurrency(AbstractConcurrencyTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteDatasets(AbstractDatasetTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteErrors(AbstractErrorTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteHistory(AbstractHistoryTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteLineage(AbstractLineageTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteModel(AbstractModelTests, RemoteFixtures):
+    pass
+
+
+class TestRemotePaging(AbstractPagingTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteQueries(AbstractQueryTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteTransactions(AbstractTransactionTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteVocabulary(AbstractVocabularyTests, RemoteFixtures):
+    pass
