@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -195,12 +194,12 @@ def test_init_and_catalog_selection(
 def test_upgrade_an_older_catalog(run: Runner, tmp_path: Path) -> None:
     cat = tmp_path / "old"
     assert run("init", "--catalog", str(cat)).code == 0
-    con = sqlite3.connect(cat / "catalog.db")
-    con.execute("DROP TABLE assetry_import")
-    con.execute("DROP TABLE assetry_token")
-    con.execute("UPDATE alembic_version SET version_num = '0003'")
-    con.commit()
-    con.close()
+    from assetry.sql import migrate
+    from assetry.sql.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{cat / 'catalog.db'}")
+    migrate.run(engine, "0006", downgrade=True)  # as the previous assetry left it
+    engine.dispose()
     one_error_line(run("--catalog", str(cat), "table", "list"), "assetry upgrade")
     assert run("--catalog", str(cat), "upgrade").code == 0
     assert run("--catalog", str(cat), "table", "list").code == 0

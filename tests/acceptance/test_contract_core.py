@@ -11,7 +11,6 @@ import getpass
 import json
 import os
 import shutil
-import sqlite3
 import threading
 from collections.abc import Iterator
 from importlib import resources
@@ -531,14 +530,12 @@ def test_missing_extra_names_the_install_command(
 
 def _make_schema_older(directory: Path) -> None:
     """Roll the catalog's schema back one migration by hand, as an old assetry left it."""
-    con = sqlite3.connect(directory / "catalog.db")
-    try:
-        con.execute("DROP TABLE assetry_import")
-        con.execute("DROP TABLE assetry_token")
-        con.execute("UPDATE alembic_version SET version_num = '0003'")
-        con.commit()
-    finally:
-        con.close()
+    from assetry.sql import migrate
+    from assetry.sql.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{directory / 'catalog.db'}")
+    migrate.run(engine, "0006", downgrade=True)
+    engine.dispose()
 
 
 def test_older_schema_is_refused_naming_assetry_upgrade(tmp_path: Path) -> None:
@@ -1122,6 +1119,7 @@ BUILT_IN_VOCABULARIES = {
         "Ingest",
         "Data_Cleaning",
         "Dataset_Management",
+        "Register",
     },
     "Dataset_Type": {
         "Complete",
@@ -1143,6 +1141,7 @@ BUILT_IN_VOCABULARIES = {
         "Model_File",
         "Input_File",
         "Output_File",
+        "Artifact_File",  # one term per asset table: the files of named artifacts
     },
 }
 

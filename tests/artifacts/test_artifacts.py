@@ -63,6 +63,7 @@ def test_versions_count_up_and_latest_is_the_highest_not_deleted(
     assert cat.artifacts.get("fraud_detector", version=2).rid == v2.rid
     assert cat.artifacts.get("fraud_detector", version="latest").rid == v3.rid
     assert cat.artifacts.get(v1.rid).version == 1
+    assert cat.artifacts.get(v1.rid.lower()).rid == v1.rid  # RIDs ignore case
     cat.artifacts.delete(v3)
     assert cat.artifacts.get("fraud_detector").version == 2
     assert [v.version for v in cat.artifacts.list(name="fraud_detector")] == [2, 1]

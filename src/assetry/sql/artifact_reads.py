@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry.errors import NotFoundError, ValidationError
-from assetry.sql import history, names, reads
+from assetry.sql import history, names, reads, rids
 from assetry.sql.artifacts import FILE_TABLE, _time, check_key, check_name, check_values
 from assetry.sql.session import Session
 
@@ -52,7 +52,7 @@ def find(session: Session, query: Mapping[str, Any]) -> list[dict[str, Any]]:
             return []
         conditions.append(v.c.Artifact == artifact)
     if query.get("rid") is not None:
-        conditions.append(v.c.RID == reads.checked_rid(query["rid"]))
+        conditions.append(v.c.RID == rids.normalize(reads.checked_rid(query["rid"])))
     version = query.get("version")
     if version is not None:
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
