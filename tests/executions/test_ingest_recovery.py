@@ -180,7 +180,13 @@ def test_asset_tables_are_indexed_by_content_also_after_an_upgrade(tmp_path: Pat
     names = [r[0] for r in db.execute(listed)]
     content = [n for n in names if any(c in n for c in ("SHA256", "MD5", "Filename"))]
     assert len(content) == 3
-    # an older catalog: the indexes are missing until `assetry upgrade`
+    # an older catalog (before 0006): the indexes are missing until `assetry upgrade`
+    from assetry.sql import migrate
+    from assetry.sql.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'c' / 'catalog.db'}")
+    migrate.run(engine, "0006", downgrade=True)
+    engine.dispose()
     for name in content:
         db.execute(f'DROP INDEX "{name}"')
     db.execute("UPDATE alembic_version SET version_num = '0005'")

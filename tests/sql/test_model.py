@@ -26,6 +26,7 @@ def test_fresh_catalog_has_the_system_tables(catalog: Catalog) -> None:
         "Upload_Status",
         "Workflow_Type",
         "Dataset_Type",
+        "Artifact_Type",
     }
     assert catalog.ml_schema == "deriva-ml"
     assert catalog.domain_schema == "domain"
