@@ -37,7 +37,9 @@ class AbstractModelTests:
     def test_tables_of_every_kind(self, catalog: Catalog) -> None:
         subject_image_model(catalog)
         assert catalog.list_tables("table") == ["Subject"]
-        assert catalog.list_tables("asset") == ["Execution_Metadata", "Execution_Asset", "Image"]
+        assert catalog.list_tables("asset") == [
+            "Execution_Metadata", "Execution_Asset", "Artifact_File", "Image",
+        ]  # fmt: skip
         assert "Species" in catalog.list_tables("vocabulary")
         assert {"Image_Asset_Type", "Image_Execution"} <= set(catalog.list_tables("association"))
 

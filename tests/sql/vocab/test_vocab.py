@@ -34,6 +34,7 @@ BUILTIN_VOCABULARIES = {
         "Ingest",
         "Data_Cleaning",
         "Dataset_Management",
+        "Register",
     ],
     "Dataset_Type": [
         "Complete",
@@ -55,7 +56,12 @@ BUILTIN_VOCABULARIES = {
         "Model_File",
         "Input_File",
         "Output_File",
+        "Artifact_File",
     ],
+    "Artifact_Type": [
+        "Model", "Checkpoint", "Weights", "Dataset", "Sample", "Image", "Audio", "Video",
+        "Visualization", "Report", "Config", "Code", "Custom", "Metrics", "Feature_Set",
+    ],  # fmt: skip
 }
 
 
