@@ -10,12 +10,14 @@ service or extra is missing, and fail instead when ``ASSETRY_REQUIRE_ALL=1`` (as
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -92,6 +94,66 @@ def sqlite_catalog(sqlite_template: Path, tmp_path: Path) -> Iterator[Catalog]:
     cat = clone_sqlite(sqlite_template, tmp_path / "catalog")
     yield cat
     cat.close()
+
+
+Builder = Callable[[Catalog], Any]
+BuildCatalog = Callable[[Builder], tuple[Catalog, Any]]
+
+
+class BuiltTemplates:
+    """SQLite catalogs holding what a builder made (a model, rows, stored files), each
+    built once per test process and copied for every test that asks for it: building a
+    model is DDL that costs far more than copying the file it ends up in."""
+
+    def __init__(self, base: Path, root: Path) -> None:
+        self.base = base
+        self.root = root
+        self.built: dict[tuple[Any, ...], tuple[Path, Any]] = {}
+
+    @staticmethod
+    def key(build: Builder) -> tuple[Any, ...]:
+        if isinstance(build, functools.partial):
+            return (*BuiltTemplates.key(build.func), repr(build.args), repr(build.keywords))
+        return (build.__module__, build.__qualname__)
+
+    def clone(self, build: Builder, target: Path) -> tuple[Catalog, Any]:
+        """A new catalog at ``target`` holding what ``build`` made, and what it returned
+        (``None`` for a catalog: a builder returning its argument)."""
+        key = self.key(build)
+        if key not in self.built:
+            path = self.root / f"built-{len(self.built)}"
+            cat = clone_sqlite(self.base, path / "catalog")
+            value = build(cat)
+            cat.close()
+            self.built[key] = (path / "catalog", None if isinstance(value, Catalog) else value)
+        path, value = self.built[key]
+        return clone_sqlite(path, target), value
+
+
+@pytest.fixture(scope="session")
+def built_templates(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> BuiltTemplates:
+    return BuiltTemplates(sqlite_template, tmp_path_factory.mktemp("built"))
+
+
+@pytest.fixture
+def built_catalog(built_templates: BuiltTemplates, tmp_path: Path) -> Iterator[BuildCatalog]:
+    """``built_catalog(build)``: a fresh SQLite catalog holding what ``build(cat)`` made
+    (built once per test process, then copied), and what ``build`` returned. A builder
+    that needs arguments is a ``functools.partial``; it may write files only inside the
+    catalog (its store), since they are copied with it."""
+    opened: list[Catalog] = []
+
+    def make(build: Builder) -> tuple[Catalog, Any]:
+        name = "catalog" if not opened else f"catalog-{len(opened)}"
+        cat, value = built_templates.clone(build, tmp_path / name)
+        opened.append(cat)
+        return cat, value
+
+    yield make
+    for cat in opened:
+        cat.close()
 
 
 # --- PostgreSQL --------------------------------------------------------------------------

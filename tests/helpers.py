@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -303,9 +304,9 @@ def counting_statements(cat: Catalog) -> Iterator[list[str]]:
 # --- a dataset with a version, for bags ----------------------------------------------------
 
 
-def dataset_study(cat: Catalog, folder: Path) -> tuple[Catalog, str, dict[str, str]]:
-    """A dataset of subjects and images (files written under ``folder``), with version
-    0.2.0 minted; returns the catalog, the dataset and the RIDs of s1, s2, img0, img1."""
+def dataset_study(cat: Catalog) -> tuple[str, dict[str, str]]:
+    """A dataset of subjects and images, with version 0.2.0 minted; returns the dataset
+    and the RIDs of s1, s2, img0, img1 (img0 of s1, 64 wide; img1 and img2 of no one)."""
     subject_image_model(
         cat,
         subject_columns=[ColumnDef("Name", "text"), ColumnDef("Note", "text")],
@@ -315,17 +316,18 @@ def dataset_study(cat: Catalog, folder: Path) -> tuple[Catalog, str, dict[str, s
         "Subject",
         [{"Name": "S1", "Species": "mouse", "Note": ""}, {"Name": "S2", "Note": None}],
     )
-    files = []
-    for i in range(3):
-        path = folder / f"img{i}.png"
-        path.write_bytes(f"pixels {i}".encode() * 100)
-        files.append(path)
-    uploaded = cat.upload_assets("Image", files)
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for i in range(3):
+            path = Path(folder) / f"img{i}.png"
+            path.write_bytes(f"pixels {i}".encode() * 100)
+            files.append(path)
+        uploaded = cat.upload_assets("Image", files)
     cat.update("Image", [{"RID": uploaded[0]["RID"], "Subject": s1, "Width": 64}])
     ds = cat.create_dataset("Training", description="study")
     version = cat.add_dataset_members(ds, [s1, *(i["RID"] for i in uploaded)])
     assert version == "0.2.0"
-    return cat, ds, {"s1": s1, "s2": s2, "img0": uploaded[0]["RID"], "img1": uploaded[1]["RID"]}
+    return ds, {"s1": s1, "s2": s2, "img0": uploaded[0]["RID"], "img1": uploaded[1]["RID"]}
 
 
 def tree(path: Path) -> dict[str, bytes]:
@@ -349,9 +351,10 @@ class PathStock:
     execution: str
 
 
-def stock_for_paths(cat: Catalog) -> PathStock:
+def stock_for_paths(cat: Catalog) -> tuple[dict[str, str], list[str], str]:
     """Species (two terms), four subjects A-D (ages 1, 3, 5 and none; D without a
-    species), three images of A (widths 10, 20, 30) and one execution."""
+    species), three images of A (widths 10, 20, 30) and one execution: returns the
+    subjects' RIDs by name, the images' and the execution's (see ``PathStock``)."""
     subject_image_model(
         cat,
         subject_columns=[
@@ -374,4 +377,10 @@ def stock_for_paths(cat: Catalog) -> PathStock:
         "Image", [{**stored_file(cat, b"x" * w), "Subject": a, "Width": w} for w in (10, 20, 30)]
     )
     execution = cat._backend.create_execution({"Description": "x"}, {})
+    return subjects, images, execution
+
+
+def path_stock(cat: Catalog, stocked: tuple[dict[str, str], list[str], str]) -> PathStock:
+    """``cat``, holding what ``stock_for_paths`` made, with its path builder."""
+    subjects, images, execution = stocked
     return PathStock(cat, cat.pathBuilder(), subjects, images, execution)

@@ -18,13 +18,15 @@ from assetry import (
     ValidationError,
 )
 from assetry.bags.reader import DatasetBag
+from tests.conftest import BuildCatalog
 from tests.helpers import dataset_study, tree
 
 
 @pytest.fixture
-def study(catalog: Catalog, tmp_path: Path) -> tuple[Catalog, str, dict[str, str]]:
+def study(built_catalog: BuildCatalog) -> tuple[Catalog, str, dict[str, str]]:
     """A dataset of subjects and images, with one version minted."""
-    return dataset_study(catalog, tmp_path)
+    cat, (ds, rids) = built_catalog(dataset_study)
+    return cat, ds, rids
 
 
 def test_export_layout_and_standard_validation(study, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from assetry import (
@@ -12,17 +14,19 @@ from assetry import (
     RIDNotFound,
     ValidationError,
 )
+from tests.conftest import BuildCatalog
 from tests.helpers import subject_image_model
 
 
 @pytest.fixture
-def cat(catalog: Catalog) -> Catalog:
-    return subject_image_model(
-        catalog,
+def cat(built_catalog: BuildCatalog) -> Catalog:
+    model = functools.partial(
+        subject_image_model,
         subject_columns=[ColumnDef("Name", "text")],
         image_columns=[],
         element_types=["Subject", "Image"],
     )
+    return built_catalog(model)[0]
 
 
 def subjects(cat: Catalog, n: int) -> list[str]:

@@ -19,13 +19,17 @@ from assetry import (
     TableNotFound,
     ValidationError,
 )
+from tests.conftest import BuildCatalog
+
+
+def images_and_masks(cat: Catalog) -> None:
+    cat.create_asset("Image", column_defs=[ColumnDef("Width", "int4")])
+    cat.add_term("Asset_Type", "Segmentation_Mask", synonyms=["mask"])
 
 
 @pytest.fixture
-def cat(catalog: Catalog) -> Catalog:
-    catalog.create_asset("Image", column_defs=[ColumnDef("Width", "int4")])
-    catalog.add_term("Asset_Type", "Segmentation_Mask", synonyms=["mask"])
-    return catalog
+def cat(built_catalog: BuildCatalog) -> Catalog:
+    return built_catalog(images_and_masks)[0]
 
 
 def workflow(cat: Catalog, name: str = "train") -> str:

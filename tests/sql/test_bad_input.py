@@ -23,6 +23,7 @@ from assetry import (
     TableDef,
     ValidationError,
 )
+from tests.conftest import BuildCatalog
 from tests.helpers import (
     TYPES,
     catalog_state,
@@ -38,9 +39,10 @@ def named(message: str, value: object) -> bool:
 
 
 @pytest.fixture
-def stocked(catalog: Catalog) -> Catalog:
+def stocked(built_catalog: BuildCatalog) -> Catalog:
     """A catalog with a vocabulary, tables of every column type, references and rows."""
-    return stock_every_type(catalog)
+    cat, _ = built_catalog(stock_every_type)
+    return cat
 
 
 # --- identifiers -----------------------------------------------------------------------

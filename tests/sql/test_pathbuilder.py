@@ -6,16 +6,17 @@ import datetime as dt
 
 import pytest
 
-from assetry import BuiltinType, Catalog, ColumnDef, TableDef, TableNotFound, ValidationError
+from assetry import BuiltinType, ColumnDef, TableDef, TableNotFound, ValidationError
 from assetry.records.outputs import OutputEntry
 from assetry.sql.pathbuilder import Column, DataPath
-from tests.helpers import PathStock, stock_for_paths, stored_file
+from tests.conftest import BuildCatalog
+from tests.helpers import PathStock, path_stock, stock_for_paths, stored_file
 
 
 @pytest.fixture
-def stock(catalog: Catalog) -> PathStock:
+def stock(built_catalog: BuildCatalog) -> PathStock:
     """Species (vocabulary), Subject (domain table), Image (asset) and one execution."""
-    return stock_for_paths(catalog)
+    return path_stock(*built_catalog(stock_for_paths))
 
 
 def names(rows: list[dict[str, object]]) -> list[object]:

@@ -10,6 +10,9 @@ Each module holds abstract test classes; a backend's concrete module
 - ``database``: a catalog opened straight on the database behind ``catalog`` (the same
   catalog for the database backends; the served catalog for a remote one), for tests that
   shape content below the public API.
+
+``stocked`` (``catalog`` holding ``helpers.stock_every_type``) is built here, through
+the backend's own API.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import pytest
 
 from assetry import Catalog
+from tests.helpers import stock_every_type
 
 
 class BackendFixtures:
@@ -32,4 +36,10 @@ class BackendFixtures:
 
     @pytest.fixture
     def database(self, catalog: Catalog) -> Catalog:
+        return catalog
+
+    @pytest.fixture
+    def stocked(self, catalog: Catalog) -> Catalog:
+        """Table Typed (a column of every type, a row of good values), Subject, Sample."""
+        stock_every_type(catalog)
         return catalog

@@ -16,8 +16,8 @@ from tests.helpers import dataset_study, tree
 
 class AbstractBagTests:
     @pytest.fixture
-    def study(self, catalog: Catalog, tmp_path: Path) -> tuple[Catalog, str, dict[str, str]]:
-        return dataset_study(catalog, tmp_path)
+    def study(self, catalog: Catalog) -> tuple[Catalog, str, dict[str, str]]:
+        return (catalog, *dataset_study(catalog))
 
     def test_a_version_exports_byte_identically_after_changes(
         self, study: tuple[Catalog, str, dict[str, str]], tmp_path: Path

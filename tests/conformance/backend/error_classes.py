@@ -20,7 +20,7 @@ from assetry import (
     TermNotFound,
     ValidationError,
 )
-from tests.helpers import catalog_state, refused, rid_of, stock_every_type, subject_image_model
+from tests.helpers import catalog_state, refused, rid_of, subject_image_model
 
 UNKNOWN_TABLE_CALLS: dict[str, Callable[[Catalog, str], object]] = {
     "insert": lambda cat, t: cat.insert(t, [{"Name": "x"}]),
@@ -40,10 +40,6 @@ UNKNOWN_TABLE_CALLS: dict[str, Callable[[Catalog, str], object]] = {
 
 
 class AbstractErrorTests:
-    @pytest.fixture
-    def stocked(self, catalog: Catalog) -> Catalog:
-        return stock_every_type(catalog)
-
     def test_errors_keep_their_class_and_fields(
         self, catalog: Catalog, backend: str, tmp_path: Path
     ) -> None:

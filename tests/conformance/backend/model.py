@@ -11,7 +11,7 @@ import pytest
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef, ValidationError
 from assetry.sql import model, names
-from tests.helpers import catalog_state, refused, rid_of, stock_every_type, subject_image_model
+from tests.helpers import catalog_state, refused, rid_of, subject_image_model
 
 TABLE_MAKERS = {
     "create_vocabulary": lambda cat, name: cat.create_vocabulary(name),
@@ -30,10 +30,6 @@ def tables(cat: Catalog) -> set[str]:
 
 
 class AbstractModelTests:
-    @pytest.fixture
-    def stocked(self, catalog: Catalog) -> Catalog:
-        return stock_every_type(catalog)
-
     def test_tables_of_every_kind(self, catalog: Catalog) -> None:
         subject_image_model(catalog)
         assert catalog.list_tables("table") == ["Subject"]

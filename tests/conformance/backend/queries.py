@@ -9,7 +9,7 @@ import pytest
 
 from assetry import Catalog, ValidationError
 from assetry.sql.pathbuilder import Condition
-from tests.helpers import PathStock, stock_for_paths, subject_image_model
+from tests.helpers import PathStock, path_stock, stock_for_paths, subject_image_model
 
 
 def names(rows: list[dict[str, object]]) -> list[object]:
@@ -19,7 +19,7 @@ def names(rows: list[dict[str, object]]) -> list[object]:
 class AbstractQueryTests:
     @pytest.fixture
     def stock(self, catalog: Catalog) -> PathStock:
-        return stock_for_paths(catalog)
+        return path_stock(catalog, stock_for_paths(catalog))
 
     def test_every_operator(self, stock: PathStock) -> None:
         s = stock.pb.schemas[stock.cat.domain_schema].Subject

@@ -17,7 +17,6 @@ from tests.helpers import (
     catalog_state,
     refused,
     rid_of,
-    stock_every_type,
     stored_file,
     subject_image_model,
 )
@@ -77,10 +76,6 @@ def killed_upload_finishes_on_restore(catalog: Catalog, point: str, clean: str) 
 
 
 class AbstractTransactionTests:
-    @pytest.fixture
-    def stocked(self, catalog: Catalog) -> Catalog:
-        return stock_every_type(catalog)
-
     def test_a_failed_change_takes_no_snapshot_and_keeps_no_history(self, catalog: Catalog) -> None:
         subject_image_model(catalog)
         [rid] = catalog.insert("Subject", [{"Name": "a"}])

@@ -18,6 +18,7 @@ from assetry import (
     TermNotFound,
     ValidationError,
 )
+from tests.conftest import BuildCatalog
 from tests.helpers import catalog_state, refused, stored_file
 
 BUILTIN_VOCABULARIES = {
@@ -59,8 +60,21 @@ BUILTIN_VOCABULARIES = {
         "Artifact_File",
     ],
     "Artifact_Type": [
-        "Model", "Checkpoint", "Weights", "Dataset", "Sample", "Image", "Audio", "Video",
-        "Visualization", "Report", "Config", "Code", "Custom", "Metrics", "Feature_Set",
+        "Model",
+        "Checkpoint",
+        "Weights",
+        "Dataset",
+        "Sample",
+        "Image",
+        "Audio",
+        "Video",
+        "Visualization",
+        "Report",
+        "Config",
+        "Code",
+        "Custom",
+        "Metrics",
+        "Feature_Set",
     ],  # fmt: skip
 }
 
@@ -69,20 +83,25 @@ def names(terms: list[Term]) -> list[str]:
     return sorted(t.name for t in terms)
 
 
-@pytest.fixture
-def species(catalog: Catalog) -> Catalog:
-    """A catalog with vocabulary Species (Mouse ~ mus, Rat ~ rattus) and table Subject."""
-    catalog.create_vocabulary("Species", "Kinds of animals")
-    catalog.add_term("Species", "Mouse", "A small rodent", ["mus"])
-    catalog.add_term("Species", "Rat", "A larger rodent", ["rattus"])
-    catalog.create_table(
+def species_model(cat: Catalog) -> None:
+    """Vocabulary Species (Mouse ~ mus, Rat ~ rattus) and table Subject referencing it."""
+    cat.create_vocabulary("Species", "Kinds of animals")
+    cat.add_term("Species", "Mouse", "A small rodent", ["mus"])
+    cat.add_term("Species", "Rat", "A larger rodent", ["rattus"])
+    cat.create_table(
         TableDef(
             "Subject",
             column_defs=[ColumnDef("Name", BuiltinType.text, nullok=False)],
             referenced_tables=["Species"],
         )
     )
-    return catalog
+
+
+@pytest.fixture
+def species(built_catalog: BuildCatalog) -> Catalog:
+    """A catalog holding ``species_model``."""
+    cat, _ = built_catalog(species_model)
+    return cat
 
 
 # --- built-in vocabularies -------------------------------------------------------------
