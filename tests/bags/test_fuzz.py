@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assetry import AssetryError, BagError, Catalog, ColumnDef, DatasetSpec
+from assetry.bags import fetch
 from assetry.bags.reader import DatasetBag
 
 EXAMPLES = int(os.environ.get("ASSETRY_FUZZ_BAGS", "40"))
@@ -166,7 +167,10 @@ def test_damaged_tag_files_are_refused_or_read(
     count("tag file")
 
 
-def test_a_fetch_url_that_is_refused_is_a_bag_error(bags: dict[str, Path], tmp_path: Path) -> None:
+def test_a_fetch_url_that_is_refused_is_a_bag_error(
+    bags: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fetch, "RETRY_DELAY", 0.01)  # the refusal is retried once: at once
     bag = Path(shutil.copytree(bags["fetch"], tmp_path / "b"))
     lines = (bag / "fetch.txt").read_text().splitlines()
     url, size, path = lines[0].split(" ", 2)

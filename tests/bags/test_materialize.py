@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from assetry import BagChecksumMismatch, BagError
+from assetry.bags import fetch
 from assetry.bags.fetch import materialize
 from assetry.bags.reader import DatasetBag
 from tests.bags.test_reader import image_bytes, make_bag
@@ -160,7 +161,10 @@ def test_a_failing_server_is_retried_once(tmp_path: Path, server: Files) -> None
     assert len(server.requests) == 2 and DatasetBag(root).validate().complete
 
 
-def test_an_unreachable_host_is_a_bag_error(tmp_path: Path) -> None:
+def test_an_unreachable_host_is_a_bag_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fetch, "RETRY_DELAY", 0.01)  # the refusal is retried once: at once
     root = make_bag(tmp_path / "bag", holes=[1])  # http://127.0.0.1:9/ refuses connections
     with pytest.raises(BagError, match=r"127.0.0.1:9/1.*tried twice"):
         materialize(root)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assetry import Catalog, ExecutionConfiguration, StoreError
+from assetry.store import s3
 from tests.conftest import PgDatabases, fresh_prefix
 
 
@@ -46,8 +48,17 @@ def test_execution_outputs_go_to_s3(s3_catalog: Catalog, tmp_path: Path) -> None
     assert s3_catalog.fsck().ok
 
 
-def test_an_s3_outage_records_no_row_without_its_object(s3_catalog: Catalog) -> None:
+def test_an_s3_outage_records_no_row_without_its_object(
+    s3_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cat = s3_catalog
+    # Nothing listens on port 9: one attempt, a short timeout (no real back-off to wait).
+    real = s3.S3Store.from_url
+
+    def quick(url: str, *args: Any, **kwargs: Any) -> s3.S3Store:
+        return real(url, *args, **{**kwargs, "attempts": 1, "connect_timeout": 1})
+
+    monkeypatch.setattr(s3.S3Store, "from_url", staticmethod(quick))
     wf = cat.create_workflow("s3", "Training", url="u", checksum="c")
     exe = cat.create_execution(ExecutionConfiguration(workflow=wf))
     exe.asset_file_path("Image", "a.bin").write_bytes(b"during the outage")
