@@ -96,6 +96,24 @@ def sqlite_catalog(sqlite_template: Path, tmp_path: Path) -> Iterator[Catalog]:
     cat.close()
 
 
+NewCatalog = Callable[[Path], Catalog]
+
+
+@pytest.fixture
+def new_catalog(sqlite_template: Path) -> Iterator[NewCatalog]:
+    """``new_catalog(path)``: a new, empty catalog at ``path``, as ``Catalog.create(path)``
+    makes it (copied from the template, with a RID prefix of its own); closed afterwards."""
+    opened: list[Catalog] = []
+
+    def make(path: Path) -> Catalog:
+        opened.append(clone_sqlite(sqlite_template, Path(path)))
+        return opened[-1]
+
+    yield make
+    for cat in opened:
+        cat.close()
+
+
 Builder = Callable[[Catalog], Any]
 BuildCatalog = Callable[[Builder], tuple[Catalog, Any]]
 

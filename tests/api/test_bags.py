@@ -18,8 +18,10 @@ from assetry import (
     ValidationError,
 )
 from assetry.bags.reader import DatasetBag
-from tests.conftest import BuildCatalog
+from tests.conftest import BuildCatalog, NewCatalog
 from tests.helpers import dataset_study, tree
+
+Study = tuple[Catalog, str, dict[str, str]]
 
 
 @pytest.fixture
@@ -80,10 +82,12 @@ def test_unmaterialized_bag_fetches_and_verifies(study, tmp_path: Path) -> None:
     assert bag.asset_path(r["img1"]).read_bytes() == b"pixels 1" * 100
 
 
-def test_download_import_and_import_again(study, tmp_path: Path) -> None:
+def test_download_import_and_import_again(
+    study: Study, tmp_path: Path, new_catalog: NewCatalog
+) -> None:
     cat, ds, r = study
     bag = cat.download_dataset_bag(DatasetSpec(ds, version="0.2.0"), dest=tmp_path / "bags")
-    other = Catalog.create(tmp_path / "other")
+    other = new_catalog(tmp_path / "other")
     added = other.import_bag(bag)
     assert added["Image"] == 3 and added["Subject"] == 1
     assert other.resolve_rid(r["img0"]).row["Width"] == 64
@@ -101,13 +105,15 @@ def test_download_import_and_import_again(study, tmp_path: Path) -> None:
     other.close()
 
 
-def test_import_never_reads_an_older_version_as_newer_content(study, tmp_path: Path) -> None:
+def test_import_never_reads_an_older_version_as_newer_content(
+    study: Study, tmp_path: Path, new_catalog: NewCatalog
+) -> None:
     cat, ds, r = study
     v1 = cat.download_dataset_bag(DatasetSpec(ds, version="0.1.0"), dest=tmp_path / "b1")
     v2 = cat.download_dataset_bag(DatasetSpec(ds, version="0.2.0"), dest=tmp_path / "b2")
 
     # Older first, then newer: each version reads as its own bag.
-    forward = Catalog.create(tmp_path / "forward")
+    forward = new_catalog(tmp_path / "forward")
     forward.import_bag(v1)
     forward.import_bag(v2)
     assert [v.version for v in forward.dataset_history(ds)] == ["0.1.0", "0.2.0"]
@@ -116,7 +122,7 @@ def test_import_never_reads_an_older_version_as_newer_content(study, tmp_path: P
 
     # Newer first: the older bag would read as the newer members, so it is refused
     # and nothing of it is imported.
-    backward = Catalog.create(tmp_path / "backward")
+    backward = new_catalog(tmp_path / "backward")
     backward.import_bag(v2)
     snapshot = backward.snapshot()
     with pytest.raises(ConflictError, match=r"holds version 0\.2\.0, newer than the bag's 0\.1\.0"):
@@ -127,12 +133,14 @@ def test_import_never_reads_an_older_version_as_newer_content(study, tmp_path: P
     backward.close()
 
 
-def test_import_refuses_a_version_whose_members_differ_here(study, tmp_path: Path) -> None:
+def test_import_refuses_a_version_whose_members_differ_here(
+    study: Study, tmp_path: Path, new_catalog: NewCatalog
+) -> None:
     cat, ds, r = study
     v2 = cat.download_dataset_bag(DatasetSpec(ds, version="0.2.0"), dest=tmp_path / "b2")
     cat.delete_dataset_members(ds, [r["img1"]])  # 0.3.0
     v3 = cat.download_dataset_bag(DatasetSpec(ds, version="0.3.0"), dest=tmp_path / "b3")
-    other = Catalog.create(tmp_path / "other")
+    other = new_catalog(tmp_path / "other")
     other.import_bag(v2)
     # 0.3.0 dropped img1, which this catalog still holds as a member: importing 0.3.0
     # would read img1 as one of its members.
@@ -145,10 +153,12 @@ def test_import_refuses_a_version_whose_members_differ_here(study, tmp_path: Pat
     other.close()
 
 
-def test_import_conflict_imports_nothing(study, tmp_path: Path) -> None:
+def test_import_conflict_imports_nothing(
+    study: Study, tmp_path: Path, new_catalog: NewCatalog
+) -> None:
     cat, ds, r = study
     bag = cat.download_dataset_bag(DatasetSpec(ds), dest=tmp_path / "bags")
-    other = Catalog.create(tmp_path / "other")
+    other = new_catalog(tmp_path / "other")
     other.import_bag(bag)
     other.update("Subject", [{"RID": r["s1"], "Name": "local edit"}])
     cat.update("Subject", [{"RID": r["s1"], "Name": "source edit"}])

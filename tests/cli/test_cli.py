@@ -18,6 +18,7 @@ import pytest
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef, __version__
 from assetry.cli.main import main
+from tests.conftest import NewCatalog
 
 
 class Result:
@@ -57,18 +58,18 @@ def run(capsys: pytest.CaptureFixture[str]) -> Any:
 
 
 @pytest.fixture
-def location(tmp_path: Path) -> str:
+def location(new_catalog: NewCatalog, tmp_path: Path) -> str:
     """An empty catalog."""
     path = tmp_path / "cat"
-    Catalog.create(path).close()
+    new_catalog(path).close()
     return str(path)
 
 
 @pytest.fixture
-def study(tmp_path: Path) -> tuple[str, list[str]]:
+def study(new_catalog: NewCatalog, tmp_path: Path) -> tuple[str, list[str]]:
     """A catalog with a Species vocabulary and two Subject rows; returns (location, RIDs)."""
     path = tmp_path / "study"
-    with Catalog.create(path) as cat:
+    with new_catalog(path) as cat:
         cat.create_vocabulary("Species", comment="species of a subject")
         cat.add_term("Species", "Mus musculus", description="mouse", synonyms=["mouse"])
         cat.add_term("Species", "Danio rerio", synonyms=["zebrafish"])

@@ -12,7 +12,7 @@ import pytest
 
 from assetry import Catalog, ColumnDef, TableDef
 from tests.cli.test_cli import make_runner
-from tests.conftest import BAGIT_CONFORMANCE, clone_sqlite
+from tests.conftest import BAGIT_CONFORMANCE, NewCatalog, clone_sqlite
 
 CONFORMANCE = BAGIT_CONFORMANCE / "v1.0" / "invalid"
 
@@ -447,10 +447,12 @@ def test_bag_materialize_errors(run: Any, study: Study, bags: None, tmp_path: Pa
 # --- bag import ------------------------------------------------------------------------------
 
 
-def test_bag_import(run: Any, study: Study, bags: None, tmp_path: Path) -> None:
+def test_bag_import(
+    run: Any, study: Study, bags: None, tmp_path: Path, new_catalog: NewCatalog
+) -> None:
     archive = export(run, study, tmp_path / "out", "--archive", "zip")
     other = tmp_path / "other"
-    Catalog.create(other).close()
+    new_catalog(other).close()
     doc = run("--catalog", str(other), "--json", "bag", "import", str(archive))
     assert doc.code == 0, doc.err
     added = doc.json()["added"]
@@ -468,7 +470,7 @@ def test_bag_import(run: Any, study: Study, bags: None, tmp_path: Path) -> None:
     assert again.out.startswith("Nothing new")
 
     third = tmp_path / "third"
-    Catalog.create(third).close()
+    new_catalog(third).close()
     text = run("--catalog", str(third), "bag", "import", str(export(run, study, tmp_path / "f")))
     assert text.code == 0, text.err
     lines = text.out.splitlines()
@@ -477,10 +479,12 @@ def test_bag_import(run: Any, study: Study, bags: None, tmp_path: Path) -> None:
     assert any(line.split() == ["Image", "2"] for line in lines)
 
 
-def test_bag_import_errors(run: Any, study: Study, bags: None, tmp_path: Path) -> None:
+def test_bag_import_errors(
+    run: Any, study: Study, bags: None, tmp_path: Path, new_catalog: NewCatalog
+) -> None:
     bag_dir = export(run, study, tmp_path / "out")
     other = tmp_path / "other"
-    Catalog.create(other).close()
+    new_catalog(other).close()
     payload = image_path(study, bag_dir, 1, "b.png")
     payload.chmod(0o644)
     payload.write_bytes(b"beta pixelz" * 10)
@@ -494,10 +498,10 @@ def test_bag_import_errors(run: Any, study: Study, bags: None, tmp_path: Path) -
 
 
 def test_bag_import_conflict_imports_nothing(
-    run: Any, study: Study, bags: None, tmp_path: Path
+    run: Any, study: Study, bags: None, tmp_path: Path, new_catalog: NewCatalog
 ) -> None:
     other = tmp_path / "other"
-    Catalog.create(other).close()
+    new_catalog(other).close()
     first = export(run, study, tmp_path / "first")
     assert run("--catalog", str(other), "bag", "import", str(first)).code == 0
     s1 = study.subjects[0]

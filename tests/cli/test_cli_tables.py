@@ -14,6 +14,7 @@ import pytest
 from assetry import Catalog
 from assetry.cli.output import Output, aligned, summarized
 from tests.cli.test_cli import make_runner
+from tests.conftest import NewCatalog
 
 
 @pytest.fixture
@@ -22,9 +23,9 @@ def run(capsys: pytest.CaptureFixture[str]) -> Any:
 
 
 @pytest.fixture
-def loc(tmp_path: Path) -> str:
+def loc(new_catalog: NewCatalog, tmp_path: Path) -> str:
     path = tmp_path / "cat"
-    with Catalog.create(path) as cat:
+    with new_catalog(path) as cat:
         cat.create_vocabulary("Species")
         cat.add_term("Species", "Mus musculus", synonyms=["mouse"])
     return str(path)

@@ -24,6 +24,7 @@ from assetry import (
     TableNotFound,
     ValidationError,
 )
+from tests.conftest import NewCatalog
 from tests.helpers import insert_as_operations_do, stored_file
 
 INGEST = textwrap.dedent(
@@ -151,9 +152,9 @@ def test_a_typo_in_an_ingest_creates_nothing(cat: Catalog, tmp_path: Path) -> No
 
 
 def test_a_failed_import_leaves_no_stray_objects(
-    cat: Catalog, sqlite_catalog: Catalog, tmp_path: Path
+    cat: Catalog, sqlite_catalog: Catalog, tmp_path: Path, new_catalog: NewCatalog
 ) -> None:
-    source = Catalog.create(tmp_path / "source")
+    source = new_catalog(tmp_path / "source")
     source.create_asset("Doc", column_defs=[ColumnDef("Pages", "int4")])
     source.add_dataset_element_type("Doc")
     [asset] = source.upload_assets("Doc", files(tmp_path / "in", 1))

@@ -28,6 +28,7 @@ from assetry import (
     SchemaVersionError,
 )
 from assetry.bags.reader import DatasetBag
+from tests.conftest import NewCatalog
 from tests.helpers import tree
 
 FULL = os.environ.get("ASSETRY_CRASH_SWEEP") == "full"
@@ -131,6 +132,7 @@ def crash_catalog(request: pytest.FixtureRequest) -> Catalog:
 @pytest.mark.parametrize(("operation", "point", "hit"), kill_points())
 def test_killed_operation_completes_when_run_again(
     crash_catalog: Catalog,
+    new_catalog: NewCatalog,
     tmp_path: Path,
     operation: str,
     point: str,
@@ -167,7 +169,7 @@ def test_killed_operation_completes_when_run_again(
     elif operation == "import":
         ds = dataset_with_assets(cat, tmp_path)
         bag = cat.export_dataset_bag(DatasetSpec(ds, "0.2.0"), dest=tmp_path / "bag")
-        target = Catalog.create(tmp_path / "target")
+        target = new_catalog(tmp_path / "target")
         target.close()
         child = run_child("import", str(tmp_path / "target"), str(bag), point=fault)
         assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]

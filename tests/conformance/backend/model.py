@@ -11,6 +11,7 @@ import pytest
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef, ValidationError
 from assetry.sql import model, names
+from tests.conftest import NewCatalog
 from tests.helpers import catalog_state, refused, rid_of, subject_image_model
 
 TABLE_MAKERS = {
@@ -77,7 +78,7 @@ class AbstractModelTests:
             )
 
     def test_apply_model_is_idempotent_and_recreates_a_model(
-        self, catalog: Catalog, tmp_path: Path
+        self, catalog: Catalog, new_catalog: NewCatalog, tmp_path: Path
     ) -> None:
         subject_image_model(catalog)
         catalog.add_column("Subject", ColumnDef("Weight", "float8"))
@@ -87,7 +88,7 @@ class AbstractModelTests:
         assert catalog.snapshot() == snapshot
         assert catalog.model == before
 
-        other = Catalog.create(tmp_path / "other")
+        other = new_catalog(tmp_path / "other")
         changed = other.apply_model(json.loads(json.dumps(before)))
         assert {"Species", "Subject", "Image"} <= set(changed)
         assert other.model["tables"] == before["tables"]
