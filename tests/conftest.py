@@ -10,6 +10,7 @@ service or extra is missing, and fail instead when ``ASSETRY_REQUIRE_ALL=1`` (as
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -313,6 +314,30 @@ def remote_server(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "client-cache"))
     clone_sqlite(sqlite_template, tmp_path / "served").close()
     yield from start_server(str(tmp_path / "served"))
+
+
+BuildServer = Callable[[Builder], tuple["RemoteServer", Any]]
+
+
+@pytest.fixture
+def built_server(
+    built_templates: BuiltTemplates, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[BuildServer]:
+    """``built_server(build)``: a server (as ``remote_server``) over a SQLite catalog
+    holding what ``build(cat)`` made (see ``built_catalog``), and what ``build`` returned."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "client-cache"))
+    with contextlib.ExitStack() as servers:
+        started: list[RemoteServer] = []
+
+        def make(build: Builder) -> tuple[RemoteServer, Any]:
+            served = tmp_path / ("served" if not started else f"served-{len(started)}")
+            cat, value = built_templates.clone(build, served)
+            cat.close()
+            server = servers.enter_context(contextlib.contextmanager(start_server)(str(served)))
+            started.append(server)
+            return server, value
+
+        yield make
 
 
 @pytest.fixture

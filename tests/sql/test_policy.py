@@ -27,7 +27,7 @@ from assetry import (
     ValidationError,
 )
 from assetry.sql.backend import SqlBackend
-from tests.conftest import RemoteServer
+from tests.conftest import BuildServer, RemoteServer
 from tests.helpers import stored_file, subject_image_model
 
 # --- helpers -------------------------------------------------------------------------------
@@ -70,10 +70,10 @@ def row_of(cat: Catalog, table: str, **where: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def served(remote_server: RemoteServer) -> tuple[RemoteServer, Catalog, dict[str, str]]:
+def served(built_server: BuildServer) -> tuple[RemoteServer, Catalog, dict[str, str]]:
     """A server whose catalog holds ``setup``'s rows, and the admin's client."""
-    cat = remote_server.catalog("admin")
-    return remote_server, cat, setup(cat)
+    server, made = built_server(setup)
+    return server, server.catalog("admin"), made
 
 
 # --- vocabularies need curator ---------------------------------------------------------------
