@@ -230,13 +230,15 @@ class PgDatabases:
         self.template = template
         self.created: list[str] = []
 
-    def clone(self) -> str:
+    def clone(self, template: str | None = None) -> str:
+        """A new database copied from ``template`` (the pre-migrated one by default)."""
         name = f"assetry_t_{RUN_ID}_{uuid.uuid4().hex[:10]}"
         with self.admin.connect() as conn:
             # FILE_COPY copies the template's files instead of WAL-logging every block:
             # about twice as fast for a small template.
             conn.exec_driver_sql(
-                f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY'
+                f'CREATE DATABASE "{name}" TEMPLATE "{template or self.template}" '
+                "STRATEGY FILE_COPY"
             )
         self.created.append(name)
         return pg_url(name)
@@ -270,6 +272,69 @@ def postgres_catalog(pg_databases: PgDatabases, tmp_path: Path) -> Iterator[Cata
     cat._backend.set_setting("store", str(tmp_path / "pg-objects"))
     yield cat
     cat.close()
+
+
+class PgBuiltTemplates:
+    """PostgreSQL catalogs holding what a builder made, each built once per test process
+    into a database of its own (with a store folder of its own), then copied with
+    ``CREATE DATABASE ... TEMPLATE`` (and the folder copied) for every test."""
+
+    def __init__(self, admin: sa.Engine, template: str, root: Path) -> None:
+        self.databases = PgDatabases(admin, template)
+        self.root = root
+        self.built: dict[tuple[Any, ...], tuple[str, Path, Any]] = {}
+
+    def clone(self, build: Builder, databases: PgDatabases, store: Path) -> tuple[Catalog, Any]:
+        key = BuiltTemplates.key(build)
+        if key not in self.built:
+            url = self.databases.clone()
+            objects = self.root / f"built-{len(self.built)}" / "objects"
+            cat = fresh_prefix(Catalog(url))
+            cat._backend.set_setting("store", str(objects))
+            value = build(cat)
+            cat.close()
+            name = sa.engine.make_url(url).database
+            assert name is not None
+            self.built[key] = (name, objects, None if isinstance(value, Catalog) else value)
+        name, objects, value = self.built[key]
+        cat = fresh_prefix(Catalog(databases.clone(template=name)))
+        if objects.is_dir():
+            shutil.copytree(objects, store)
+        cat._backend.set_setting("store", str(store))
+        return cat, value
+
+
+@pytest.fixture(scope="session")
+def pg_built_templates(
+    pg_admin: sa.Engine | None,
+    pg_template: str | None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[PgBuiltTemplates | None]:
+    if pg_admin is None or pg_template is None:
+        yield None
+        return
+    templates = PgBuiltTemplates(pg_admin, pg_template, tmp_path_factory.mktemp("pg-built"))
+    yield templates
+    templates.databases.drop_all()
+
+
+@pytest.fixture
+def built_postgres(
+    pg_built_templates: PgBuiltTemplates | None, pg_databases: PgDatabases, tmp_path: Path
+) -> Iterator[BuildCatalog]:
+    """``built_postgres(build)``: as ``built_catalog``, on PostgreSQL."""
+    assert pg_built_templates is not None  # pg_databases skipped or failed otherwise
+    opened: list[Catalog] = []
+
+    def make(build: Builder) -> tuple[Catalog, Any]:
+        store = tmp_path / ("pg-objects" if not opened else f"pg-objects-{len(opened)}")
+        cat, value = pg_built_templates.clone(build, pg_databases, store)
+        opened.append(cat)
+        return cat, value
+
+    yield make
+    for cat in opened:
+        cat.close()
 
 
 # --- remote: a server in a thread ---------------------------------------------------------

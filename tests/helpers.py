@@ -99,6 +99,20 @@ def subject_image_model(
     return cat
 
 
+def species_model(cat: Catalog) -> None:
+    """Vocabulary Species (Mouse ~ mus, Rat ~ rattus) and table Subject referencing it."""
+    cat.create_vocabulary("Species", "Kinds of animals")
+    cat.add_term("Species", "Mouse", "A small rodent", ["mus"])
+    cat.add_term("Species", "Rat", "A larger rodent", ["rattus"])
+    cat.create_table(
+        TableDef(
+            "Subject",
+            column_defs=[ColumnDef("Name", BuiltinType.text, nullok=False)],
+            referenced_tables=["Species"],
+        )
+    )
+
+
 TYPES = [t.value for t in BuiltinType if t.name == t.value]
 
 GOOD_VALUES: dict[str, Any] = {

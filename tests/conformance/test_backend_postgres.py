@@ -18,6 +18,7 @@ from tests.conformance.backend.paging import AbstractPagingTests
 from tests.conformance.backend.queries import AbstractQueryTests
 from tests.conformance.backend.transactions import AbstractTransactionTests
 from tests.conformance.backend.vocabulary import AbstractVocabularyTests
+from tests.conftest import BuildCatalog
 
 
 class PostgresFixtures(BackendFixtures):
@@ -28,6 +29,10 @@ class PostgresFixtures(BackendFixtures):
     @pytest.fixture
     def backend(self) -> str:
         return "postgres"
+
+    @pytest.fixture
+    def built(self, built_postgres: BuildCatalog) -> BuildCatalog:
+        return built_postgres
 
 
 class TestPostgresBags(AbstractBagTests, PostgresFixtures):

@@ -4,6 +4,7 @@ SQLite catalog): every operation crosses the wire, errors are rebuilt by the cli
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from tests.conformance.backend.paging import AbstractPagingTests
 from tests.conformance.backend.queries import AbstractQueryTests
 from tests.conformance.backend.transactions import AbstractTransactionTests
 from tests.conformance.backend.vocabulary import AbstractVocabularyTests
-from tests.conftest import RemoteServer
+from tests.conftest import BuildCatalog, Builder, BuildServer, RemoteServer
 
 
 class RemoteFixtures(BackendFixtures):
@@ -38,6 +39,23 @@ class RemoteFixtures(BackendFixtures):
         """The catalog the server serves, opened straight on its folder."""
         with Catalog(remote_server.location) as served:
             yield served
+
+    @pytest.fixture
+    def built(
+        self, built_server: BuildServer, monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[BuildCatalog]:
+        """A server of its own over the built catalog, and the admin's client of it."""
+        opened: list[Catalog] = []
+
+        def make(build: Builder) -> tuple[Catalog, Any]:
+            server, value = built_server(build)
+            monkeypatch.setenv("ASSETRY_TOKEN", server.tokens["admin"])
+            opened.append(server.catalog("admin"))
+            return opened[-1], value
+
+        yield make
+        for cat in opened:
+            cat.close()
 
 
 class TestRemoteBags(AbstractBagTests, RemoteFixtures):

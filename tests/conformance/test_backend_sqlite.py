@@ -18,6 +18,7 @@ from tests.conformance.backend.paging import AbstractPagingTests
 from tests.conformance.backend.queries import AbstractQueryTests
 from tests.conformance.backend.transactions import AbstractTransactionTests
 from tests.conformance.backend.vocabulary import AbstractVocabularyTests
+from tests.conftest import BuildCatalog
 
 
 class SqliteFixtures(BackendFixtures):
@@ -28,6 +29,10 @@ class SqliteFixtures(BackendFixtures):
     @pytest.fixture
     def backend(self) -> str:
         return "sqlite"
+
+    @pytest.fixture
+    def built(self, built_catalog: BuildCatalog) -> BuildCatalog:
+        return built_catalog
 
 
 class TestSqliteBags(AbstractBagTests, SqliteFixtures):

@@ -9,18 +9,27 @@ Each module holds abstract test classes; a backend's concrete module
 - ``backend``: the backend's name (``"sqlite"``, ``"postgres"``, ``"remote"``);
 - ``database``: a catalog opened straight on the database behind ``catalog`` (the same
   catalog for the database backends; the served catalog for a remote one), for tests that
-  shape content below the public API.
+  shape content below the public API;
+- ``built``: ``built(build)`` gives a fresh catalog on that backend already holding what
+  ``build(cat)`` made, and what it returned. The model is built once per test process and
+  copied for each test (a SQLite file, ``CREATE DATABASE ... TEMPLATE``, a server over a
+  copied SQLite catalog): tests whose subject is not the building (terms, types, history)
+  start from it. Model changes themselves (``model.py``) are made through each backend.
 
-``stocked`` (``catalog`` holding ``helpers.stock_every_type``) is built here, through
-the backend's own API.
+``stocked`` and ``subject_image`` are the models most classes share.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from assetry import Catalog
-from tests.helpers import stock_every_type
+from tests.helpers import stock_every_type, subject_image_model
+
+Build = Callable[[Callable[[Catalog], Any]], tuple[Catalog, Any]]
 
 
 class BackendFixtures:
@@ -39,7 +48,17 @@ class BackendFixtures:
         return catalog
 
     @pytest.fixture
-    def stocked(self, catalog: Catalog) -> Catalog:
+    def built(self) -> Build:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def stocked(self, built: Build) -> Catalog:
         """Table Typed (a column of every type, a row of good values), Subject, Sample."""
-        stock_every_type(catalog)
-        return catalog
+        cat, _ = built(stock_every_type)
+        return cat
+
+    @pytest.fixture
+    def subject_image(self, built: Build) -> Catalog:
+        """A catalog holding ``helpers.subject_image_model``."""
+        cat, _ = built(subject_image_model)
+        return cat

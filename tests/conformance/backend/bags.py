@@ -10,14 +10,16 @@ import pytest
 
 from assetry import Catalog, DatasetSpec
 from tests.bags.test_roundtrip import EVERY_KIND, build, check_round_trip
+from tests.conformance.backend import Build
 from tests.conftest import clone_sqlite
 from tests.helpers import dataset_study, tree
 
 
 class AbstractBagTests:
     @pytest.fixture
-    def study(self, catalog: Catalog) -> tuple[Catalog, str, dict[str, str]]:
-        return (catalog, *dataset_study(catalog))
+    def study(self, built: Build) -> tuple[Catalog, str, dict[str, str]]:
+        cat, (ds, rids) = built(dataset_study)
+        return cat, ds, rids
 
     def test_a_version_exports_byte_identically_after_changes(
         self, study: tuple[Catalog, str, dict[str, str]], tmp_path: Path

@@ -17,7 +17,6 @@ from tests.helpers import (
     STORED_GOOD_VALUES,
     TYPES,
     catalog_state,
-    subject_image_model,
 )
 
 ALL_TYPES = [
@@ -112,8 +111,8 @@ class AbstractColumnTypeTests:
         [row] = catalog.get_table_as_dict("Run")
         assert row["Epochs"] == 10
 
-    def test_dataframe_types_and_filters(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_dataframe_types_and_filters(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         [a, _b] = catalog.insert("Subject", [{"Name": "a", "Age": 3}, {"Name": "b"}])
         frame = catalog.get_table_as_dataframe("Subject")
         assert list(frame.columns) == ["RID", "RCT", "RMT", "RCB", "RMB", "Name", "Age", "Species"]

@@ -3,9 +3,12 @@ members of nested datasets in one recursive query."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from assetry import Catalog, ColumnDef
+from tests.conformance.backend import Build
 from tests.helpers import stored_file, subject_image_model
 
 
@@ -19,13 +22,14 @@ def rids_by_table(members: dict) -> dict[str, list[str]]:
 
 class AbstractDatasetTests:
     @pytest.fixture
-    def cat(self, catalog: Catalog) -> Catalog:
-        return subject_image_model(
-            catalog,
+    def cat(self, built: Build) -> Catalog:
+        model = functools.partial(
+            subject_image_model,
             subject_columns=[ColumnDef("Name", "text")],
             image_columns=[],
             element_types=["Subject", "Image"],
         )
+        return built(model)[0]
 
     def test_membership_changes_mint_minor_versions(self, cat: Catalog) -> None:
         s = subjects(cat, 3)

@@ -20,7 +20,7 @@ from assetry import (
     TermNotFound,
     ValidationError,
 )
-from tests.helpers import catalog_state, refused, rid_of, subject_image_model
+from tests.helpers import catalog_state, refused, rid_of
 
 UNKNOWN_TABLE_CALLS: dict[str, Callable[[Catalog, str], object]] = {
     "insert": lambda cat, t: cat.insert(t, [{"Name": "x"}]),
@@ -74,8 +74,8 @@ class AbstractErrorTests:
             assert table in str(err), (label, str(err))
         assert catalog_state(stocked) == before
 
-    def test_resolve_unknown_and_deleted_rid(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_resolve_unknown_and_deleted_rid(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         with pytest.raises(RIDNotFound):
             catalog.resolve_rid("ZZZZZZZZ-1")
         [rid] = catalog.insert("Subject", [{"Name": "gone"}])
@@ -83,8 +83,8 @@ class AbstractErrorTests:
         with pytest.raises(RIDNotFound, match="deleted at snapshot"):
             catalog.resolve_rid(rid)
 
-    def test_update_and_delete_unknown_rid(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_update_and_delete_unknown_rid(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         with pytest.raises(RIDNotFound):
             catalog.update("Subject", [{"RID": "ZZZZZZZZ-1", "Age": 1}])
         with pytest.raises(RIDNotFound):

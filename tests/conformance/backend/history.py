@@ -17,7 +17,7 @@ from assetry import (
     TermNotFound,
     ValidationError,
 )
-from tests.helpers import refused, subject_image_model
+from tests.helpers import refused
 
 BAD_SNAPSHOTS: list[object] = [0, -1, 10**9, "3", 2.5, True]
 
@@ -41,9 +41,9 @@ class AbstractHistoryTests:
         assert catalog.snapshot() == start + 2
 
     def test_history_of_a_row(
-        self, catalog: Catalog, backend: str, monkeypatch: pytest.MonkeyPatch
+        self, subject_image: Catalog, backend: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        subject_image_model(catalog)
+        catalog = subject_image
         monkeypatch.setenv("ASSETRY_USER", "alice")
         [rid] = catalog.insert("Subject", [{"Name": "S1", "Age": 1}])
         s1 = catalog.snapshot()
@@ -66,8 +66,8 @@ class AbstractHistoryTests:
         assert versions[1]["row"]["RCB"] == "alice" and versions[1]["row"]["RMB"] == "bob"
         assert versions[2]["row"] is None
 
-    def test_reads_as_of_a_snapshot(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_reads_as_of_a_snapshot(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         [a, b] = catalog.insert("Subject", [{"Name": "a", "Age": 1}, {"Name": "b", "Age": 1}])
         s1 = catalog.snapshot()
         catalog.update("Subject", [{"RID": a, "Age": 5}])
@@ -84,8 +84,8 @@ class AbstractHistoryTests:
         assert first[0]["RID"] == min(a, b)
         assert c not in [r["RID"] for r in catalog.get_table_as_dict("Subject", as_of=s1)]
 
-    def test_model_is_versioned(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_model_is_versioned(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         catalog.insert("Subject", [{"Name": "a"}])
         before = catalog.snapshot()
         catalog.add_column("Subject", ColumnDef("Weight", "float8"))
@@ -98,8 +98,8 @@ class AbstractHistoryTests:
         with pytest.raises(TableNotFound):
             list(catalog.get_table_as_dict("Image", as_of=1))
 
-    def test_resolve_rid_as_of(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_resolve_rid_as_of(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         [a, b] = catalog.insert("Subject", [{"Name": "a", "Age": 1}, {"Name": "b", "Age": 2}])
         s1 = catalog.snapshot()
         catalog.update("Subject", [{"RID": a, "Age": 5}])
@@ -121,8 +121,8 @@ class AbstractHistoryTests:
         unchanged = catalog.resolve_rid(c)
         assert catalog.resolve_rid(c, as_of=catalog.snapshot()) == unchanged
 
-    def test_search_as_of(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_search_as_of(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         [a, b] = catalog.insert("Subject", [{"Name": "liver one"}, {"Name": "liver two"}])
         s1 = catalog.snapshot()
         catalog.update("Subject", [{"RID": a, "Name": "kidney one"}])

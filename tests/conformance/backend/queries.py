@@ -9,7 +9,8 @@ import pytest
 
 from assetry import Catalog, ValidationError
 from assetry.sql.pathbuilder import Condition
-from tests.helpers import PathStock, path_stock, stock_for_paths, subject_image_model
+from tests.conformance.backend import Build
+from tests.helpers import PathStock, path_stock, stock_for_paths
 
 
 def names(rows: list[dict[str, object]]) -> list[object]:
@@ -18,8 +19,8 @@ def names(rows: list[dict[str, object]]) -> list[object]:
 
 class AbstractQueryTests:
     @pytest.fixture
-    def stock(self, catalog: Catalog) -> PathStock:
-        return path_stock(catalog, stock_for_paths(catalog))
+    def stock(self, built: Build) -> PathStock:
+        return path_stock(*built(stock_for_paths))
 
     def test_every_operator(self, stock: PathStock) -> None:
         s = stock.pb.schemas[stock.cat.domain_schema].Subject
@@ -59,8 +60,8 @@ class AbstractQueryTests:
         t = stock.pb.schemas[stock.cat.ml_schema].Execution
         assert len(t.filter(t.Status == "created").entities().fetch()) == 1
 
-    def test_search(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_search(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         catalog.insert("Subject", [{"Name": "liver sample 100%"}, {"Name": "kidney"}])
         hits = catalog.search("LIVER 100%")
         assert [(h["Table"], h["Name"]) for h in hits] == [("Subject", "liver sample 100%")]

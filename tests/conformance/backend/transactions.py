@@ -18,7 +18,6 @@ from tests.helpers import (
     refused,
     rid_of,
     stored_file,
-    subject_image_model,
 )
 
 FILES = 20
@@ -76,8 +75,10 @@ def killed_upload_finishes_on_restore(catalog: Catalog, point: str, clean: str) 
 
 
 class AbstractTransactionTests:
-    def test_a_failed_change_takes_no_snapshot_and_keeps_no_history(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_a_failed_change_takes_no_snapshot_and_keeps_no_history(
+        self, subject_image: Catalog
+    ) -> None:
+        catalog = subject_image
         [rid] = catalog.insert("Subject", [{"Name": "a"}])
         before = catalog.snapshot()
         with pytest.raises(ValidationError):
@@ -85,8 +86,8 @@ class AbstractTransactionTests:
         assert catalog.snapshot() == before
         assert len(catalog.history(rid)) == 1
 
-    def test_empty_insert_changes_nothing(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_empty_insert_changes_nothing(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         snapshot = catalog.snapshot()
         assert catalog.insert("Subject", []) == []
         assert catalog.snapshot() == snapshot
@@ -107,8 +108,8 @@ class AbstractTransactionTests:
             stocked.delete("Sample", [sample, "ZZZZZZZZ-1"])
         assert catalog_state(stocked) == before
 
-    def test_foreign_keys_are_enforced(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_foreign_keys_are_enforced(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         [subject] = catalog.insert("Subject", [{"Name": "S1"}])
         image = {**stored_file(catalog, b"abc"), "Subject": subject.lower()}
         [rid] = catalog.insert("Image", [image])

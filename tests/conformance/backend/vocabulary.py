@@ -9,8 +9,15 @@ from typing import Any
 
 import pytest
 
-from assetry import BuiltinType, Catalog, ColumnDef, ConflictError, TableDef, ValidationError
-from tests.helpers import catalog_state, refused, subject_image_model
+from assetry import Catalog, ConflictError, ValidationError
+from tests.conformance.backend import Build
+from tests.helpers import catalog_state, refused, species_model
+
+
+def colors_model(cat: Catalog) -> None:
+    cat.create_vocabulary("Color")
+    cat.add_term("Color", "Red", synonyms=["rouge"])
+    cat.add_term("Color", "Blue")
 
 
 def _refused(cat: Catalog, call: Callable[[], Any], error: type[Exception], match: str) -> None:
@@ -24,26 +31,14 @@ def _refused(cat: Catalog, call: Callable[[], Any], error: type[Exception], matc
 
 class AbstractVocabularyTests:
     @pytest.fixture
-    def species(self, catalog: Catalog) -> Catalog:
+    def species(self, built: Build) -> Catalog:
         """A catalog with vocabulary Species (Mouse ~ mus, Rat ~ rattus) and table Subject."""
-        catalog.create_vocabulary("Species", "Kinds of animals")
-        catalog.add_term("Species", "Mouse", "A small rodent", ["mus"])
-        catalog.add_term("Species", "Rat", "A larger rodent", ["rattus"])
-        catalog.create_table(
-            TableDef(
-                "Subject",
-                column_defs=[ColumnDef("Name", BuiltinType.text, nullok=False)],
-                referenced_tables=["Species"],
-            )
-        )
-        return catalog
+        return built(species_model)[0]
 
     @pytest.fixture
-    def colors(self, catalog: Catalog) -> Catalog:
-        catalog.create_vocabulary("Color")
-        catalog.add_term("Color", "Red", synonyms=["rouge"])
-        catalog.add_term("Color", "Blue")
-        return catalog
+    def colors(self, built: Build) -> Catalog:
+        """A catalog with vocabulary Color: Red ~ rouge, and Blue."""
+        return built(colors_model)[0]
 
     # --- case and synonyms ---------------------------------------------------------------
 
@@ -229,8 +224,8 @@ class AbstractVocabularyTests:
         species.update("Subject", [{"RID": rid, "Species": "RATTUS"}])
         assert species.resolve_rid(rid).row["Species"] == "Rat"
 
-    def test_vocabulary_column_stores_canonical_name(self, catalog: Catalog) -> None:
-        subject_image_model(catalog)
+    def test_vocabulary_column_stores_canonical_name(self, subject_image: Catalog) -> None:
+        catalog = subject_image
         [rid] = catalog.insert("Subject", [{"Name": "S1", "Species": "MOUSE"}])
         assert catalog.resolve_rid(rid).row["Species"] == "Mus musculus"
         frame = catalog.get_table_as_dataframe("Subject", filters={"Species": "mouse"})

@@ -19,7 +19,7 @@ from assetry import (
     ValidationError,
 )
 from tests.conftest import BuildCatalog
-from tests.helpers import catalog_state, refused, stored_file
+from tests.helpers import catalog_state, refused, species_model, stored_file
 
 BUILTIN_VOCABULARIES = {
     "Asset_Role": ["Input", "Output"],
@@ -81,20 +81,6 @@ BUILTIN_VOCABULARIES = {
 
 def names(terms: list[Term]) -> list[str]:
     return sorted(t.name for t in terms)
-
-
-def species_model(cat: Catalog) -> None:
-    """Vocabulary Species (Mouse ~ mus, Rat ~ rattus) and table Subject referencing it."""
-    cat.create_vocabulary("Species", "Kinds of animals")
-    cat.add_term("Species", "Mouse", "A small rodent", ["mus"])
-    cat.add_term("Species", "Rat", "A larger rodent", ["rattus"])
-    cat.create_table(
-        TableDef(
-            "Subject",
-            column_defs=[ColumnDef("Name", BuiltinType.text, nullok=False)],
-            referenced_tables=["Species"],
-        )
-    )
 
 
 @pytest.fixture
