@@ -18,7 +18,7 @@ import pytest
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef, __version__
 from assetry.cli.main import main
-from tests.conftest import NewCatalog
+from tests.conftest import BuildCatalog, NewCatalog
 
 
 class Result:
@@ -65,34 +65,39 @@ def location(new_catalog: NewCatalog, tmp_path: Path) -> str:
     return str(path)
 
 
-@pytest.fixture
-def study(new_catalog: NewCatalog, tmp_path: Path) -> tuple[str, list[str]]:
-    """A catalog with a Species vocabulary and two Subject rows; returns (location, RIDs)."""
-    path = tmp_path / "study"
-    with new_catalog(path) as cat:
-        cat.create_vocabulary("Species", comment="species of a subject")
-        cat.add_term("Species", "Mus musculus", description="mouse", synonyms=["mouse"])
-        cat.add_term("Species", "Danio rerio", synonyms=["zebrafish"])
-        cat.create_table(
-            TableDef(
-                "Subject",
-                column_defs=[
-                    ColumnDef("Name", BuiltinType.text, nullok=False),
-                    ColumnDef("Age", BuiltinType.int4),
-                ],
-                referenced_tables=["Species"],
-                comment="a subject",
-            )
-        )
-        rids = cat.insert(
+def study_model(cat: Catalog) -> list[str]:
+    """A Species vocabulary and two Subject rows (S1 updated once); returns their RIDs."""
+    cat.create_vocabulary("Species", comment="species of a subject")
+    cat.add_term("Species", "Mus musculus", description="mouse", synonyms=["mouse"])
+    cat.add_term("Species", "Danio rerio", synonyms=["zebrafish"])
+    cat.create_table(
+        TableDef(
             "Subject",
-            [
-                {"Name": "S1", "Species": "mouse", "Age": 3},
-                {"Name": "S2", "Species": "zebrafish", "Age": 5},
+            column_defs=[
+                ColumnDef("Name", BuiltinType.text, nullok=False),
+                ColumnDef("Age", BuiltinType.int4),
             ],
+            referenced_tables=["Species"],
+            comment="a subject",
         )
-        cat.update("Subject", [{"RID": rids[0], "Age": 4}])
-    return str(path), rids
+    )
+    rids = cat.insert(
+        "Subject",
+        [
+            {"Name": "S1", "Species": "mouse", "Age": 3},
+            {"Name": "S2", "Species": "zebrafish", "Age": 5},
+        ],
+    )
+    cat.update("Subject", [{"RID": rids[0], "Age": 4}])
+    return rids
+
+
+@pytest.fixture
+def study(built_catalog: BuildCatalog) -> tuple[str, list[str]]:
+    """A catalog holding ``study_model`` (copied from one built once); (location, RIDs)."""
+    cat, rids = built_catalog(study_model)
+    cat.close()
+    return cat.location, rids
 
 
 # --- global behaviour ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ shared with ``test_cli.py``)."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from assetry import Catalog, ColumnDef, TableDef
 from tests.cli.test_cli import make_runner
-from tests.conftest import BAGIT_CONFORMANCE, NewCatalog, clone_sqlite
+from tests.conftest import BAGIT_CONFORMANCE, BuildCatalog, NewCatalog
 
 CONFORMANCE = BAGIT_CONFORMANCE / "v1.0" / "invalid"
 
@@ -36,25 +37,34 @@ class Study:
         return ["--catalog", self.loc, *argv]
 
 
+def study_model(cat: Catalog) -> tuple[str, list[str], list[str], str]:
+    """Subject, Note, Image (of a subject), two element types, two subjects, a note, two
+    ingested images and dataset 0.2.0 of S1 and both images: (dataset, subjects, images,
+    note)."""
+    cat.create_table(TableDef("Subject", [ColumnDef("Name", "text")]))
+    cat.create_table(TableDef("Note", [ColumnDef("Text", "text")]))
+    cat.create_asset("Image", [ColumnDef("Width", "int4")], referenced_tables=["Subject"])
+    cat.add_dataset_element_type("Subject")
+    cat.add_dataset_element_type("Image")
+    subjects = cat.insert("Subject", [{"Name": "S1"}, {"Name": "S2"}])
+    [note] = cat.insert("Note", [{"Text": "not a member"}])
+    with tempfile.TemporaryDirectory() as folder:
+        files = [Path(folder) / "a.png", Path(folder) / "b.png"]
+        files[0].write_bytes(b"alpha pixels" * 10)
+        files[1].write_bytes(b"beta pixels" * 10)
+        images = [a["RID"] for a in cat.upload_assets("Image", files)]
+    cat.update("Image", [{"RID": images[0], "Subject": subjects[0], "Width": 64}])
+    ds = cat.create_dataset("Training", description="study")
+    assert cat.add_dataset_members(ds, [subjects[0], *images]) == "0.2.0"
+    return ds, subjects, images, note
+
+
 @pytest.fixture
-def study(sqlite_template: Path, tmp_path: Path) -> Study:
-    files = tmp_path / "files"
-    files.mkdir()
-    (files / "a.png").write_bytes(b"alpha pixels" * 10)
-    (files / "b.png").write_bytes(b"beta pixels" * 10)
-    with clone_sqlite(sqlite_template, tmp_path / "study") as cat:
-        cat.create_table(TableDef("Subject", [ColumnDef("Name", "text")]))
-        cat.create_table(TableDef("Note", [ColumnDef("Text", "text")]))
-        cat.create_asset("Image", [ColumnDef("Width", "int4")], referenced_tables=["Subject"])
-        cat.add_dataset_element_type("Subject")
-        cat.add_dataset_element_type("Image")
-        subjects = cat.insert("Subject", [{"Name": "S1"}, {"Name": "S2"}])
-        [note] = cat.insert("Note", [{"Text": "not a member"}])
-        images = [a["RID"] for a in cat.upload_assets("Image", [files / "a.png", files / "b.png"])]
-        cat.update("Image", [{"RID": images[0], "Subject": subjects[0], "Width": 64}])
-        ds = cat.create_dataset("Training", description="study")
-        assert cat.add_dataset_members(ds, [subjects[0], *images]) == "0.2.0"
-    return Study(str(tmp_path / "study"), ds, subjects, images, note)
+def study(built_catalog: BuildCatalog) -> Study:
+    """A catalog holding ``study_model`` (copied from one built once)."""
+    cat, (ds, subjects, images, note) = built_catalog(study_model)
+    cat.close()
+    return Study(cat.location, ds, subjects, images, note)
 
 
 def test_help_lists_the_new_commands(run: Any) -> None:
