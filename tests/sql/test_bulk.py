@@ -13,6 +13,7 @@ from assetry import BuiltinType, Catalog, ColumnDef, TableDef, ValidationError
 from assetry.sql import bulk, rows
 from assetry.sql.session import Session
 from assetry.sql.vocab import resolve
+from tests.conftest import BuildCatalog
 
 ROWS = 40  # above bulk.MIN_ROWS, so the executemany path runs too
 
@@ -116,9 +117,9 @@ BAD: list[tuple[str, Any, str]] = [
 
 @pytest.mark.parametrize(("column", "value", "message"), BAD, ids=[b[2][7:40] for b in BAD])
 def test_a_bad_value_is_reported_as_row_by_row_checks_do(
-    sqlite_catalog: Catalog, column: str, value: Any, message: str
+    built_catalog: BuildCatalog, column: str, value: Any, message: str
 ) -> None:
-    subjects = define(sqlite_catalog)
+    sqlite_catalog, subjects = built_catalog(define)
     given = good_rows(subjects)
     given[7][column] = value
     fast, (_, problems) = both_ways(sqlite_catalog, "Sample", given)
@@ -135,8 +136,8 @@ def test_a_bad_value_is_reported_as_row_by_row_checks_do(
     assert list(sqlite_catalog.get_table_as_dict("Sample")) == []
 
 
-def test_many_problems_keep_row_order_and_the_first_fifty(sqlite_catalog: Catalog) -> None:
-    subjects = define(sqlite_catalog)
+def test_many_problems_keep_row_order_and_the_first_fifty(built_catalog: BuildCatalog) -> None:
+    sqlite_catalog, subjects = built_catalog(define)
     given = [dict(row) for row in good_rows(subjects) * 3]
     for i, row in enumerate(given):
         row["Small"] = "x" if i % 2 else row["Small"]
