@@ -18,6 +18,7 @@ import pytest
 from assetry import Catalog, RIDNotFound, ValidationError
 from assetry.records.lineage import LineageGraph
 from assetry.sql.lineage import walk
+from tests.conftest import BuildCatalog
 from tests.helpers import (
     add_edges,
     build_world,
@@ -83,8 +84,8 @@ def test_unknown_rid_and_bad_arguments(catalog: Catalog) -> None:
             lineage(catalog, wf, "upstream", depth)  # type: ignore[arg-type]
 
 
-def test_isolated_rid_and_rid_without_upstream(catalog: Catalog) -> None:
-    w = build_world(catalog)
+def test_isolated_rid_and_rid_without_upstream(built_catalog: BuildCatalog) -> None:
+    catalog, w = built_catalog(build_world)
     lonely = workflow(catalog, "lonely")
     g = lineage(catalog, lonely.lower(), "both")  # RIDs are case-insensitive
     assert g.nodes == [{"rid": lonely, "kind": "workflow", "table": "Workflow", "label": "lonely"}]
@@ -99,8 +100,8 @@ def test_isolated_rid_and_rid_without_upstream(catalog: Catalog) -> None:
     assert g.nodes == [{"rid": term, "kind": "row", "table": "Asset_Type", "label": "Mask"}]
 
 
-def test_members_of_any_table_and_nested_datasets(catalog: Catalog) -> None:
-    w = build_world(catalog)
+def test_members_of_any_table_and_nested_datasets(built_catalog: BuildCatalog) -> None:
+    catalog, w = built_catalog(build_world)
     parent = dataset(catalog, "parent")
     term = catalog.add_term("Asset_Type", "Mask").rid
     add_edges(
@@ -116,8 +117,8 @@ def test_members_of_any_table_and_nested_datasets(catalog: Catalog) -> None:
     assert kinds[w.d] == "dataset" and kinds[term] == "row" and kinds[w.a0] == "asset"
 
 
-def test_edges_to_deleted_rows_keep_their_rid(catalog: Catalog) -> None:
-    w = build_world(catalog)
+def test_edges_to_deleted_rows_keep_their_rid(built_catalog: BuildCatalog) -> None:
+    catalog, w = built_catalog(build_world)
     gone = "ZZZZZZZZ-7"
     add_edges(catalog, [(w.e1, "Execution", gone, "Image", "generated", None)])
     g = lineage(catalog, gone, "upstream")
@@ -126,8 +127,8 @@ def test_edges_to_deleted_rows_keep_their_rid(catalog: Catalog) -> None:
     assert w.e1 in node_rids(g)
 
 
-def test_unknown_relations_are_ignored(catalog: Catalog) -> None:
-    w = build_world(catalog)
+def test_unknown_relations_are_ignored(built_catalog: BuildCatalog) -> None:
+    catalog, w = built_catalog(build_world)
     [odd] = images(catalog, "odd.png")
     add_edges(catalog, [(w.e1, "Execution", odd, "Image", "derived", None)])
     assert odd not in node_rids(lineage(catalog, w.e1, "both"))
@@ -137,8 +138,8 @@ def test_unknown_relations_are_ignored(catalog: Catalog) -> None:
 # --- renderings ---------------------------------------------------------------------------------
 
 
-def test_renderings_of_a_catalog_graph(catalog: Catalog) -> None:
-    w = build_world(catalog)
+def test_renderings_of_a_catalog_graph(built_catalog: BuildCatalog) -> None:
+    catalog, w = built_catalog(build_world)
     g = lineage(catalog, w.a2, "upstream")
 
     dot = g.to_dot()
