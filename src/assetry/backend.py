@@ -167,6 +167,36 @@ class Backend(abc.ABC):
         """
 
     @abc.abstractmethod
+    def sorted_rows(
+        self,
+        table: str,
+        conditions: list[tuple[str, str, Any]],
+        sort: str,
+        descending: bool,
+        after: list[Any] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """One keyset page of the current rows of ``table`` meeting every condition (as
+        in ``query_rows``), ordered by column ``sort`` and then RID (NULL before every
+        value; the reverse when ``descending``): at most ``limit`` (up to ``PAGE_SIZE``)
+        rows, those after ``after`` = ``[value of sort, RID]`` of the previous page's last
+        row when given. json columns cannot be sorted. The cost of a page does not grow
+        with how far into the table it is."""
+
+    @abc.abstractmethod
+    def count_rows(self, table: str, conditions: list[tuple[str, str, Any]]) -> int:
+        """How many current rows of ``table`` meet every condition (as in
+        ``query_rows``)."""
+
+    @abc.abstractmethod
+    def value_counts(
+        self, table: str, column: str, conditions: list[tuple[str, str, Any]], limit: int
+    ) -> list[tuple[Any, int]]:
+        """``(value, count)`` of column ``column`` over the current rows of ``table``
+        meeting every condition, the most frequent first (then by value, NULL first): at
+        most ``limit`` (up to 1000) values. json columns cannot be counted."""
+
+    @abc.abstractmethod
     def search(
         self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None
     ) -> list[dict[str, Any]]:

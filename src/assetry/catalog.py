@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from assetry import config
 from assetry.api.bags import Bags
@@ -386,6 +386,53 @@ class Catalog:
         """Rows whose text columns contain every word of ``text``, each with ``Table``;
         with ``as_of``, the rows as they were at that snapshot."""
         return self._backend.search(text, tables, limit, as_of=as_of)
+
+    def query_page(
+        self,
+        table: str,
+        conditions: Sequence[tuple[str, str, Any]] = (),
+        sort: str = "RID",
+        descending: bool = False,
+        after: Sequence[Any] | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """One page of the rows of ``table`` meeting every ``(column, op, value)``
+        condition (as ``pathBuilder`` filters), sorted by ``sort`` then RID (NULL first;
+        reversed when ``descending``). Pass ``after=[row[sort], row["RID"]]`` of a page's
+        last row for the next page (keyset pagination: any page costs the same)."""
+        return self._backend.sorted_rows(
+            table,
+            list(conditions),
+            sort,
+            descending,
+            None if after is None else list(after),
+            limit,
+        )
+
+    def count_rows(self, table: str, conditions: Sequence[tuple[str, str, Any]] = ()) -> int:
+        """How many rows of ``table`` meet every ``(column, op, value)`` condition."""
+        return self._backend.count_rows(table, list(conditions))
+
+    def value_counts(
+        self,
+        table: str,
+        column: str,
+        conditions: Sequence[tuple[str, str, Any]] = (),
+        limit: int = 100,
+    ) -> list[tuple[Any, int]]:
+        """``(value, count)`` pairs of ``column`` over the rows meeting every condition,
+        the most frequent first (e.g. how often each term of a vocabulary column is
+        used)."""
+        return self._backend.value_counts(table, column, list(conditions), limit)
+
+    def open_asset(self, rid: str) -> BinaryIO:
+        """The stored bytes of asset ``rid`` as a binary stream (for previews and
+        streaming downloads; read the whole object and compare its ``SHA256`` to check
+        it, as ``download_asset`` does)."""
+        found = self._backend.resolve_rid(reads.checked_rid(rid))
+        if self._backend.table_kind(found.table) != "asset":
+            raise ValidationError(f"{rid} is a row of {found.table!r}, not an asset")
+        return self._context.store().open_raw(found.row["SHA256"])
 
     def snapshot(self) -> int:
         """The catalog's current snapshot number."""

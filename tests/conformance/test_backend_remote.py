@@ -11,6 +11,7 @@ import pytest
 from assetry import Catalog
 from tests.conformance.backend import BackendFixtures
 from tests.conformance.backend.bags import AbstractBagTests
+from tests.conformance.backend.browsing import AbstractBrowsingTests
 from tests.conformance.backend.column_types import AbstractColumnTypeTests
 from tests.conformance.backend.concurrency import AbstractConcurrencyTests
 from tests.conformance.backend.datasets import AbstractDatasetTests
@@ -59,6 +60,10 @@ class RemoteFixtures(BackendFixtures):
 
 
 class TestRemoteBags(AbstractBagTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteBrowsing(AbstractBrowsingTests, RemoteFixtures):
     pass
 
 

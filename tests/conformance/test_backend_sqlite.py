@@ -7,6 +7,7 @@ import pytest
 from assetry import Catalog
 from tests.conformance.backend import BackendFixtures
 from tests.conformance.backend.bags import AbstractBagTests
+from tests.conformance.backend.browsing import AbstractBrowsingTests
 from tests.conformance.backend.column_types import AbstractColumnTypeTests
 from tests.conformance.backend.concurrency import AbstractConcurrencyTests
 from tests.conformance.backend.datasets import AbstractDatasetTests
@@ -36,6 +37,10 @@ class SqliteFixtures(BackendFixtures):
 
 
 class TestSqliteBags(AbstractBagTests, SqliteFixtures):
+    pass
+
+
+class TestSqliteBrowsing(AbstractBrowsingTests, SqliteFixtures):
     pass
 
 

@@ -155,6 +155,39 @@ class HttpBackend(Backend):
             self._op("query_rows", table=table, conditions=conditions, limit=limit),
         )
 
+    def sorted_rows(
+        self,
+        table: str,
+        conditions: list[tuple[str, str, Any]],
+        sort: str,
+        descending: bool,
+        after: list[Any] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        return typing.cast(
+            list[dict[str, Any]],
+            self._op(
+                "sorted_rows",
+                table=table,
+                conditions=conditions,
+                sort=sort,
+                descending=descending,
+                after=after,
+                limit=limit,
+            ),
+        )
+
+    def count_rows(self, table: str, conditions: list[tuple[str, str, Any]]) -> int:
+        return typing.cast(int, self._op("count_rows", table=table, conditions=conditions))
+
+    def value_counts(
+        self, table: str, column: str, conditions: list[tuple[str, str, Any]], limit: int
+    ) -> list[tuple[Any, int]]:
+        found = self._op(
+            "value_counts", table=table, column=column, conditions=conditions, limit=limit
+        )
+        return [(value, count) for value, count in found]
+
     def search(
         self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None
     ) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ from assetry.sql import (
 )
 from assetry.sql.backend_artifacts import SqlArtifactsMixin
 from assetry.sql.backend_assets import SqlAssetsMixin
+from assetry.sql.backend_browse import SqlBrowseMixin
 from assetry.sql.backend_datasets import SqlDatasetsMixin
 from assetry.sql.engine import WRITE_OPTION, make_engine, translated_errors
 from assetry.sql.model import Model, build_metadata
@@ -84,7 +85,7 @@ def _set_synchronous(conn: sa.Connection, level: str) -> None:
     driver.execute("PRAGMA synchronous=NORMAL" if level == "NORMAL" else "PRAGMA synchronous=FULL")
 
 
-class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, SqlArtifactsMixin, Backend):
+class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, SqlArtifactsMixin, SqlBrowseMixin, Backend):
     """A catalog stored in a relational database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: sa.Engine, label: str, store_base: Path | None = None) -> None:
