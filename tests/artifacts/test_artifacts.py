@@ -88,6 +88,28 @@ def test_same_content_as_the_latest_returns_it_with_a_warning(cat: Catalog, tmp_
     assert changed.version == 2
 
 
+def test_same_content_with_new_tags_sets_them_on_the_version(cat: Catalog) -> None:
+    first = cat.artifacts.register("scores", data={"f1": 0.9}, tags={"team": "fraud"})
+    with pytest.warns(UserWarning, match="equals version 1"):
+        again = cat.artifacts.register("scores", data={"f1": 0.9}, tags={"stage": "production"})
+    assert again.rid == first.rid
+    assert again.tags == {"stage": "production", "team": "fraud"}
+    assert [v.name for v in cat.artifacts.search("stage:production")] == ["scores"]
+
+
+def test_tag_and_partition_keys_that_are_parameter_names_go_in_a_mapping(cat: Catalog) -> None:
+    v = cat.artifacts.register("keys", data=[1], partitions={"time_range": "q1", "name": "a"})
+    tagged = cat.artifacts.tag(v, {"version": "2", "tags": "x"}, team="fraud")
+    assert tagged.tags == {"tags": "x", "team": "fraud", "version": "2"}
+    assert cat.artifacts.untag(v, "version").tags == {"tags": "x", "team": "fraud"}
+    found = cat.artifacts.query("keys", {"time_range": "q1", "name": "a"})
+    assert isinstance(found, ArtifactVersion) and found.rid == v.rid
+    with pytest.raises(ValidationError, match="'team' is given twice"):
+        cat.artifacts.tag(v, {"team": "a"}, team="b")
+    with pytest.raises(ValidationError, match="must be a mapping"):
+        cat.artifacts.query("keys", ["time_range"])  # type: ignore[arg-type]
+
+
 def test_tags_aliases_and_their_history(cat: Catalog) -> None:
     v1 = cat.artifacts.register("clf", artifact_type="Model", data=[1])
     v2 = cat.artifacts.register("clf", data=[2])
@@ -282,6 +304,8 @@ def test_partition_keys_must_be_the_declared_ones(cat: Catalog) -> None:
                                time_partition=dt.datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
     with pytest.raises(ValidationError, match="no time zone"):
         cat.artifacts.register("t", data=[1], time_partition=dt.datetime(2026, 1, 1))
+    with pytest.raises(ValidationError, match="no partition key 'country' \\(its keys: region\\)"):
+        cat.artifacts.query("p", country="us")
     assert [v.version for v in cat.artifacts.list(name="p")] == [1]
 
 

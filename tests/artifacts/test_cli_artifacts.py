@@ -402,8 +402,11 @@ def test_tag_sets_and_removes(run: Run, shop: Shop) -> None:
     assert set(doc) == {"artifact", "set", "removed", "absent"}
     assert doc["set"] == {"owner": "bo"} and doc["removed"] == ["stage"] and doc["absent"] == []
     assert doc["artifact"]["tags"] == {"owner": "bo"}
+    # Keys that are parameter names of cat.artifacts.tag are tags like any other.
+    named = run(*shop.c("--json", "artifacts", "tag", shop.v1, "version=3")).json()
+    assert named["artifact"]["tags"] == {"owner": "bo", "version": "3"}
     with Catalog(shop.loc) as cat:
-        assert cat.artifacts.get(shop.v1).tags == {"owner": "bo"}
+        assert cat.artifacts.get(shop.v1).tags == {"owner": "bo", "version": "3"}
         assert cat.artifacts.search("owner:bo")[0].rid == shop.v1
 
 
@@ -504,7 +507,6 @@ BAD = [
     (["tag", "fraud_detector", "stage"], "tag 'stage' is not KEY=VALUE"),
     (["tag", "fraud_detector", "bad key=x"], "tag key 'bad key' is not allowed"),
     (["tag", "fraud_detector", "a=1", "--remove", "a"], "tag 'a' is both set and removed"),
-    (["tag", "fraud_detector", "version=3"], "tag key 'version' cannot be given here"),
     (["tag", "nope", "a=1"], "no artifact 'nope'"),
     (["alias", "fraud_detector", "3"], "alias '3' is not allowed: it reads as a version"),
     (["alias", "fraud_detector", "bad alias"], "alias 'bad alias' is not allowed"),
@@ -528,7 +530,7 @@ BAD = [
         ],  # fmt: skip
         "not both",
     ),
-    (["query", "ride_count_data", "name=x"], "partition key 'name' cannot be given here"),
+    (["query", "ride_count_data", "name=x"], "has no partition key 'name' (its keys: region)"),
     (["delete", "fraud_detector"], "which version of 'fraud_detector'? give --version N"),
     (["delete", "nope", "--version", "1"], "no artifact 'nope' version 1"),
     (["delete", "fraud_detector", "--version", "9"], "no artifact 'fraud_detector' version 9"),

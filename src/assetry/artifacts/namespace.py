@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 VersionLike = ArtifactVersion | str
 OBJECTS_FOLDER = "objects"
+PAGE = 1000  # versions read per call when every match is wanted
 
 
 class Artifacts:
@@ -181,13 +182,20 @@ class Artifacts:
             )
         return out
 
-    def tag(self, version: VersionLike, **tags: Any) -> ArtifactVersion:
-        """Set tags (``stage="production"``) of a version; return it."""
+    def tag(
+        self,
+        version: VersionLike,
+        tags: Mapping[str, Any] | None = None,
+        /,
+        **more: Any,
+    ) -> ArtifactVersion:
+        """Set tags of a version (``tag(v, stage="production")``, or a mapping,
+        ``tag(v, {"version": "2"})``, for any key); return it."""
         rid = self._version_rid(version)
-        self._backend.tag_artifact(rid, tags, [])
+        self._backend.tag_artifact(rid, _merged(tags, more, "tag"), [])
         return self.get(rid)
 
-    def untag(self, version: VersionLike, *keys: str) -> ArtifactVersion:
+    def untag(self, version: VersionLike, /, *keys: str) -> ArtifactVersion:
         """Remove tags of a version by key; return it."""
         rid = self._version_rid(version)
         self._backend.tag_artifact(rid, {}, list(keys))
@@ -308,28 +316,38 @@ class Artifacts:
     def query(
         self,
         name: str,
+        partitions: Mapping[str, Any] | None = None,
+        /,
         time_partition: dt.datetime | None = None,
         time_range: tuple[dt.datetime, dt.datetime] | None = None,
-        **partitions: Any,
+        **more: Any,
     ) -> ArtifactVersion | builtins.list[ArtifactVersion]:
-        """The latest version of ``name`` whose partitions match (``region="us"``,
-        ``time_partition=...``); with ``time_range=(start, end)`` every match with a time
-        partition in [start, end), newest first. ``NotFoundError`` names the values when
-        nothing matches."""
-        self._backend.artifact_declaration(name)  # NotFoundError for an unknown name
+        """The latest version of ``name`` whose partitions match (``region="us"``, or a
+        mapping for any key, ``query(name, {"time_range": "q1"})``; ``time_partition=...``);
+        with ``time_range=(start, end)`` every match with a time partition in
+        [start, end), newest first. ``NotFoundError`` names the values when nothing
+        matches."""
+        wanted = _merged(partitions, more, "partition")
+        declared = self._backend.artifact_declaration(name)  # NotFoundError if unknown
+        unknown = sorted(set(wanted) - set(declared.get("Partition_Keys") or []))
+        if unknown:
+            keys = ", ".join(declared.get("Partition_Keys") or []) or "none"
+            raise ValidationError(
+                f"artifact {name!r} has no partition key {unknown[0]!r} (its keys: {keys})"
+            )
         query: dict[str, Any] = {"name": name}
-        if partitions:
-            query["partitions"] = partitions
+        if wanted:
+            query["partitions"] = wanted
         if time_partition is not None:
             query["time_partition"] = _iso(time_partition)
         if time_range is not None:
             if len(time_range) != 2:
                 raise ValidationError(f"time_range must be (start, end), got {time_range!r}")
             query["time_range"] = [_iso(time_range[0]), _iso(time_range[1])]
-            return self._find({**query, "limit": 10_000})
+            return self._find_all(query)
         found = self._find({**query, "limit": 1})
         if not found:
-            given = {**partitions}
+            given = {**wanted}
             if time_partition is not None:
                 given["time_partition"] = time_partition.isoformat()
             shown = ", ".join(f"{k}={v}" for k, v in given.items()) or "no partitions"
@@ -342,6 +360,15 @@ class Artifacts:
 
     def _find(self, query: dict[str, Any]) -> builtins.list[ArtifactVersion]:
         return [ArtifactVersion.from_row(row) for row in self._backend.find_artifacts(query)]
+
+    def _find_all(self, query: dict[str, Any]) -> builtins.list[ArtifactVersion]:
+        """Every match, read a page at a time (newest first)."""
+        out: builtins.list[ArtifactVersion] = []
+        while True:
+            page = self._find({**query, "limit": PAGE, "offset": len(out)})
+            out.extend(page)
+            if len(page) < PAGE:
+                return out
 
     def load(self, version: VersionLike, name: str | None = None, trust: bool = False) -> Any:
         """The object a version holds, back through its materializer (``name`` picks one
@@ -492,3 +519,15 @@ def _looks_like_rid(text: str) -> bool:
     from assetry.sql import rids
 
     return rids.looks_like_rid(text)
+
+
+def _merged(given: Mapping[str, Any] | None, more: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """Values given as a mapping and as keyword arguments, as one dict."""
+    if given is None:
+        return dict(more)
+    if not isinstance(given, Mapping):
+        raise ValidationError(f"{what}s must be a mapping (key -> value), got {given!r}")
+    twice = sorted(set(given) & set(more))
+    if twice:
+        raise ValidationError(f"{what} {twice[0]!r} is given twice")
+    return {**given, **more}

@@ -26,10 +26,6 @@ if TYPE_CHECKING:
     from assetry.cli.main import AddCommand, Group
 
 LIST_HEADER = ["RID", "NAME", "VERSION", "TYPE", "TAGS", "ALIASES", "CREATED", "DESCRIPTION"]
-# Keywords of ``cat.artifacts.tag`` and ``query`` themselves: a tag or partition of that
-# name cannot travel as a keyword argument (see the note in ``_check_keywords``).
-TAG_KEYWORDS = ("version",)
-QUERY_KEYWORDS = ("name", "time_partition", "time_range")
 
 
 # --- arguments -------------------------------------------------------------------------------
@@ -47,18 +43,6 @@ def _pairs(texts: Sequence[str] | None, what: str) -> dict[str, str]:
             raise ValidationError(f"{what} {key!r} is given twice")
         pairs[key] = value
     return pairs
-
-
-def _check_keywords(pairs: Mapping[str, str], keywords: Sequence[str], what: str) -> None:
-    # ``cat.artifacts.tag(v, **tags)`` and ``query(name, ..., **partitions)`` take the
-    # values as keyword arguments, so a key equal to one of their own parameters cannot be
-    # passed (Python raises TypeError); say so instead of failing with a traceback.
-    clash = sorted(set(pairs) & set(keywords))
-    if clash:
-        raise ValidationError(
-            f"{what} {clash[0]!r} cannot be given here: it is a parameter name of "
-            "cat.artifacts (use another key)"
-        )
 
 
 def _when(text: str | None, option: str) -> dt.datetime | None:
@@ -192,7 +176,6 @@ def cmd_artifacts_query(args: argparse.Namespace, out: Output) -> None:
     """The latest version of a name whose partitions match; with --from/--to, every one
     whose time partition is in [from, to), newest first."""
     partitions: dict[str, Any] = _pairs(args.partitions, "partition")
-    _check_keywords(partitions, QUERY_KEYWORDS, "partition key")
     at = _when(args.time, "--time")
     start, end = _when(args.start, "--from"), _when(args.end, "--to")
     if (start is None) != (end is None):
@@ -201,9 +184,9 @@ def cmd_artifacts_query(args: argparse.Namespace, out: Output) -> None:
         raise ValidationError("give --time (one time partition) or --from/--to (a range), not both")
     with open_catalog(args) as cat:
         if start is not None and end is not None:
-            found = cat.artifacts.query(args.name, time_range=(start, end), **partitions)
+            found = cat.artifacts.query(args.name, partitions, time_range=(start, end))
         else:
-            found = cat.artifacts.query(args.name, time_partition=at, **partitions)
+            found = cat.artifacts.query(args.name, partitions, time_partition=at)
     if isinstance(found, ArtifactVersion):
         if out.json_mode:
             out.json(found)
@@ -396,12 +379,11 @@ def cmd_artifacts_tag(args: argparse.Namespace, out: Output) -> None:
     both = sorted(set(tags) & set(removing))
     if both:
         raise ValidationError(f"tag {both[0]!r} is both set and removed")
-    _check_keywords(tags, TAG_KEYWORDS, "tag key")
     with open_catalog(args) as cat:
         v = find_version(cat, args.artifact, args.version)
         removed = [key for key in removing if key in v.tags]
         if tags:
-            v = cat.artifacts.tag(v, **tags)
+            v = cat.artifacts.tag(v, tags)
         if removed:
             v = cat.artifacts.untag(v, *removed)
     absent = [key for key in removing if key not in removed]

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from assetry.errors import ConflictError, NotFoundError, RIDNotFound, ValidationError
 from assetry.records.outputs import OutputEntry
-from assetry.sql import assets, policy, rids, rows
+from assetry.sql import assets, policy, rids, rows, types
 from assetry.sql.session import Session
 from assetry.sql.vocab import resolve
 
@@ -36,6 +36,7 @@ REGISTER_WORKFLOW = {
     "Workflow_Type": "Register",
     "Description": "Artifact versions registered without an execution of their own",
 }
+_CHECK_JSON = types.checker("json")
 SPEC_KEYS = {
     "name", "artifact_type", "files", "objects", "references", "properties", "tags",
     "partitions", "time_partition", "execution", "parents", "description",
@@ -176,6 +177,10 @@ def register(session: Session, spec: Mapping[str, Any]) -> dict[str, Any]:
     properties = spec.get("properties") or {}
     if not isinstance(properties, Mapping):
         raise ValidationError(f"properties must be a dict, got {properties!r}")
+    try:
+        properties = _CHECK_JSON(dict(properties))
+    except ValueError as err:
+        raise ValidationError(f"properties: {err}") from None
     parents = spec.get("parents") or []
     if isinstance(parents, str) or not isinstance(parents, Sequence):
         raise ValidationError(f"parents must be a list of RIDs, got {parents!r}")
@@ -207,15 +212,22 @@ def register(session: Session, spec: Mapping[str, Any]) -> dict[str, Any]:
     content = content_digest(files, objects, references, properties, partitions, time_partition)
     latest = _latest(session, artifact["RID"])
     if latest is not None and latest["Content"] == content and spec.get("execution") is None:
+        # The version is returned, with the tags this registration asks for set on it.
+        if tags:
+            tag(session, latest["RID"], tags, [])
         return {"rid": latest["RID"], "version": latest["Version"], "existing": True}
 
-    execution = _producer(session, spec.get("execution"), parents)
+    # One counter statement for every row below (link rows for parents included).
+    session.reserve_rids(3 + 4 * len(files) + len(tags) + len(partitions) + 2 * len(parents))
+    execution, fresh = _producer(session, spec.get("execution"), parents)
     t = session.table("Artifact_Version")
     last = session.conn.execute(
         sa.select(sa.func.max(t.c.Version)).where(t.c.Artifact == artifact["RID"])
     ).scalar()
     number = int(last or 0) + 1
-    [rid] = rows.insert(
+    # Every value below was checked or resolved above (type, RIDs, JSON), so the
+    # per-value checks of rows.insert would only repeat them.
+    [rid] = rows.insert_built(
         session,
         "Artifact_Version",
         [
@@ -236,7 +248,7 @@ def register(session: Session, spec: Mapping[str, Any]) -> dict[str, Any]:
             }
         ],
     )
-    _add_files(session, rid, execution, files)
+    _add_files(session, rid, execution, files, fresh)
     if tags:
         rows.insert_built(
             session,
@@ -352,10 +364,12 @@ def _latest(session: Session, artifact: str) -> dict[str, Any] | None:
     return dict(found) if found is not None else None
 
 
-def _producer(session: Session, execution: object, parents: Sequence[object]) -> str:
+def _producer(session: Session, execution: object, parents: Sequence[object]) -> tuple[str, bool]:
     """The execution that made the version: the one given (still running), or a new
-    ``Register`` execution. Either way the parents become its inputs."""
+    ``Register`` execution; and whether it is new. Either way the parents become its
+    inputs."""
     inputs = _parents_by_table(session, parents)
+    fresh = execution is None
     if execution is not None:
         if not isinstance(execution, str):
             raise ValidationError(f"execution must be an execution's RID, got {execution!r}")
@@ -382,16 +396,18 @@ def _producer(session: Session, execution: object, parents: Sequence[object]) ->
         )
     for table, wanted in inputs.items():
         if table == "Artifact_Version":
-            _link_inputs(session, LINK_TABLE, table, rid, wanted)
+            _link_inputs(session, LINK_TABLE, table, rid, wanted, fresh=fresh)
         elif table == "Dataset":
             from assetry.sql import datasets as dataset_rows
 
             for ds in dict.fromkeys(wanted):
                 version = dataset_rows.resolve_version(session, ds, None)["Version"]
-                _link_inputs(session, "Dataset_Execution", "Dataset", rid, [ds], version)
+                _link_inputs(
+                    session, "Dataset_Execution", "Dataset", rid, [ds], version, fresh=fresh
+                )
         else:
-            _link_inputs(session, f"{table}_Execution", table, rid, wanted)
-    return rid
+            _link_inputs(session, f"{table}_Execution", table, rid, wanted, fresh=fresh)
+    return rid, fresh
 
 
 def _link_inputs(
@@ -401,14 +417,16 @@ def _link_inputs(
     execution: str,
     wanted: Sequence[str],
     version: str | None = None,
+    fresh: bool = False,
 ) -> None:
     """Link ``wanted`` rows of ``column``'s table as inputs of ``execution`` (links it
-    has already are kept). The producer is running or is this registration's own."""
+    has already are kept; a ``fresh`` execution has none). The producer is running or is
+    this registration's own."""
     link = session.table(link_table)
     query = sa.select(link.c[column]).where(link.c.Execution == execution)
     if version is None:
         query = query.where(link.c.Asset_Role == "Input")
-    present = set(session.conn.execute(query).scalars())
+    present = set() if fresh else set(session.conn.execute(query).scalars())
     extra = {"Version": version} if version is not None else {"Asset_Role": "Input"}
     new = [
         {column: rid, "Execution": execution, **extra}
@@ -445,7 +463,11 @@ def _parents_by_table(session: Session, parents: Sequence[object]) -> dict[str, 
 
 
 def _add_files(
-    session: Session, version: str, execution: str, files: Sequence[Mapping[str, Any]]
+    session: Session,
+    version: str,
+    execution: str,
+    files: Sequence[Mapping[str, Any]],
+    fresh: bool,
 ) -> None:
     if not files:
         return
@@ -469,12 +491,16 @@ def _add_files(
         outputs.append(asset)
     rows.insert_built(session, "Artifact_Version_File", links)
     link = session.table(f"{FILE_TABLE}_Execution")
-    present = set(
-        session.conn.execute(
-            sa.select(link.c[FILE_TABLE]).where(
-                link.c.Execution == execution, link.c.Asset_Role == "Output"
-            )
-        ).scalars()
+    present = (
+        set()
+        if fresh
+        else set(
+            session.conn.execute(
+                sa.select(link.c[FILE_TABLE]).where(
+                    link.c.Execution == execution, link.c.Asset_Role == "Output"
+                )
+            ).scalars()
+        )
     )
     new = [
         {FILE_TABLE: asset, "Execution": execution, "Asset_Role": "Output"}

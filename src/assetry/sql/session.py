@@ -49,6 +49,8 @@ class Session:
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     _snapshot: int | None = None
     model_changed: bool = False
+    # RID numbers reserved by ``reserve_rids`` and not handed out yet.
+    _reserved: list[int] = field(default_factory=list)
 
     @property
     def dialect(self) -> str:
@@ -71,9 +73,20 @@ class Session:
         """``count`` fresh RIDs of this catalog."""
         if count <= 0:
             return []
-        last = self._bump(internal.RID_SEQUENCE, count)
+        if len(self._reserved) < count:
+            self.reserve_rids(count - len(self._reserved))
+        numbers, self._reserved = self._reserved[:count], self._reserved[count:]
         prefix = self.settings["rid_prefix"]
-        return [rids.make_rid(prefix, n) for n in range(last - count + 1, last + 1)]
+        return [rids.make_rid(prefix, n) for n in numbers]
+
+    def reserve_rids(self, count: int) -> None:
+        """Take ``count`` RID numbers from the counter in one statement, for the
+        ``new_rids`` calls of an operation that knows how many rows it will write.
+        Numbers left over when the transaction ends are never used (RIDs may have gaps)."""
+        if count <= 0:
+            return
+        last = self._bump(internal.RID_SEQUENCE, count)
+        self._reserved.extend(range(last - count + 1, last + 1))
 
     def current_snapshot(self) -> int:
         """The latest committed snapshot (or this session's, once it has one)."""
