@@ -4,11 +4,13 @@ version numbers."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from assetry import Catalog, ConflictError, DatasetSpec
+from assetry import Catalog, ConflictError, DatasetSpec, Reference
+from assetry.cli.main import main
 from tests.conftest import clone_sqlite
 
 
@@ -64,3 +66,47 @@ def test_a_name_taken_by_another_artifact_is_a_conflict(
         other.import_bag(bag)
     assert [v.rid for v in other.artifacts.list(name="model")] == [mine.rid]
     assert other.artifacts.list(name="raw") == []
+
+
+def test_references_go_in_fetch_txt_or_references_csv_and_are_never_copied(
+    sqlite_catalog: Catalog, sqlite_template: Path, tmp_path: Path
+) -> None:
+    cat = sqlite_catalog
+    local = tmp_path / "table.parquet"
+    local.write_bytes(b"remote bytes")
+    known = Reference(
+        local.as_uri(),
+        size_bytes=12,
+        md5=hashlib.md5(b"remote bytes").hexdigest(),
+        sha256=hashlib.sha256(b"remote bytes").hexdigest(),
+    )
+    unknown = Reference("s3://no-such-bucket/big.tar.gz", size_bytes=5_000_000_000)
+    v = cat.artifacts.register("refs", "Dataset", references=[known, unknown])
+    cat.add_dataset_element_type("Artifact_Version")
+    ds = cat.create_dataset("Training", "with references")
+    version = cat.add_dataset_members(ds, [v.rid])
+    assert version is not None
+    bag = cat.download_dataset_bag(DatasetSpec(ds, version))
+
+    fetched = f"data/references/{v.rid}/0/table.parquet"
+    assert (bag.path / "fetch.txt").read_text() == f"{local.as_uri()} 12 {fetched}\n"
+    assert fetched in (bag.path / "manifest-sha256.txt").read_text()
+    assert not (bag.path / fetched).exists()  # nothing copied
+    listed = (bag.path / "data" / "references.csv").read_text().splitlines()
+    assert listed[0] == "Artifact_Version,Index,URI,Size_Bytes,MD5,SHA256,Description"
+    assert listed[1] == f"{v.rid},1,s3://no-such-bucket/big.tar.gz,5000000000,,,"
+    assert "references" not in bag.list_tables()
+    assert [r["URI"] for r in bag.list_references()] == [known.uri, unknown.uri]
+    assert bag.is_complete and bag.validate().pending == [fetched]
+
+    # Importing neither fetches nor needs the referenced bytes.
+    other = clone_sqlite(sqlite_template, tmp_path / "other")
+    local.unlink()
+    assert other.import_bag(bag)["Artifact_Version"] == 1
+    assert other.artifacts.get("refs").references == [known, unknown]
+
+    # Fetched on request, verified against the manifests.
+    local.write_bytes(b"remote bytes")
+    assert main(["bag", "materialize", str(bag.path), "--references"]) == 0
+    assert (bag.path / fetched).read_bytes() == b"remote bytes"
+    assert bag.validate().pending == []

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import ExitStack, closing
 from pathlib import Path
@@ -47,8 +47,11 @@ class _Transient(Exception):
     """A failure worth one more try (connection, timeout, 5xx, throttling)."""
 
 
-def materialize(root: Path, workers: int = 8) -> list[Path]:
-    """Fetch every fetch.txt entry of the bag at ``root`` that is not present yet.
+def materialize(
+    root: Path, workers: int = 8, wanted: Callable[[str], bool] | None = None
+) -> list[Path]:
+    """Fetch every fetch.txt entry of the bag at ``root`` that is not present yet (of
+    those whose path ``wanted`` accepts, when given).
 
     Returns the paths fetched, in fetch.txt order. Raises ``BagChecksumMismatch`` when
     fetched bytes do not match the manifests (or fetch.txt's length), ``BagError`` for
@@ -59,7 +62,11 @@ def materialize(root: Path, workers: int = 8) -> list[Path]:
     bag = load_structure(root)
     if bag.problems:
         raise combine(f"cannot materialize the bag {root}", bag.problems)
-    todo = [e for e in bag.fetch if not os.path.lexists(root / e.path)]
+    todo = [
+        e
+        for e in bag.fetch
+        if not os.path.lexists(root / e.path) and (wanted is None or wanted(e.path))
+    ]
     if not todo:
         return []
     scratch = _scratch_dir(root)

@@ -31,6 +31,7 @@ from assetry.bags.extract import (
 )
 from assetry.bags.validate import BagReport, absent_payload, load_structure, validate_bag
 from assetry.errors import BagError, RIDNotFound, TableNotFound
+from assetry.records.bag import REFERENCES_CSV, ReferenceFile, is_reference_path
 from assetry.records.definitions import BuiltinType
 from assetry.sql import rids
 from assetry.sql.provenance import NOT_MEMBERSHIPS
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 DATASET = "Dataset"
 NESTED = "Nested_Dataset"
+REFERENCES_TABLE = REFERENCES_CSV.removeprefix("data/").removesuffix(".csv")
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # pandas dtypes by column type; the rest (date, json) stay Python objects.
 _DTYPES = {
@@ -128,20 +130,53 @@ class DatasetBag:
     def validate(self, fast: bool = False, allow_incomplete: bool = False) -> BagReport:
         """Validate the bag (RFC 8493); raise ``BagChecksumMismatch`` or ``BagError`` with
         every problem found, else return a report (with its warnings). ``fast`` skips
-        checksums; ``allow_incomplete`` accepts files fetch.txt lists but not fetched."""
-        return validate_bag(self.path, fast=fast, allow_incomplete=allow_incomplete)
+        checksums; ``allow_incomplete`` accepts files fetch.txt lists but not fetched.
+        Artifact versions' external references (``data/references/...``) may always stay
+        unfetched: their bytes live where the reference points."""
+        return validate_bag(
+            self.path,
+            fast=fast,
+            allow_incomplete=allow_incomplete,
+            may_stay_remote=is_reference_path,
+        )
 
-    def materialize(self, workers: int = 8) -> DatasetBag:
-        """Fetch (in parallel, verified) every fetch.txt file not present yet."""
+    def materialize(self, workers: int = 8, references: bool = False) -> DatasetBag:
+        """Fetch (in parallel, verified) every fetch.txt file not present yet; external
+        references of artifact versions too with ``references=True``."""
         from assetry.bags.fetch import materialize  # requests: only when fetching
 
-        materialize(self.path, workers=workers)
+        def wanted(path: str) -> bool:
+            return references or not is_reference_path(path)
+
+        materialize(self.path, workers=workers, wanted=wanted)
         return self
 
     @property
     def is_complete(self) -> bool:
-        """True when every payload file the manifests list is present."""
-        return not absent_payload(self.path)
+        """True when every payload file the manifests list is present (external
+        references aside: they stay where they are)."""
+        return not [p for p in absent_payload(self.path) if not is_reference_path(p)]
+
+    def list_references(self) -> list[dict[str, Any]]:
+        """The external references of the bag's artifact versions: one dict per
+        reference (``Artifact_Version``, ``Index``, ``URI``, ``Size_Bytes``, ``MD5``,
+        ``SHA256``, ``Description``), from the versions' rows."""
+        found = []
+        if "Artifact_Version" in self.list_tables():
+            for row in self.get_table_as_dict("Artifact_Version"):
+                for index, ref in enumerate(row.get("References") or []):
+                    found.append(
+                        ReferenceFile(
+                            row["RID"],
+                            index,
+                            ref["uri"],
+                            ref.get("size_bytes"),
+                            ref.get("md5"),
+                            ref.get("sha256"),
+                            ref.get("description"),
+                        ).as_row()
+                    )
+        return found
 
     # --- model and tables --------------------------------------------------------------
     @property
@@ -182,13 +217,17 @@ class DatasetBag:
             names = os.listdir(data)
         except OSError as err:
             raise BagError(f"cannot read the payload directory data/: {err.strerror}") from None
-        return sorted(
+        found = sorted(
             name[: -len(".csv")]
             for name in names
             if name.endswith(".csv")
             and _TABLE_NAME.fullmatch(name[: -len(".csv")])
             and (os.path.islink(data / name) or not os.path.isdir(data / name))
         )
+        # data/references.csv lists external references unless the model has such a table.
+        if REFERENCES_TABLE in found and self._table_model(REFERENCES_TABLE) is None:
+            found.remove(REFERENCES_TABLE)
+        return found
 
     def _read_table(self, table: str) -> tuple[list[str], list[dict[str, Any]], dict[str, str]]:
         valid = isinstance(table, str) and _TABLE_NAME.fullmatch(table) is not None

@@ -22,6 +22,7 @@ import os
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,12 +103,18 @@ def checksum_error(
     return err
 
 
-def validate_bag(root: Path, fast: bool = False, allow_incomplete: bool = False) -> BagReport:
+def validate_bag(
+    root: Path,
+    fast: bool = False,
+    allow_incomplete: bool = False,
+    may_stay_remote: Callable[[str], bool] | None = None,
+) -> BagReport:
     """Validate the bag at ``root``; return a report, or raise with every problem found.
 
     ``fast`` checks structure, completeness and Payload-Oxum without reading the payload.
     ``allow_incomplete`` accepts payload files that fetch.txt lists and that are not
-    fetched yet (they are listed in ``BagReport.pending``); otherwise they are an error.
+    fetched yet (they are listed in ``BagReport.pending``); otherwise they are an error,
+    except those for which ``may_stay_remote(path)`` is true (external references).
     """
     root = Path(root)
     bag = load_structure(root)
@@ -120,11 +127,12 @@ def validate_bag(root: Path, fast: bool = False, allow_incomplete: bool = False)
     fetchable = {e.path for e in bag.fetch}
     pending = [p for p in absent if p in fetchable]
     _warn_system_files(disk, bag, warnings)
-    if pending and not allow_incomplete:
-        shown = ", ".join(pending[:5]) + (" ..." if len(pending) > 5 else "")
+    missing = [p for p in pending if may_stay_remote is None or not may_stay_remote(p)]
+    if missing and not allow_incomplete:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         problems.append(
             BagError(
-                f"the bag is incomplete: {len(pending)} file(s) listed in fetch.txt are "
+                f"the bag is incomplete: {len(missing)} file(s) listed in fetch.txt are "
                 f"not fetched yet ({shown}); materialize() fetches them"
             )
         )

@@ -36,7 +36,13 @@ from pathlib import Path
 from assetry.bags.csvcodec import dump_rows
 from assetry.errors import ChecksumMismatch, ConflictError, ValidationError
 from assetry.faults import fault_point
-from assetry.records.bag import AssetFile, BagContent
+from assetry.records.bag import (
+    REFERENCE_COLUMNS,
+    REFERENCE_TYPES,
+    REFERENCES_CSV,
+    AssetFile,
+    BagContent,
+)
 from assetry.store.base import ObjectStore
 from assetry.store.hashing import Digests, Hasher
 
@@ -227,13 +233,24 @@ def _fill(
             manifest.append((rel, digests.md5, digests.sha256))
             octets += digests.length
 
-    fetch_lines: list[str] = []
+    # External references stay where they are: listed in fetch.txt when the manifests can
+    # name their checksums, in data/references.csv otherwise (API §12).
+    fetch_lines = [
+        f"{_encode_url(r.uri)} {r.size_bytes} {encode_path(r.bag_path)}\n"
+        for r in content.references
+        if r.fetchable
+    ]
+    for r in content.references:
+        if r.fetchable:
+            assert r.md5 is not None and r.sha256 is not None and r.size_bytes is not None
+            manifest.append((r.bag_path, r.md5, r.sha256))
+            octets += r.size_bytes
     if materialize:
         # The CSV files are rendered (Python) while the pool copies (system calls).
         _place_assets(str(root), folders, store, link, times, meanwhile=write_documents)
     else:
         write_documents()
-        fetch_lines = [
+        fetch_lines += [
             f"{_encode_url(store.fetch_url(a.sha256))} {a.length} {encode_path(a.bag_path)}\n"
             for a in assets
         ]
@@ -273,6 +290,15 @@ def _payload_documents(content: BagContent) -> Iterable[tuple[str, bytes]]:
         table = content.tables[name]
         text = "".join(dump_rows(table.columns, table.types, table.rows))
         yield f"data/{name}.csv", text.encode("utf-8")
+    listed = [r.as_row() for r in content.references if not r.fetchable]
+    if listed:
+        if REFERENCES_CSV in (f"data/{name}.csv" for name in content.tables):
+            raise ValidationError(
+                f"the bag cannot hold both a table 'references' and {REFERENCES_CSV} "
+                "(the external references of its artifact versions)"
+            )
+        text = "".join(dump_rows(REFERENCE_COLUMNS, REFERENCE_TYPES, listed))
+        yield REFERENCES_CSV, text.encode("utf-8")
 
 
 def _write_bytes(path: Path, data: bytes, times: tuple[int, int]) -> Digests:

@@ -58,6 +58,11 @@ def register(command: AddCommand, sub: Group) -> None:
     p = command(bsub, "materialize", cmd_bag_materialize, "fetch the files fetch.txt lists")
     p.add_argument("path", metavar="PATH", help="bag folder")
     p.add_argument("--all", action="store_true", help="list every file (default: first 20)")
+    p.add_argument(
+        "--references",
+        action="store_true",
+        help="also fetch the bytes of artifact versions' external references",
+    )
     p = command(bsub, "import", cmd_bag_import, "load a bag into the catalog")
     p.add_argument("path", metavar="PATH", help="bag folder or archive")
 
@@ -177,7 +182,7 @@ def cmd_bag_materialize(args: argparse.Namespace, out: Output) -> None:
     """Fetch every file ``fetch.txt`` lists that is not in the bag yet, and verify it."""
     bag = _open_bag(args.path)
     pending = [e for e in load_structure(bag.path).fetch if not (bag.path / e.path).is_file()]
-    bag.materialize()
+    bag.materialize(references=args.references)
     fetched = [e for e in pending if (bag.path / e.path).is_file()]
     if out.json_mode:
         out.json(

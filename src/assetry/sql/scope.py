@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.records.bag import AssetFile, BagContent, TableRows
+from assetry.records.bag import AssetFile, BagContent, ReferenceFile, TableRows
 from assetry.sql import datasets, history, internal, reads
 from assetry.sql.lineage import live_edges
 from assetry.sql.model import ForeignKeyModel, Model, TableModel
@@ -106,6 +106,20 @@ def compute(
                 AssetFile(table, r["RID"], _safe_name(r), r["MD5"], r["SHA256"], int(r["Length"]))
                 for r in content.tables[table].rows
             ]
+    versions = content.tables.get("Artifact_Version")
+    for row in versions.rows if versions is not None else []:
+        content.references += [
+            ReferenceFile(
+                row["RID"],
+                index,
+                ref["uri"],
+                ref.get("size_bytes"),
+                ref.get("md5"),
+                ref.get("sha256"),
+                ref.get("description"),
+            )
+            for index, ref in enumerate(row.get("References") or [])
+        ]
     return content
 
 
