@@ -4,7 +4,9 @@
    names with ``cat.artifacts.register`` (each: materialize, store the object durably,
    one write transaction with its provenance), against MLflow's ``log_dict`` of the same
    objects into one run per name (the peer, when ``mlflow`` is installed), interleaved
-   rounds. Aim: assetry ≥ 3× MLflow's rate.
+   rounds. Aim: assetry ≥ 3× MLflow's rate. Also printed: the durable floor (one
+   synced object file and one synced SQLite commit per registration, raw calls), since
+   MLflow's ``log_dict`` writes a file without syncing it or recording a row.
 2. Reads at each of ``--sizes`` versions (a catalog filled through the SQL layer in bulk:
    versions of 1,000 names, each with a region partition and stage/team tags):
    ``get(name)`` (latest), ``query(name, region=...)`` (latest matching) and
@@ -21,8 +23,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
+import json
+import os
 import random
 import shutil
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -65,6 +71,37 @@ def mlflow_rate(root: Path, count: int, names_: int) -> float | None:
     for n in range(count):
         client.log_dict(runs[n % names_], {"n": n, "acc": n / count}, f"v{n // names_}.json")
     return count / (time.perf_counter() - started)
+
+
+def floor_rate(root: Path, count: int) -> float:
+    """The least a durable registration costs here: the object written to a temporary
+    file, synced, renamed to its content address and its folder synced, then one row
+    inserted and committed with a synced WAL (raw sqlite3 and os calls, no catalog)."""
+    folder = root / "floor-objects"
+    folder.mkdir()
+    db = sqlite3.connect(root / "floor.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE version (name TEXT, number INT, sha256 TEXT, body TEXT)")
+    started = time.perf_counter()
+    for n in range(count):
+        data = json.dumps({"n": n, "acc": n / count}).encode()
+        key = hashlib.sha256(data).hexdigest()
+        tmp = folder / f"{key}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, folder / key)
+        fd = os.open(folder, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO version VALUES (?, ?, ?, ?)", (f"n{n % 100}", n, key, "{}"))
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    db.close()
+    return count / elapsed
 
 
 def fill(cat: Catalog, size: int) -> None:
@@ -188,8 +225,10 @@ def main() -> None:
         if not args.skip_register:
             ours = register_rate(root, args.register, args.names)
             peer = mlflow_rate(root, args.register, args.names)
+            floor = floor_rate(root, min(args.register, 2000))
             print(f"register {args.register:,} JSON versions of {args.names} names:")
-            print(f"  assetry          {ours:8.0f} versions/s")
+            print(f"  assetry          {ours:8.0f} versions/s   {ours / floor:.2f} of the floor")
+            print(f"  durable floor    {floor:8.0f} /s (one synced object + one synced commit)")
             if peer is None:
                 print("  mlflow log_dict  (mlflow not installed: pip install mlflow-skinny)")
             else:
