@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assetry.bags.reader import DatasetBag
 from assetry.errors import BagError, RIDNotFound, ValidationError
 from assetry.executions.cache import ObjectCache
 from assetry.executions.execution import Execution
@@ -21,7 +22,6 @@ from assetry.store.hashing import Digests
 if TYPE_CHECKING:
     from assetry.api.bags import Bags
     from assetry.api.context import Context
-    from assetry.bags.reader import DatasetBag
     from assetry.executions.fsck import FsckReport
     from assetry.records.lineage import LineageGraph
 
@@ -116,8 +116,13 @@ class Executions:
         wf = workflow_rid(configuration.workflow)
         if wf is not None:
             self.lookup_workflow(wf)
+        _check_capture(configuration)
         inputs = self._input_assets(configuration.assets)
-        bags = [self._bags.download_dataset_bag(_spec(d)) for d in configuration.datasets]
+        versions = self._input_versions(configuration.artifacts)
+        bags = [
+            d if isinstance(d, DatasetBag) else self._bags.download_dataset_bag(_spec(d))
+            for d in configuration.datasets
+        ]
         values = {
             "Workflow": wf,
             "Description": configuration.description,
@@ -125,8 +130,11 @@ class Executions:
         }
         datasets = [_pinned(bag) for bag in bags]
         env_rid, cached = self._environment_asset(configuration.parameters)
+        links = _links(env_rid, inputs)
+        if versions:
+            links["Artifact_Version"] = versions
         try:
-            rid = self._backend.create_execution(values, _links(env_rid, inputs), datasets)
+            rid = self._backend.create_execution(values, links, datasets)
         except ValidationError:
             if not cached:
                 raise
@@ -134,7 +142,8 @@ class Executions:
             # from a copy, or is another one with the same RID prefix. Store it again.
             _ENVIRONMENT_ASSETS.clear()
             env_rid, _ = self._environment_asset(configuration.parameters)
-            rid = self._backend.create_execution(values, _links(env_rid, inputs), datasets)
+            links["Execution_Metadata"] = [env_rid]
+            rid = self._backend.create_execution(values, links, datasets)
         work = WorkingDir(self._workdir_root() / rid)
         work.create(
             {
@@ -180,6 +189,26 @@ class Executions:
         cache, store = self._cache(), self._context.store()
         for table, asset in out:
             cache.fetch(store, _digests(asset), f"{table}/{asset['RID']}")
+        return out
+
+    def _input_versions(self, versions: Sequence[Any]) -> list[str]:
+        """RIDs of the artifact versions (``ArtifactVersion`` objects or RIDs) an
+        execution reads; anything else is a ``ValidationError`` naming it."""
+        if isinstance(versions, str):
+            versions = [versions]
+        out, problems = [], []
+        for version in versions:
+            rid = getattr(version, "rid", version)
+            if not isinstance(rid, str):
+                problems.append(f"input artifact {version!r} is not an artifact version or RID")
+                continue
+            found = self._backend.resolve_rid(rid)
+            if found.table != "Artifact_Version":
+                problems.append(f"input {rid} is a row of {found.table!r}, not an artifact version")
+                continue
+            out.append(str(found.row["RID"]))
+        if problems:
+            raise ValidationError(problems)
         return out
 
     def _environment_asset(self, parameters: dict[str, Any] | None) -> tuple[str, bool]:
@@ -414,6 +443,31 @@ class Executions:
     ) -> LineageGraph:
         """The provenance graph around ``rid`` (one recursive query)."""
         return self._backend.lineage(rid, direction, depth)
+
+
+def _check_capture(configuration: ExecutionConfiguration) -> None:
+    """The configuration's watched folders and capture settings, checked (missing
+    folders inside the current directory made) before anything is recorded."""
+    from assetry.executions.watch import checked_folder
+
+    problems = []
+    for name in ("watch_settle", "watch_wait"):
+        value = getattr(configuration, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            problems.append(f"{name} must be a number of seconds (0 or more), got {value!r}")
+    upload_now = configuration.upload_while_running
+    if not isinstance(upload_now, bool):
+        problems.append(f"upload_while_running must be True or False, got {upload_now!r}")
+    watch = configuration.watch
+    if isinstance(watch, str | os.PathLike):
+        watch = configuration.watch = [watch]
+    for folder in watch:
+        try:
+            checked_folder(folder)
+        except ValidationError as err:
+            problems += err.problems
+    if problems:
+        raise ValidationError(problems)
 
 
 def _spec(value: Any) -> Any:

@@ -3,8 +3,11 @@ outputs, and its two statuses."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
+import threading
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from assetry.errors import StateError
 from assetry.executions import owner, upload
+from assetry.executions.filecapture import FileCapture
 from assetry.executions.staging import StagedFile, WorkingDir
+from assetry.executions.watch import (
+    DEFAULT_TABLE,
+    FolderWatcher,
+    WatchedFolder,
+    WatchReport,
+    checked_folder,
+)
 from assetry.executions.workflow import ExecutionConfiguration
 
 if TYPE_CHECKING:
@@ -21,12 +32,25 @@ if TYPE_CHECKING:
     from assetry.store.base import ObjectStore
 
 
+# The execution whose ``with`` block the running code is in (per thread and task).
+_CURRENT: contextvars.ContextVar[Execution | None] = contextvars.ContextVar(
+    "assetry_execution", default=None
+)
+
+
+def current_execution() -> Execution | None:
+    """The execution whose ``with`` block is running here, or None."""
+    return _CURRENT.get()
+
+
 class Execution:
     """One run: use it as ``with cat.create_execution(cfg) as exe:``.
 
-    Entering marks it Running; leaving normally marks it Completed, and an exception
-    marks it Failed with the error's text (the exception still propagates). Outputs are
-    staged with ``asset_file_path`` and recorded by ``upload_execution_outputs``.
+    Entering marks it Running and starts watching the configuration's ``watch``
+    folders; leaving stops the watchers (no thread outlives the execution), undoes
+    ``autolog`` patches and marks it Completed, or Failed with the error's text on an
+    exception (which still propagates). Outputs are staged with ``asset_file_path`` (or
+    captured) and recorded by ``upload_execution_outputs``.
     """
 
     def __init__(
@@ -52,6 +76,15 @@ class Execution:
         self.configuration = configuration or ExecutionConfiguration()
         self.asset_paths: dict[str, list[Path]] = asset_paths or {}
         self.datasets: list[Any] = []
+        self.watch_report: WatchReport | None = None
+        """What the watched folders gave (set when the execution ends)."""
+        self._capture = FileCapture(
+            self._work, lambda table, types: self._backend.check_staging(table, types, {})[0]
+        )
+        self._watcher: FolderWatcher | None = None
+        self._watch_lock = threading.Lock()
+        self._upload_lock = threading.Lock()
+        self._context_token: contextvars.Token[Execution | None] | None = None
 
     def __repr__(self) -> str:
         return f"Execution({self.rid!r})"
@@ -76,7 +109,14 @@ class Execution:
 
     # --- status --------------------------------------------------------------------
     def __enter__(self) -> Execution:
+        from assetry.executions import autolog
+
         self.update_status("Running")
+        outer = _CURRENT.get()
+        self._context_token = _CURRENT.set(self)
+        autolog.inherit(self, outer)
+        for folder in self.configuration.watch:
+            self.watch(folder)
         return self
 
     def __exit__(
@@ -85,10 +125,23 @@ class Execution:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        from assetry.executions import autolog
+
+        try:
+            problems = self._stop_watching()
+        finally:
+            autolog.release(self)
+            if self._context_token is not None:
+                try:
+                    _CURRENT.reset(self._context_token)
+                except ValueError:  # left in another context than it was entered in
+                    _CURRENT.set(None)
+                self._context_token = None
         if exc is None:
-            self.update_status("Completed")
+            detail = "; ".join(problems)[:4000] or None
+            self.update_status("Completed", detail)
         else:
-            detail = f"{type(exc).__name__}: {exc}"
+            detail = "; ".join([f"{type(exc).__name__}: {exc}", *problems])
             self._backend.set_status(self.rid, "Status", "Failed", detail[:4000])
 
     def update_status(self, status: str, detail: str | None = None) -> None:
@@ -152,6 +205,103 @@ class Execution:
         )
         return staged
 
+    # --- automatic capture (API §13) ---------------------------------------------------
+    def watch(self, path: str | os.PathLike[str], asset_table: str | None = None) -> Path:
+        """Watch folder ``path`` until the execution ends: each file created or changed
+        there is staged (a copy) in ``asset_table`` (default ``Execution_Asset``) once
+        stable, as ``<folder name>/<path in the folder>``, typed by its kind; with
+        ``upload_while_running`` it is uploaded at once. Returns the folder's path.
+
+        A missing folder inside the current directory or the working directory is
+        created; elsewhere it is a ``ValidationError``."""
+        if self.status not in ("Created", "Running"):
+            raise StateError(f"execution {self.rid} is {self.status}: watching needs a run")
+        folder = checked_folder(path, inside=[self.working_dir])
+        table = asset_table or DEFAULT_TABLE
+        self._backend.check_staging(table, [], {})  # an unknown table fails here
+        with self._watch_lock:
+            if self._watcher is None:
+                settle = self.configuration.watch_settle
+                self._watcher = FolderWatcher(
+                    self._take_watched,
+                    settle=settle,
+                    wait=self.configuration.watch_wait,
+                    on_captured=self._upload_captured
+                    if self.configuration.upload_while_running
+                    else None,
+                )
+            self._watcher.add(WatchedFolder(folder, self._label(folder), table))
+        return folder
+
+    def capture_file(
+        self,
+        path: str | os.PathLike[str],
+        folder: str = "captured",
+        asset_table: str | None = None,
+        hint: str | None = None,
+    ) -> str | None:
+        """Stage a copy of the file at ``path`` now, as ``<folder>/<file name>`` (a
+        second capture of the name goes to ``<folder>~2/``), typed by its kind (``hint``
+        when its name and bytes say nothing). Returns the staged name, or None when the
+        file changed while it was copied. ``autolog`` uses it for framework saves."""
+        source = Path(path)
+        origin = f"captured from {source}"
+        captured = self._capture.take(
+            source, folder, source.name, asset_table or DEFAULT_TABLE, origin, hint
+        )
+        if captured is None:
+            return None
+        if self.configuration.upload_while_running:
+            self._upload_captured([captured.staged_name])
+        return captured.staged_name
+
+    def _label(self, folder: Path) -> str:
+        """The folder's name, numbered when another watched folder has it."""
+        assert self._watcher is not None
+        taken = {f.label for f in self._watcher.folders}
+        label = base = folder.name or "watched"
+        number = 2
+        while label in taken:
+            label, number = f"{base}-{number}", number + 1
+        return label
+
+    def _take_watched(self, folder: WatchedFolder, path: Path) -> str | None:
+        relative = path.relative_to(folder.path).as_posix()
+        origin = f"from watched folder {folder.label} ({folder.path})"
+        captured = self._capture.take(path, folder.label, relative, folder.table, origin)
+        return captured.staged_name if captured is not None else None
+
+    def _upload_captured(self, names: list[str]) -> None:
+        """Upload the captured entries ``names`` now (the run goes on)."""
+        backend = self._backend
+        with self._upload_lock:
+            if self.upload_status in ("Not_Started", "Failed"):
+                backend.set_status(self.rid, "Upload_Status", "Pending")
+            report = upload.run(
+                execution=self.rid,
+                work=self._work,
+                store=self._store(),
+                record=lambda entries: backend.record_outputs(self.rid, entries, False),
+                already=backend.recorded_outputs(self.rid),
+                move=True,
+                progress=False,
+                names=set(names),
+            )
+        if report.missing:
+            raise upload.missing_error(self.rid, report.missing)
+
+    def _stop_watching(self) -> list[str]:
+        """Stop the watchers (taking what is left); the report's problems, also warned."""
+        with self._watch_lock:
+            watcher, self._watcher = self._watcher, None
+        if watcher is None:
+            return []
+        self.watch_report = watcher.stop()
+        problems = self.watch_report.problems()
+        for line in problems:
+            warnings.warn(f"execution {self.rid}: {line}", UserWarning, stacklevel=3)
+        return problems
+
     # --- upload --------------------------------------------------------------------
     def upload_execution_outputs(
         self, clean_folder: bool = True, progress: bool | None = None, *, dedupe: bool = False
@@ -161,6 +311,7 @@ class Execution:
         Safe to call again after a crash or a failure: each staged entry is recorded
         exactly once. With ``clean_folder`` the working directory is removed afterwards.
         """
+        self._stop_watching()  # called without leaving the ``with`` block first
         backend = self._backend
         current = self.upload_status
         # Read before the upload (which may remove the folder): who ran it, and how.

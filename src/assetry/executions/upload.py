@@ -14,7 +14,7 @@ import errno
 import os
 import stat
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -54,13 +54,20 @@ def run(
     already: dict[str, tuple[str, str]],
     move: bool,
     progress: bool | None = None,
+    names: Collection[str] | None = None,
 ) -> UploadReport:
-    """Store and record every staged file not yet recorded."""
+    """Store and record every staged file not yet recorded (of ``names`` only, when
+    given: the entries capture staged while the run goes on, never a file the program
+    may still be writing at a path ``asset_file_path`` gave it)."""
     work.sync_journals()
     stored = work.stored()
     recorded = dict(already)
     missing: list[StagedFile] = []
-    todo = [item for item in work.staged() if item.staged_name not in recorded]
+    todo = [
+        item
+        for item in work.staged()
+        if item.staged_name not in recorded and (names is None or item.staged_name in names)
+    ]
     # Batch k's objects are synced on a helper thread while this thread stores batch
     # k+1 (hashing, journaling, moving: mostly system calls, which let the helper run);
     # batch k's rows are recorded once its sync has returned.

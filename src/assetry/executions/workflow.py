@@ -45,11 +45,24 @@ def workflow_rid(value: Workflow | str | None) -> str | None:
 
 @dataclass
 class ExecutionConfiguration:
-    """What an execution runs and reads: its workflow, input datasets and assets, a
-    description and parameters (recorded with the execution)."""
+    """What an execution runs and reads: its workflow, input datasets (specs, RIDs or
+    bags already downloaded), assets and artifact versions (``ArtifactVersion`` or RID),
+    a description and parameters (recorded with the execution).
+
+    Automatic capture (API §13): files created or changed in the ``watch`` folders while
+    the execution runs are staged once stable (size and mtime unchanged for
+    ``watch_settle`` seconds, not open for writing); with ``upload_while_running`` each
+    is uploaded at once. At the end, files still being written are waited for up to
+    ``watch_wait`` seconds, then reported (never uploaded half-written).
+    """
 
     workflow: Workflow | str | None = None
     datasets: list[Any] = field(default_factory=list)
     assets: list[str] = field(default_factory=list)
     description: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    artifacts: list[Any] = field(default_factory=list)
+    watch: list[Any] = field(default_factory=list)
+    upload_while_running: bool = False
+    watch_settle: float = 2.0
+    watch_wait: float = 60.0

@@ -35,6 +35,13 @@ def asset_table(session: Session, name: str) -> TableModel:
     return table
 
 
+def input_table(session: Session, name: str) -> None:
+    """``ValidationError`` unless rows of ``name`` can be an execution's inputs through
+    ``<name>_Execution``: an asset table, or ``Artifact_Version`` (a step's argument)."""
+    if name != "Artifact_Version":
+        asset_table(session, name)
+
+
 def check_role(role: str | None) -> str | None:
     if role is None:
         return None
@@ -202,7 +209,7 @@ def link_assets(
             "by upload_execution_outputs"
         )
     _unfinished(session, execution, "link inputs")
-    asset_table(session, table)
+    input_table(session, table)
     link = session.table(f"{table}_Execution")
     wanted = sorted({rids.normalize(r) for r in asset_rids})
     present = {
@@ -492,7 +499,7 @@ def create_execution(
     )
     for table, asset_rids in inputs.items():
         # A new execution has no links yet: nothing to look up before inserting them.
-        asset_table(session, table)
+        input_table(session, table)
         wanted = sorted({rids.normalize(r) for r in asset_rids})
         if wanted:
             rows.insert(
