@@ -23,7 +23,7 @@ LAYERS = [
     {"executions", "bags"},  # orchestration shared by every mode
     {"api", "artifacts"},  # the facade's namespaces
     {"catalog"},  # the Catalog facade
-    {"cli", "server", "compat", "__init__", "__main__"},  # what users run
+    {"cli", "server", "ui", "compat", "__init__", "__main__"},  # what users run
 ]
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
 

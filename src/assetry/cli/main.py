@@ -26,6 +26,7 @@ from assetry.cli import (
     executions,
     server,
     tables,
+    ui,
 )
 from assetry.cli.output import Output
 from assetry.errors import AssetryError
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     bags.register(command, sub)
     artifacts.register(command, sub)
     server.register(command, sub)
+    ui.register(command, sub)
 
     p = command(sub, "demo", demo.cmd_demo, "build and tour a small example catalog")
     p.add_argument(

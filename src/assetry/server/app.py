@@ -31,7 +31,7 @@ from assetry.api import context
 from assetry.errors import AssetryError, ConfigError, ValidationError
 from assetry.protocol.errors import with_status
 from assetry.protocol.operations import OPERATIONS, operation_path
-from assetry.server import admin, errors, objects, ops, pages
+from assetry.server import admin, auth, errors, objects, ops, pages
 from assetry.server.state import ServerState
 from assetry.sql.backend import SqlBackend
 from assetry.store import upload_folder
@@ -134,8 +134,22 @@ def create_app(
     ):
         app.include_router(router)
         app.state.schema_defs.update(schema_defs)
+    app.mount("/ui", _web_interface(location.text, backend, local_root))
     _install_openapi(app)
     return app
+
+
+def _web_interface(location: str, backend: SqlBackend, local_root: Path) -> FastAPI:
+    """The web interface (API §14) at ``/ui``: its pages read a ``Catalog`` of the same
+    catalog, signed in with the API's own tokens and acting with their roles."""
+    from assetry.catalog import Catalog
+    from assetry.ui import create_ui
+
+    def authenticate(token: str) -> tuple[str, str]:
+        principal = auth.authenticate(backend, token)
+        return principal.user, principal.role
+
+    return create_ui(Catalog(location), authenticate, local_root / "ui-sessions")
 
 
 def app_from_environment() -> FastAPI:
