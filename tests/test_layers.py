@@ -23,7 +23,8 @@ LAYERS = [
     {"executions", "bags"},  # orchestration shared by every mode
     {"api", "artifacts"},  # the facade's namespaces
     {"catalog"},  # the Catalog facade
-    {"cli", "server", "ui", "compat", "__init__", "__main__"},  # what users run
+    # what users run; capture's steps are given or open a Catalog (its public API only)
+    {"cli", "server", "ui", "compat", "capture", "__init__", "__main__"},
 ]
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
 

@@ -4,6 +4,7 @@ from assetry.api.datasets import Dataset
 from assetry.artifacts.materializers.base import Materializer
 from assetry.artifacts.tracelet import ArtifactType
 from assetry.bags.reader import DatasetBag
+from assetry.capture import autolog, pipeline, step, use
 from assetry.catalog import Catalog
 from assetry.compat.flyte import Artifact
 from assetry.errors import (
@@ -81,4 +82,8 @@ __all__ = [
     "TermNotFound",
     "ValidationError",
     "Workflow",
+    "autolog",
+    "pipeline",
+    "step",
+    "use",
 ]

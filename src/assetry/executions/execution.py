@@ -78,6 +78,8 @@ class Execution:
         self.datasets: list[Any] = []
         self.watch_report: WatchReport | None = None
         """What the watched folders gave (set when the execution ends)."""
+        self.completion_detail: str | None = None
+        """The status detail recorded when the ``with`` block ends normally."""
         self._capture = FileCapture(
             self._work, lambda table, types: self._backend.check_staging(table, types, {})[0]
         )
@@ -138,7 +140,7 @@ class Execution:
                     _CURRENT.set(None)
                 self._context_token = None
         if exc is None:
-            detail = "; ".join(problems)[:4000] or None
+            detail = "; ".join(filter(None, [self.completion_detail, *problems]))[:4000] or None
             self.update_status("Completed", detail)
         else:
             detail = "; ".join([f"{type(exc).__name__}: {exc}", *problems])
