@@ -721,10 +721,10 @@ def print_report(report: Report, args: argparse.Namespace) -> None:
     print()
     print(f"{'part':<4}  {'figure':<{width}}  {'value':>10}  {'aim':>8}  result")
     for f in report.figures:
-        aim = f"{'>=' if f.higher_is_better else '<='} {f.aim:g}"
+        aim = f.aim_text
         print(
             f"{f.part:<4}  {f.name:<{width}}  {f'{f.value:,.2f} {f.unit}':>10}  {aim:>8}  "
-            f"{'PASS' if f.passed else 'MISS'}"
+            f"{f.verdict}"
         )
 
 

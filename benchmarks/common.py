@@ -26,12 +26,26 @@ class Figure:
     name: str
     value: float
     unit: str
-    aim: float
+    aim: float | None  # None: a figure shown for context, held to no aim
     higher_is_better: bool
 
     @property
     def passed(self) -> bool:
+        if self.aim is None:
+            return True
         return self.value >= self.aim if self.higher_is_better else self.value <= self.aim
+
+    @property
+    def aim_text(self) -> str:
+        if self.aim is None:
+            return "-"
+        return f"{'>=' if self.higher_is_better else '<='} {self.aim:g}"
+
+    @property
+    def verdict(self) -> str:
+        if self.aim is None:
+            return ""
+        return "PASS" if self.passed else "MISS"
 
 
 @dataclass

@@ -48,7 +48,7 @@ from assetry.records.lineage import (
     USED,
     LineageGraph,
 )
-from assetry.sql import internal, rids, types
+from assetry.sql import internal, reads, rids, types
 from assetry.sql.session import Session
 
 # (relations followed from_rid -> to_rid, relations followed to_rid -> from_rid)
@@ -86,7 +86,7 @@ def walk(
     edge_rows: Any = ()
     if depth != 0:
         statement = _walk_statement(root, direction, depth, as_of, dialect=session.dialect)
-        edge_rows = session.conn.execute(statement).all()
+        edge_rows = reads.plain_rows(session, statement)
 
     # Plain tuples from here on: attribute access on 40,000 result rows is what a long
     # chain would otherwise spend its time on.
@@ -346,7 +346,7 @@ def _labels(session: Session, tables: dict[str, str]) -> dict[str, str]:
         if table == "Artifact_Version":  # "fraud_detector v3"
             label = t.c.Name + " v" + sa.cast(t.c.Version, sa.Text)
         query = sa.select(t.c.RID, label).where(_among(session, t.c.RID, wanted))
-        for node_rid, value in session.conn.execute(query).all():
+        for node_rid, value in reads.plain_rows(session, query):
             if value is not None and str(value).strip():
                 labels[node_rid] = str(value)
     return labels
