@@ -23,6 +23,7 @@ import inspect
 import shutil
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,8 +94,11 @@ class Step(Generic[P, R]):
         self._signature = inspect.signature(func)
         self._lock = threading.Lock()
         self._source: dict[str, Any] | None = None
-        self._workflows: dict[int, Workflow] = {}
-        self._types: dict[tuple[int, str], str | None] = {}
+        # Per catalog (weakly: a closed catalog's entries go with it).
+        self._workflows: weakref.WeakKeyDictionary[Catalog, Workflow] = weakref.WeakKeyDictionary()
+        self._types: weakref.WeakKeyDictionary[Catalog, dict[str, str | None]] = (
+            weakref.WeakKeyDictionary()
+        )
         functools.update_wrapper(self, func)
 
     def __repr__(self) -> str:
@@ -235,11 +239,12 @@ class Step(Generic[P, R]):
         else None (the name keeps its declared type)."""
         if self.artifact_type is not None:
             return self.artifact_type
-        key = (id(cat), name)
-        if key not in self._types:
+        with self._lock:
+            known = self._types.setdefault(cat, {})
+        if name not in known:
             exists = cat.artifacts.list(name=name, include_deleted=True, limit=1)
-            self._types[key] = None if exists else _guess_type(value)
-        return self._types[key]
+            known[name] = None if exists else _guess_type(value)
+        return known[name]
 
     # --- the workflow --------------------------------------------------------------------
     def source(self) -> dict[str, Any]:
@@ -251,7 +256,7 @@ class Step(Generic[P, R]):
 
     def _workflow(self, cat: Catalog) -> Workflow:
         with self._lock:
-            found = self._workflows.get(id(cat))
+            found = self._workflows.get(cat)
         if found is not None:
             return found
         source = self.source()
@@ -264,7 +269,7 @@ class Step(Generic[P, R]):
             version=source["version"],
         )
         with self._lock:
-            self._workflows[id(cat)] = workflow
+            self._workflows[cat] = workflow
         return workflow
 
     def _configuration(self, cat: Catalog, arguments: Arguments) -> ExecutionConfiguration:
