@@ -27,6 +27,7 @@ def test_fresh_catalog_has_the_system_tables(catalog: Catalog) -> None:
         "Workflow_Type",
         "Dataset_Type",
         "Artifact_Type",
+        "Feature_Name",
     }
     assert catalog.ml_schema == "deriva-ml"
     assert catalog.domain_schema == "domain"

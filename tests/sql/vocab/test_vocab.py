@@ -76,6 +76,7 @@ BUILTIN_VOCABULARIES = {
         "Metrics",
         "Feature_Set",
     ],  # fmt: skip
+    "Feature_Name": [],
 }
 
 
