@@ -186,6 +186,7 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
 
 _TITLES = {
     400: "Cannot do that",
+    422: "Cannot do that",
     401: "Not signed in",
     403: "Not allowed",
     404: "Not found",

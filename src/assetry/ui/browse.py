@@ -91,7 +91,7 @@ def table(name: str, viewer: Page = Depends(page)) -> Response:
             filters={k[2:]: v for k, v in params.items() if k.startswith("f.") and v.strip()}
         )
         facets = []
-    status = 400 if error else 200
+    status = 422 if error else 200  # as the API answers a ValidationError
     return render(
         viewer,
         "table.html",

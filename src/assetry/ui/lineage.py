@@ -26,6 +26,7 @@ router = APIRouter()
 
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 40, 70, 12, 8
 LABEL_CHARS = 24
+SUB_CHARS = 30  # characters of the small line (monospace)
 DIRECTIONS = ("upstream", "downstream", "both")
 MAX_DEPTH = 50
 
@@ -44,8 +45,17 @@ class Placed:
 
     @property
     def short(self) -> str:
-        text = self.label or self.rid
-        return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+        """The label as it fits in the box."""
+        return _cut(self.label or self.rid, LABEL_CHARS)
+
+    @property
+    def sub(self) -> str:
+        """The table and RID, the table's name cut to fit."""
+        return _cut(self.table, SUB_CHARS - len(self.rid) - 3) + " · " + self.rid
+
+
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: max(length - 1, 1)] + "…"
 
 
 def flow(edge: tuple[str, str, str]) -> tuple[str, str]:
