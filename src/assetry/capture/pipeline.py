@@ -107,7 +107,8 @@ class Pipeline:
     def summary(self) -> str:
         """One line: each step, its execution, and whether it was reused."""
         parts = [
-            f"{name} {run.execution}" + (f" (cached from {run.reused})" if run.cached else "")
+            f"{name.rsplit('.', 1)[-1]} {run.execution}"
+            + (f" (cached from {run.reused})" if run.cached else "")
             for name, run in self.steps
         ]
         return "steps: " + (", ".join(parts) if parts else "none")

@@ -3,8 +3,9 @@
 The first steps show the catalog itself (a vocabulary, tables, checked rows, history); the
 rest is the provenance scenario of the API: files ingested as assets, a workflow, an
 execution that reads them and writes derived files and metrics, the lineage graph of one
-derived file, a dataset version handed over as a bag, and a model registered as a named
-artifact of that dataset and promoted to production.
+derived file, a dataset version handed over as a bag, a model registered as a named
+artifact of that dataset and promoted to production, and automatic capture (a two-step
+pipeline whose second run is a cache hit, checkpoints captured from a watched folder).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from assetry.catalog import Catalog
 from assetry.cli.assets import short_sha
 from assetry.cli.commands import history_lines
+from assetry.cli.demo_capture import capture_tour
 from assetry.cli.output import Output
 from assetry.errors import ConflictError, ValidationError
 from assetry.executions.workflow import ExecutionConfiguration
@@ -133,6 +135,7 @@ class Tour:
         self.lineage(derived)
         self.dataset(raw, derived)
         self.artifact()
+        capture_tour(self)
         self.summary["images"] = _pick(self.cat.list_assets("Image"), IMAGE_COLUMNS)
         if self.text:
             self.closing()
@@ -466,6 +469,7 @@ class Tour:
             "artifacts search stage:production",
             f"artifacts show {MODEL_NAME}",
             f"artifacts get {MODEL_NAME} --version production --dest ./model",
+            f"lineage {self.summary['capture']['model']['rid']}",
             "fsck",
             "model show",
         ):
