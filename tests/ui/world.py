@@ -7,6 +7,7 @@ text (markup, scripts, ``javascript:`` links) in every place a user can write te
 from __future__ import annotations
 
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,8 +79,7 @@ def build_ui_world(cat: Catalog) -> UiWorld:
         comment="Images of subjects.",
     )
     cat.create_asset("Model", comment="Trained models.")
-    files = Path(cat.location) / "incoming"
-    files.mkdir()
+    files = Path(tempfile.mkdtemp(prefix="ui-world-"))  # sources, copied into the store
     try:
         paths = []
         for i in range(3):
