@@ -25,7 +25,7 @@ from assetry import BuiltinType, Catalog, ColumnDef, TableDef
 from assetry.records.lineage import LineageGraph
 from assetry.sql import internal, rows
 from assetry.sql.backend import SqlBackend
-from assetry.sql.pathbuilder import PathBuilder
+from assetry.api.pathbuilder import PathBuilder
 
 # --- checking what a call changed --------------------------------------------------------
 

@@ -167,6 +167,35 @@ class Backend(abc.ABC):
         """
 
     @abc.abstractmethod
+    def path_query(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Current rows selected by a path of table instances linked through foreign
+        keys (``cat.pathBuilder``'s ``link``, ``filter``, ``entities``, ``attributes``).
+
+        ``query`` is plain data::
+
+            {"instances": [{"alias": "E", "table": "Execution"},
+                           {"alias": "L", "table": "Image_Execution",
+                            "link": {"from": "E", "on": ["RID", "Execution"] | None,
+                                     "join": "inner" | "left"}}],
+             "where": condition | None,
+             "context": "L",                  # default: the last instance
+             "attributes": [{"alias": "E", "column": "RID", "name": "Execution"}] | None,
+             "limit": int | None}
+
+        A condition is ``{"and": [...]}``, ``{"or": [...]}``, ``{"not": condition}`` or
+        a comparison ``{"alias", "column", "op", "value"}`` (``op`` as in ``query_rows``,
+        or ``in`` with a list of values), checked and compared as in ``query_rows``. A
+        link follows a foreign key between the two tables (either way): the one named by
+        ``on`` (source column, target column) or the only one there is. Without
+        ``attributes``: every column of the context's rows that take part in a joined
+        row meeting the conditions, each row once, ordered by RID. With attributes of the
+        context only: those columns of the same rows. With attributes of several
+        instances: one row per joined row, ordered by the instances' RIDs in path order
+        (NULL, from a left link, first).
+        Every problem is reported together in one ``ValidationError``; at most ``limit``
+        rows."""
+
+    @abc.abstractmethod
     def sorted_rows(
         self,
         table: str,

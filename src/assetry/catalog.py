@@ -15,6 +15,7 @@ from assetry.api.bags import Bags
 from assetry.api.context import Context, delegate
 from assetry.api.datasets import Datasets
 from assetry.api.executions import Executions
+from assetry.api.pathbuilder import PathBuilder, Schema
 from assetry.artifacts import tracelet
 from assetry.artifacts.namespace import Artifacts
 from assetry.backend import Backend
@@ -28,7 +29,6 @@ from assetry.sql.backend import SqlBackend
 if TYPE_CHECKING:
     import pandas as pd
 
-    from assetry.sql.pathbuilder import PathBuilder
     from assetry.store.base import ObjectStore
 
 _INT_TYPES = {"int2", "int4", "int8"}
@@ -235,11 +235,18 @@ class Catalog:
         """The random prefix of this catalog's RIDs."""
         return self._backend.settings["rid_prefix"]
 
+    @property
     def pathBuilder(self) -> PathBuilder:
-        """DerivaML-style queries: ``pb.schemas[cat.ml_schema].Table.filter(...)``."""
-        from assetry.sql.pathbuilder import PathBuilder
-
+        """deriva-py's data paths over this catalog: ``pb.schemas[cat.ml_schema].Table``
+        (``filter``, ``link``, ``entities``, ``attributes``, ``insert``). Usable as a
+        property and called, as older and newer DerivaML write it."""
         return PathBuilder(self._backend, self.ml_schema, self.domain_schema)
+
+    @property
+    def domain_path(self) -> Schema:
+        """``pathBuilder.schemas[cat.domain_schema]``; also callable, as
+        ``cat.domain_path()`` or ``cat.domain_path(schema)``."""
+        return self.pathBuilder.schemas[self.domain_schema]
 
     def close(self) -> None:
         """Release the catalog's connections."""
@@ -345,6 +352,10 @@ class Catalog:
         """The table and row of any RID in the catalog; with ``as_of``, as they were at
         that snapshot (``RIDNotFound`` for a row that did not exist then)."""
         return self._backend.resolve_rid(reads.checked_rid(rid), as_of=as_of)
+
+    def retrieve_rid(self, rid: str) -> dict[str, Any]:
+        """The current row of any RID, as a dict (DerivaML's ``retrieve_rid``)."""
+        return self.resolve_rid(rid).row
 
     def get_table_as_dict(
         self,

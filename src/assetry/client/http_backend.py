@@ -155,6 +155,9 @@ class HttpBackend(Backend):
             self._op("query_rows", table=table, conditions=conditions, limit=limit),
         )
 
+    def path_query(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        return typing.cast(list[dict[str, Any]], self._op("path_query", query=query))
+
     def sorted_rows(
         self,
         table: str,

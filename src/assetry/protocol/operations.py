@@ -17,6 +17,7 @@ OPERATIONS: dict[str, str] = {
     "resolve_rid": READER,
     "rows_page": READER,
     "query_rows": READER,
+    "path_query": READER,
     "sorted_rows": READER,
     "count_rows": READER,
     "value_counts": READER,

@@ -618,6 +618,12 @@ class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, SqlArtifactsMixin, SqlBrowseM
                 query = query.limit(limit)
             return [dict(row) for row in s.conn.execute(query).mappings()]
 
+    def path_query(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        from assetry.sql import pathquery
+
+        with self.session() as s:
+            return pathquery.run(s, query)
+
 
 def _check_count(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef, ValidationError
-from assetry.sql.pathbuilder import Condition
+from assetry.api.datapath import Condition
 from tests.helpers import (
     GOOD_VALUES,
     STORED_GOOD_VALUES,

@@ -4,11 +4,12 @@ search (words in any case, LIKE wildcards taken literally) as each database runs
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from assetry import Catalog, ValidationError
-from assetry.sql.pathbuilder import Condition
+from assetry.api.datapath import Condition
 from tests.conformance.backend import Build
 from tests.helpers import PathStock, path_stock, stock_for_paths
 
@@ -70,3 +71,62 @@ class AbstractQueryTests:
         assert catalog.search("_") == [] or all("_" in str(h) for h in catalog.search("_"))
         with pytest.raises(ValidationError):
             catalog.search("   ")
+
+    def test_paths_link_through_foreign_keys_either_way(self, stock: PathStock) -> None:
+        d = stock.pb.schemas[stock.cat.domain_schema]
+        s, img = d.Subject, d.Image
+        path = s.filter(s.Name == "A").link(img)  # Image.Subject -> Subject.RID
+        assert sorted(r["Width"] for r in path.entities().fetch()) == [10, 20, 30]
+        back = img.filter(img.Width > 15).link(s)  # each subject once (a semi-join)
+        assert names(back.entities().fetch()) == ["A"]
+        assert names(path.Subject.entities().fetch()) == ["A"]  # another instance's rows
+        terms = s.path.link(d.Species).filter(d.Species.Name == "Rattus norvegicus")
+        assert [t["Name"] for t in terms.entities().fetch()] == ["Rattus norvegicus"]
+        assert names(terms.Subject.entities().fetch()) == ["C"]
+
+    def test_paths_and_or_not(self, stock: PathStock) -> None:
+        s = stock.pb.schemas[stock.cat.domain_schema].Subject
+
+        def query(cond: Any) -> list[object]:
+            return names(s.filter(cond).entities().fetch())
+
+        assert query((s.Age == 1) | (s.Age == 5)) == ["A", "C"]
+        assert query((s.Age > 1) & (s.Species == "rat")) == ["C"]
+        assert query(~(s.Age == 3)) == ["A", "C", "D"]  # NULL is "not 3", as in Python
+        assert query(~((s.Age < 3) | (s.Age == None))) == ["B", "C"]  # noqa: E711
+        assert query(s.Name.is_in(["a", "B", "zz"])) == ["B"]  # names compare exactly
+        assert query(s.Age.is_in([5, None])) == ["C", "D"]
+        with pytest.raises(ValidationError) as err:  # problems deep in a tree, all at once
+            s.filter((s.Age == "x") | ~(s.Born > "never")).entities().fetch()
+        assert len(err.value.problems) == 2
+
+    def test_paths_attributes_and_outer_links(self, stock: PathStock) -> None:
+        d = stock.pb.schemas[stock.cat.domain_schema]
+        path = d.Subject.link(d.Image, join_type="left")
+        rows = path.attributes(path.Subject.Name, path.Image.Width.alias("W")).fetch()
+        got = [(r["Name"], r["W"]) for r in rows]  # ordered by Subject's RID, then Image's
+        a = sorted(zip(stock.images, (10, 20, 30), strict=True))
+        assert got == [("A", w) for _, w in a] + [("B", None), ("C", None), ("D", None)]
+        inner = d.Subject.link(d.Image)
+        assert len(inner.Subject.attributes(inner.Subject.Name).fetch()) == 1
+        on = d.Subject.link(d.Image, on=(d.Subject.RID == d.Image.Subject))
+        assert len(on.entities().fetch()) == 3
+
+    def test_paths_insert_and_read_back(self, stock: PathStock) -> None:
+        s = stock.pb.schemas[stock.cat.domain_schema].tables["Subject"]
+        made = s.insert([{"Name": "E", "Age": 7, "Species": "MOUSE"}, {"Name": "F"}])
+        assert [(r["Name"], r["Species"]) for r in made] == [("E", "Mus musculus"), ("F", None)]
+        assert made[0]["RID"] and made[0]["RCT"] is not None
+        assert names(s.filter(s.Age == 7).entities().fetch()) == ["E"]
+        changed = s.update([{"RID": made[1]["RID"], "Age": 9}])
+        assert changed[0]["Age"] == 9
+
+    def test_paths_refuse_what_no_foreign_key_links(self, stock: PathStock) -> None:
+        d = stock.pb.schemas[stock.cat.domain_schema]
+        ml = stock.pb.schemas[stock.cat.ml_schema]
+        with pytest.raises(ValidationError, match="no foreign key links Species and Dataset"):
+            d.Species.link(ml.Dataset).entities().fetch()
+        with pytest.raises(ValidationError, match="foreign key"):
+            d.Subject.link(d.Image, on=(d.Subject.Name == d.Image.Filename)).entities().fetch()
+        with pytest.raises(ValidationError, match="join_type"):
+            d.Subject.link(d.Image, join_type="full")

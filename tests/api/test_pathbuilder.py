@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from assetry import BuiltinType, ColumnDef, TableDef, TableNotFound, ValidationError
+from assetry.api.datapath import Column, DataPath
 from assetry.records.outputs import OutputEntry
-from assetry.sql.pathbuilder import Column, DataPath
 from tests.conftest import BuildCatalog
 from tests.helpers import PathStock, path_stock, stock_for_paths, stored_file
 
@@ -62,12 +62,21 @@ def test_domain_table_form(stock: PathStock) -> None:
 def test_chained_filters_and_ranges(stock: PathStock) -> None:
     s = stock.pb.schemas[stock.cat.domain_schema].Subject
     base = s.filter(s.Age >= 1)
+    assert sorted(names(base.entities().fetch())) == ["A", "B", "C"]  # type: ignore[type-var]
     narrowed = base.filter(s.Age < 5)
+    assert narrowed is base  # as in deriva-py, filter changes the path and returns it
     assert names(narrowed.entities().fetch()) == ["A", "B"]
     assert names(narrowed.filter(s.Name != "A").entities().fetch()) == ["B"]
-    # paths are immutable: filtering again did not change the earlier ones
-    assert len(base.conditions) == 1
-    assert sorted(names(base.entities().fetch())) == ["A", "B", "C"]  # type: ignore[type-var]
+    # a table is never changed: each filter on it starts a new path
+    assert len(s.entities().fetch()) == 4
+    assert names(s.filter(s.Age > 3).entities().fetch()) == ["C"]
+
+
+def test_filter_in_place_is_not_silently_lost(stock: PathStock) -> None:
+    s = stock.pb.schemas[stock.cat.domain_schema].Subject
+    path = s.path
+    path.filter(s.Age == 3)  # the result not kept: the path itself is filtered
+    assert names(path.entities().fetch()) == ["B"]
 
 
 def test_rows_ordered_by_rid_with_limit(stock: PathStock) -> None:
@@ -185,13 +194,14 @@ def test_unknown_names(stock: PathStock) -> None:
 def test_condition_misuse(stock: PathStock) -> None:
     pb, domain = stock.pb, stock.cat.domain_schema
     s, img = pb.schemas[domain].Subject, pb.schemas[domain].Image
-    with pytest.raises(ValidationError, match=r"Image\.Width.*'Subject'"):
+    with pytest.raises(ValidationError, match=r"Image\.Width is not of a table in this path"):
         s.filter(img.Width > 3)
     with pytest.raises(ValidationError, match="condition"):
         s.filter(True)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="filter"):
         bool(s.Age == 3)
-    assert (s.Age == s.Age) is True  # column vs column is identity, not a query
+    assert bool(s.Age == s.Age) is True  # column vs column: a link's on=, true if same
+    assert s.Age != s.Name
     assert s.Age in [s.Name, s.Age]
 
 
