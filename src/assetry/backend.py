@@ -409,17 +409,29 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def dataset_members(
-        self, ds: str, version: str | None, recurse: bool
+        self, ds: str, version: str | None, recurse: bool, limit: int | None = None
     ) -> dict[str, list[dict[str, Any]]]:
-        """Member rows by table, as of the version's snapshot."""
+        """Member rows by table (by RID), as of the version's snapshot; at most ``limit``
+        rows per table when given."""
 
     @abc.abstractmethod
-    def dataset_relatives(self, ds: str, children: bool) -> list[str]:
-        """RIDs of the nested datasets (``children``) or of the datasets containing it."""
+    def dataset_relatives(self, ds: str, children: bool, recurse: bool = False) -> list[str]:
+        """RIDs of the datasets nested in ``ds`` (``children``) or of those containing it,
+        now; with ``recurse``, transitively (all descendants, or all ancestors)."""
 
     @abc.abstractmethod
-    def dataset_summaries(self, dataset_type: str | None) -> list[dict[str, Any]]:
-        """Every dataset with its types and latest version (optionally of one type)."""
+    def dataset_summaries(
+        self, dataset_type: str | None, deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every dataset with its types and latest version (optionally of one type);
+        deleted datasets only with ``deleted``."""
+
+    @abc.abstractmethod
+    def delete_dataset(self, ds: str, recurse: bool) -> list[str]:
+        """Mark ``ds`` deleted (with ``recurse`` its nested datasets too): hidden from
+        ``dataset_summaries``, its versions and bags still readable, no more changes. A
+        dataset nested in another (not deleted) is refused (``ConflictError``). Returns the
+        RIDs marked."""
 
     @abc.abstractmethod
     def import_rows(
@@ -431,6 +443,41 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def bag_content(self, ds: str, version: str | None) -> BagContent:
         """The content of the bag of a dataset version (as of its snapshot)."""
+
+    # --- features (DerivaML's labelling model) --------------------------------------------
+    @abc.abstractmethod
+    def create_feature(
+        self,
+        target: str,
+        feature_name: str,
+        terms: Sequence[str],
+        assets: Sequence[str],
+        metadata: Sequence[ColumnDef],
+        references: Sequence[str],
+        optional: Sequence[str],
+        comment: str | None,
+    ) -> str:
+        """Create feature ``feature_name`` of table ``target`` (curator): the association
+        table ``Execution_<target>_<feature_name>`` with ``Execution``, the target and
+        ``Feature_Name`` (a term of that vocabulary, added), one column per vocabulary of
+        ``terms``, per asset table of ``assets`` and per table of ``references``, then
+        ``metadata``'s columns; all not null but those named in ``optional``. Every
+        problem is one ``ValidationError``. Returns the table's name."""
+
+    @abc.abstractmethod
+    def delete_feature(self, target: str, feature_name: str) -> bool:
+        """Delete a feature's values (kept in history: versions minted before still
+        read them) and its table (curator); False when there is no such feature."""
+
+    @abc.abstractmethod
+    def record_features(
+        self, execution: str, batches: Sequence[Mapping[str, Any]]
+    ) -> dict[str, list[str]]:
+        """Record feature values made by ``execution`` (one transaction): ``batches`` of
+        ``{"table": feature table, "rows": [values]}``, each value linked to the
+        execution (edge ``generated``). A value the execution recorded already for the
+        same target is not recorded again (a different one is a ``ConflictError``).
+        Returns the values' RIDs by table."""
 
     # --- named artifacts (API §12) -------------------------------------------------------
     @abc.abstractmethod

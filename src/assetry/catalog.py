@@ -15,6 +15,7 @@ from assetry.api.bags import Bags
 from assetry.api.context import Context, delegate
 from assetry.api.datasets import Datasets
 from assetry.api.executions import Executions
+from assetry.api.features import Features
 from assetry.api.pathbuilder import PathBuilder, Schema
 from assetry.artifacts import tracelet
 from assetry.artifacts.namespace import Artifacts
@@ -97,6 +98,8 @@ class Catalog:
         self._executions = Executions(self._context, self._bags)
         self.artifacts = Artifacts(self._context)
         """Named artifacts: versions, tags, aliases, partitions, objects (API §12)."""
+        self.features = Features(self._context)
+        """DerivaML's features: labels and values per execution (API §2)."""
 
     # --- DerivaML's flat names, delegated to the namespaces ------------------------------
     create_workflow = delegate("_executions", Executions.create_workflow)
@@ -125,10 +128,23 @@ class Catalog:
     dataset_history = delegate("_datasets", Datasets.dataset_history)
     find_datasets = delegate("_datasets", Datasets.find_datasets)
     lookup_dataset = delegate("_datasets", Datasets.lookup_dataset)
+    dataset_version = delegate("_datasets", Datasets.dataset_version)
+    delete_dataset = delegate("_datasets", Datasets.delete_dataset)
+    split_dataset = delegate("_datasets", Datasets.split_dataset)
+
+    create_feature = delegate("features", Features.create_feature)
+    feature_record_class = delegate("features", Features.feature_record_class)
+    lookup_feature = delegate("features", Features.lookup_feature)
+    find_features = delegate("features", Features.find_features)
+    list_feature_values = delegate("features", Features.list_feature_values)
+    feature_values = delegate("features", Features.feature_values)
+    fetch_table_features = delegate("features", Features.fetch_table_features)
+    delete_feature = delegate("features", Features.delete_feature)
 
     export_dataset_bag = delegate("_bags", Bags.export_dataset_bag)
     download_dataset_bag = delegate("_bags", Bags.download_dataset_bag)
     import_bag = delegate("_bags", Bags.import_bag)
+    estimate_bag_size = delegate("_bags", Bags.estimate_bag_size)
 
     # Tracelet's names for named artifacts (API §12), delegated to ``cat.artifacts``.
     create_artifact = delegate("artifacts", tracelet.create_artifact)

@@ -29,6 +29,16 @@ def bag_name(rid: str, version: str) -> str:
     return f"Dataset_{rid}_v{version}"
 
 
+def human_size(size: int) -> str:
+    """``size`` bytes as text: ``512 B``, ``1.5 KB``, ``2.0 GB`` (powers of 1024)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
 class Bags:
     """Export, download and import of BagIt bags of dataset versions."""
 
@@ -111,6 +121,51 @@ class Bags:
         root.mkdir(parents=True, exist_ok=True)
         pinned = DatasetSpec(version["Dataset"], version["Version"], dataset.materialize)
         return DatasetBag(self.export_dataset_bag(pinned, root))
+
+    def estimate_bag_size(
+        self, dataset: DatasetSpec | str, version: str | None = None
+    ) -> dict[str, Any]:
+        """The size of a dataset version's bag before writing it (``dataset`` a
+        ``DatasetSpec`` or a RID with ``version``, the latest when None), measured from
+        the scope the bag would have: ``tables`` (per table ``row_count``, ``is_asset``,
+        ``asset_bytes``, ``csv_bytes``), ``total_rows``, ``total_asset_bytes``,
+        ``total_csv_bytes``, ``total_estimated_bytes`` and the same three as text
+        (``total_asset_size``, ...), as DerivaML's ``estimate_bag_size`` gives them. The
+        counts are exact; the bytes are those of the CSV files and asset files (not of
+        bagit's tag files)."""
+        from assetry.bags.csvcodec import dump_rows
+
+        if isinstance(dataset, DatasetSpec):
+            rid, version = dataset.rid, version or dataset.version
+        else:
+            rid = dataset
+        content = self._backend.bag_content(rid, version)
+        asset_bytes: dict[str, int] = {}
+        for asset in content.assets:
+            asset_bytes[asset.table] = asset_bytes.get(asset.table, 0) + asset.length
+        tables: dict[str, dict[str, Any]] = {}
+        for name, table in content.tables.items():
+            csv = sum(len(p.encode()) for p in dump_rows(table.columns, table.types, table.rows))
+            tables[name] = {
+                "row_count": len(table.rows),
+                "is_asset": name in asset_bytes,
+                "asset_bytes": asset_bytes.get(name, 0),
+                "csv_bytes": csv,
+            }
+        total_assets = sum(asset_bytes.values())
+        total_csv = sum(t["csv_bytes"] for t in tables.values())
+        return {
+            "dataset": content.dataset,
+            "version": content.version,
+            "tables": tables,
+            "total_rows": sum(t["row_count"] for t in tables.values()),
+            "total_asset_bytes": total_assets,
+            "total_asset_size": human_size(total_assets),
+            "total_csv_bytes": total_csv,
+            "total_csv_size": human_size(total_csv),
+            "total_estimated_bytes": total_assets + total_csv,
+            "total_estimated_size": human_size(total_assets + total_csv),
+        }
 
     def import_bag(self, bag: DatasetBag | str | os.PathLike[str]) -> dict[str, int]:
         """Load a bag (from any catalog) into this one: model, terms, rows, assets, with

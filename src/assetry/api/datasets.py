@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from assetry.errors import ValidationError
 from assetry.records.datasets import (
+    DatasetHistory,
     DatasetSpec,
     DatasetVersion,
+    PartitionInfo,
+    SplitResult,
     check_validate,
     member_list,
 )
@@ -53,7 +56,7 @@ class Datasets:
         validate: bool = True,
         description: str | None = None,
         execution_rid: str | None = None,
-    ) -> str | None:
+    ) -> DatasetVersion | None:
         """Add members (RIDs of any element type, or nested dataset RIDs); mint the next
         minor version and return it (None when all were members already).
 
@@ -61,8 +64,10 @@ class Datasets:
         be a row of an element type), whatever its value.
         """
         check_validate(validate)
-        return self._backend.add_dataset_members(
-            dataset_rid, member_list(members), description, execution_rid
+        return _version(
+            self._backend.add_dataset_members(
+                _rid(dataset_rid), member_list(members), description, execution_rid
+            )
         )
 
     def delete_dataset_members(
@@ -70,24 +75,45 @@ class Datasets:
         dataset_rid: str,
         members: Sequence[str] | Mapping[str, Sequence[str]],
         description: str | None = None,
-    ) -> str | None:
+    ) -> DatasetVersion | None:
         """Remove members; mint the next minor version and return it."""
-        return self._backend.delete_dataset_members(dataset_rid, member_list(members), description)
+        return _version(
+            self._backend.delete_dataset_members(
+                _rid(dataset_rid), member_list(members), description
+            )
+        )
 
     def list_dataset_members(
-        self, dataset_rid: str, version: str | None = None, recurse: bool = False
+        self,
+        dataset_rid: str,
+        version: str | None = None,
+        recurse: bool = False,
+        limit: int | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
         """Members by table, as of ``version`` (latest when None); ``recurse`` adds the
-        members of nested datasets."""
-        return self._backend.dataset_members(dataset_rid, version, recurse)
+        members of nested datasets; at most ``limit`` rows per table (by RID)."""
+        return self._backend.dataset_members(_rid(dataset_rid), version, recurse, limit)
 
-    def list_dataset_children(self, dataset_rid: str) -> list[str]:
-        """RIDs of the datasets nested directly in this one."""
-        return self._backend.dataset_relatives(dataset_rid, children=True)
+    def list_dataset_children(self, dataset_rid: str, recurse: bool = False) -> list[str]:
+        """RIDs of the datasets nested in this one: directly, or with ``recurse`` at any
+        depth."""
+        return self._backend.dataset_relatives(_rid(dataset_rid), True, recurse)
 
-    def list_dataset_parents(self, dataset_rid: str) -> list[str]:
-        """RIDs of the datasets this one is nested in."""
-        return self._backend.dataset_relatives(dataset_rid, children=False)
+    def list_dataset_parents(self, dataset_rid: str, recurse: bool = False) -> list[str]:
+        """RIDs of the datasets this one is nested in: directly, or with ``recurse`` at
+        any height."""
+        return self._backend.dataset_relatives(_rid(dataset_rid), False, recurse)
+
+    def dataset_version(self, dataset_rid: str) -> DatasetVersion:
+        """The latest version of a dataset (DerivaML's ``dataset_version``)."""
+        return DatasetVersion(self._backend.dataset_version(_rid(dataset_rid), None)["Version"])
+
+    def delete_dataset(self, dataset: Any, recurse: bool = False) -> list[str]:
+        """Delete a dataset (with ``recurse``, the datasets nested in it too): hidden from
+        ``find_datasets()`` (``deleted=True`` shows it), its versions and bags still
+        readable, its members frozen. A dataset nested in another is refused
+        (``ConflictError``): remove it from its parent first. Returns the RIDs deleted."""
+        return self._backend.delete_dataset(_rid(dataset), recurse)
 
     def increment_dataset_version(
         self,
@@ -95,20 +121,107 @@ class Datasets:
         component: str = "minor",
         description: str | None = None,
         execution_rid: str | None = None,
-    ) -> str:
+    ) -> DatasetVersion:
         """Mint the next version (``major``, ``minor`` or ``patch``); return it."""
         component = getattr(component, "value", component)
-        return self._backend.increment_dataset_version(
-            dataset_rid, component, description, execution_rid
+        return DatasetVersion(
+            self._backend.increment_dataset_version(
+                _rid(dataset_rid), component, description, execution_rid
+            )
         )
 
-    def dataset_history(self, dataset_rid: str) -> list[DatasetVersion]:
+    def dataset_history(self, dataset_rid: str) -> list[DatasetHistory]:
         """Every version of a dataset, oldest first."""
-        return [DatasetVersion.from_row(r) for r in self._backend.dataset_versions(dataset_rid)]
+        rows = self._backend.dataset_versions(_rid(dataset_rid))
+        return [DatasetHistory.from_row(r) for r in rows]
 
-    def find_datasets(self, dataset_type: str | None = None) -> list[dict[str, Any]]:
-        """Datasets (rows plus ``Dataset_Type`` and latest ``Version``)."""
-        return self._backend.dataset_summaries(dataset_type)
+    def find_datasets(
+        self, dataset_type: str | None = None, deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        """Datasets (rows plus ``Dataset_Type`` and latest ``Version``); deleted ones only
+        with ``deleted=True``."""
+        return self._backend.dataset_summaries(dataset_type, deleted)
+
+    def split_dataset(
+        self,
+        source_dataset_rid: str,
+        *,
+        test_size: float | int = 0.2,
+        train_size: float | int | None = None,
+        val_size: float | int | None = None,
+        shuffle: bool = True,
+        seed: int = 42,
+        split_description: str = "",
+        training_types: Sequence[str] | None = None,
+        testing_types: Sequence[str] | None = None,
+        validation_types: Sequence[str] | None = None,
+        element_table: str | None = None,
+        execution_rid: str | None = None,
+        dry_run: bool = False,
+    ) -> SplitResult:
+        """Split the members of one element table of a dataset (nested ones included)
+        into training, testing and (with ``val_size``) validation datasets, nested in a
+        new ``Split`` dataset, as DerivaML's ``split_dataset`` does: sizes are fractions
+        in (0, 1) or counts; the training set is the rest unless ``train_size`` says;
+        with ``shuffle`` the members (by RID) are permuted by ``numpy``'s generator
+        seeded with ``seed`` (the same seed, the same split). ``dry_run`` creates
+        nothing."""
+        from assetry.api.split import plan_split
+
+        plan = plan_split(
+            self._backend.dataset_members(_rid(source_dataset_rid), None, True, None),
+            source_dataset_rid,
+            element_table,
+            test_size,
+            train_size,
+            val_size,
+            shuffle,
+            seed,
+        )
+        counts = {name: len(rids) for name, rids in plan.partitions.items()}
+        if dry_run:
+            none = PartitionInfo("(dry run)", "(dry run)", 0)
+
+            def info(name: str) -> PartitionInfo:
+                return PartitionInfo("(dry run)", "(dry run)", counts[name])
+
+            return SplitResult(
+                source_dataset_rid,
+                none,
+                info("Training"),
+                info("Testing"),
+                info("Validation") if "Validation" in counts else None,
+                seed,
+                plan.table,
+            )
+        sizes = ", ".join(f"{k}={v}" for k, v in counts.items())
+        about = f"Split of dataset {source_dataset_rid} (random, {sizes}, seed={seed})"
+        split = self.create_dataset(["Split"], split_description or about, "0.1.0", execution_rid)
+        extra = {
+            "Training": list(training_types or []),
+            "Testing": list(testing_types or []),
+            "Validation": list(validation_types or []),
+        }
+        made: dict[str, str] = {}
+        for name in plan.partitions:
+            text = f"{name} subset ({counts[name]} samples) of {source_dataset_rid} (seed={seed})"
+            made[name] = self.create_dataset([name, *extra[name]], text, "0.1.0", execution_rid)
+        self.add_dataset_members(split, list(made.values()), execution_rid=execution_rid)
+        for name, rids in plan.partitions.items():
+            self.add_dataset_members(made[name], rids, execution_rid=execution_rid)
+
+        def part(name: str) -> PartitionInfo:
+            return PartitionInfo(made[name], self.dataset_version(made[name]), counts[name])
+
+        return SplitResult(
+            source_dataset_rid,
+            PartitionInfo(split, self.dataset_version(split), sum(counts.values())),
+            part("Training"),
+            part("Testing"),
+            part("Validation") if "Validation" in made else None,
+            seed,
+            plan.table,
+        )
 
     def lookup_dataset(
         self, rid: str | DatasetSpec | None = None, *, dataset: str | DatasetSpec | None = None
@@ -122,6 +235,16 @@ class Datasets:
             wanted = wanted.rid
         row = self._backend.dataset_version(wanted, None)  # type: ignore[arg-type]
         return Dataset(self, self._backend, row["Dataset"])
+
+
+def _rid(dataset: Any) -> str:
+    """A dataset RID from a RID, a ``Dataset`` or a ``DatasetSpec``."""
+    found = getattr(dataset, "rid", dataset)
+    return found  # type: ignore[no-any-return]
+
+
+def _version(version: str | None) -> DatasetVersion | None:
+    return None if version is None else DatasetVersion(version)
 
 
 class Dataset:
@@ -141,9 +264,14 @@ class Dataset:
         return self.rid
 
     @property
-    def version(self) -> str:
+    def version(self) -> DatasetVersion:
         """The latest version."""
-        return self._catalog.dataset_history(self.rid)[-1].version
+        return self._catalog.dataset_version(self.rid)
+
+    @property
+    def current_version(self) -> DatasetVersion:
+        """The latest version (DerivaML's name)."""
+        return self._catalog.dataset_version(self.rid)
 
     @property
     def description(self) -> str | None:
@@ -151,7 +279,7 @@ class Dataset:
 
     @property
     def dataset_types(self) -> list[str]:
-        for summary in self._catalog.find_datasets():
+        for summary in self._catalog.find_datasets(deleted=True):
             if summary["RID"] == self.rid:
                 return list(summary["Dataset_Type"])
         return []
@@ -162,31 +290,39 @@ class Dataset:
         validate: bool = True,
         description: str | None = None,
         execution_rid: str | None = None,
-    ) -> str | None:
+    ) -> DatasetVersion | None:
         return self._catalog.add_dataset_members(
             self.rid, members, validate, description, execution_rid
         )
 
     def delete_dataset_members(
         self, members: Sequence[str] | Mapping[str, Sequence[str]], description: str | None = None
-    ) -> str | None:
+    ) -> DatasetVersion | None:
         return self._catalog.delete_dataset_members(self.rid, members, description)
 
     def list_dataset_members(
-        self, version: str | None = None, recurse: bool = False
+        self, version: str | None = None, recurse: bool = False, limit: int | None = None
     ) -> dict[str, list[dict[str, Any]]]:
-        return self._catalog.list_dataset_members(self.rid, version, recurse)
+        return self._catalog.list_dataset_members(self.rid, version, recurse, limit)
 
-    def list_dataset_children(self) -> list[str]:
-        return self._catalog.list_dataset_children(self.rid)
+    def list_dataset_children(self, recurse: bool = False) -> list[str]:
+        return self._catalog.list_dataset_children(self.rid, recurse)
 
-    def list_dataset_parents(self) -> list[str]:
-        return self._catalog.list_dataset_parents(self.rid)
+    def list_dataset_parents(self, recurse: bool = False) -> list[str]:
+        return self._catalog.list_dataset_parents(self.rid, recurse)
 
     def increment_dataset_version(
-        self, component: str = "minor", description: str | None = None
-    ) -> str:
-        return self._catalog.increment_dataset_version(self.rid, component, description)
+        self,
+        component: str = "minor",
+        description: str | None = None,
+        execution_rid: str | None = None,
+    ) -> DatasetVersion:
+        return self._catalog.increment_dataset_version(
+            self.rid, component, description, execution_rid
+        )
 
-    def dataset_history(self) -> list[DatasetVersion]:
+    def dataset_history(self) -> list[DatasetHistory]:
         return self._catalog.dataset_history(self.rid)
+
+    def delete_dataset(self, recurse: bool = False) -> list[str]:
+        return self._catalog.delete_dataset(self.rid, recurse)

@@ -212,7 +212,7 @@ def cmd_dataset_history(args: argparse.Namespace, out: Output) -> None:
     with open_catalog(args) as cat:
         history = cat.dataset_history(args.dataset)
     if out.json_mode:
-        out.json_list(history)
+        out.json_list([v.to_dict() for v in history])
         return
     header = ["VERSION", "SNAPSHOT", "CREATED", "DESCRIPTION"]
     rows = ([v.version, v.snapshot, v.created, v.description] for v in history)

@@ -459,19 +459,65 @@ class HttpBackend(Backend):
         return typing.cast(dict[str, Any], self._op("dataset_version", ds=ds, version=version))
 
     def dataset_members(
-        self, ds: str, version: str | None, recurse: bool
+        self, ds: str, version: str | None, recurse: bool, limit: int | None = None
     ) -> dict[str, list[dict[str, Any]]]:
         return typing.cast(
             dict[str, list[dict[str, Any]]],
-            self._op("dataset_members", ds=ds, version=version, recurse=recurse),
+            self._op("dataset_members", ds=ds, version=version, recurse=recurse, limit=limit),
         )
 
-    def dataset_relatives(self, ds: str, children: bool) -> list[str]:
-        return typing.cast(list[str], self._op("dataset_relatives", ds=ds, children=children))
-
-    def dataset_summaries(self, dataset_type: str | None) -> list[dict[str, Any]]:
+    def dataset_relatives(self, ds: str, children: bool, recurse: bool = False) -> list[str]:
         return typing.cast(
-            list[dict[str, Any]], self._op("dataset_summaries", dataset_type=dataset_type)
+            list[str], self._op("dataset_relatives", ds=ds, children=children, recurse=recurse)
+        )
+
+    def dataset_summaries(
+        self, dataset_type: str | None, deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        return typing.cast(
+            list[dict[str, Any]],
+            self._op("dataset_summaries", dataset_type=dataset_type, deleted=deleted),
+        )
+
+    def delete_dataset(self, ds: str, recurse: bool) -> list[str]:
+        return typing.cast(list[str], self._op("delete_dataset", ds=ds, recurse=recurse))
+
+    # --- features ---------------------------------------------------------------------
+    def create_feature(
+        self,
+        target: str,
+        feature_name: str,
+        terms: Sequence[str],
+        assets: Sequence[str],
+        metadata: Sequence[ColumnDef],
+        references: Sequence[str],
+        optional: Sequence[str],
+        comment: str | None,
+    ) -> str:
+        return typing.cast(
+            str,
+            self._op(
+                "create_feature",
+                target=target,
+                feature_name=feature_name,
+                terms=terms,
+                assets=assets,
+                metadata=metadata,
+                references=references,
+                optional=optional,
+                comment=comment,
+            ),
+        )
+
+    def delete_feature(self, target: str, feature_name: str) -> bool:
+        return bool(self._op("delete_feature", target=target, feature_name=feature_name))
+
+    def record_features(
+        self, execution: str, batches: Sequence[Mapping[str, Any]]
+    ) -> dict[str, list[str]]:
+        return typing.cast(
+            dict[str, list[str]],
+            self._op("record_features", execution=execution, batches=batches),
         )
 
     def import_rows(

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from assetry.errors import StateError
-from assetry.executions import owner, upload
+from assetry.executions import features, owner, upload
 from assetry.executions.filecapture import FileCapture
 from assetry.executions.staging import StagedFile, WorkingDir
 from assetry.executions.watch import (
@@ -158,7 +158,30 @@ class Execution:
         self.datasets.append(bag)
         return bag
 
+    def create_dataset(
+        self,
+        dataset_types: list[str] | str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+    ) -> str:
+        """Create a dataset made by this execution (its first version records it);
+        return its RID."""
+        if isinstance(dataset_types, str):
+            dataset_types = [dataset_types]
+        return self._backend.create_dataset(
+            list(dataset_types or []), description, str(version or "0.1.0"), self.rid
+        )
+
     # --- staging -------------------------------------------------------------------
+    def add_features(self, features_: Any) -> int:
+        """Stage values of one feature (records of its ``feature_record_class``) made by
+        this execution; ``upload_execution_outputs`` records them, after the files they
+        name (an asset column may hold the path ``asset_file_path`` returned). Returns
+        how many were staged."""
+        if self.upload_status == "Uploaded":
+            raise StateError(f"execution {self.rid}: its outputs are already uploaded")
+        return features.stage(self._work, self._backend, features_)
+
     def asset_file_path(
         self,
         asset_name: str,
@@ -338,6 +361,12 @@ class Execution:
         if report.missing:
             backend.set_status(self.rid, "Upload_Status", "Failed")
             raise upload.missing_error(self.rid, report.missing)
+        try:
+            features.record(self._work, backend, self.rid, report.recorded)
+        except BaseException:
+            if current != "Uploaded":
+                backend.set_status(self.rid, "Upload_Status", "Failed")
+            raise
         if current != "Uploaded":
             backend.set_status(self.rid, "Upload_Status", "Uploaded")
         by_table: dict[str, list[str]] = defaultdict(list)

@@ -63,6 +63,8 @@ OPERATIONS: dict[str, str] = {
     "add_dataset_members": WRITER,
     "delete_dataset_members": WRITER,
     "increment_dataset_version": WRITER,
+    "delete_dataset": WRITER,
+    "record_features": WRITER,
     # named artifacts: the operations check curator themselves for declaring and deleting
     "register_artifact": WRITER,
     "tag_artifact": WRITER,
@@ -82,6 +84,8 @@ OPERATIONS: dict[str, str] = {
     "add_term": CURATOR,
     "change_term": CURATOR,
     "add_dataset_element_type": CURATOR,
+    "create_feature": CURATOR,
+    "delete_feature": CURATOR,
 }
 
 # Routes outside the operation table: (method, path) -> role.

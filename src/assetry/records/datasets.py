@@ -8,6 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from assetry.errors import ValidationError
+from assetry.records.versions import DatasetVersion, VersionPart
+
+__all__ = [
+    "DatasetHistory",
+    "DatasetSpec",
+    "DatasetVersion",
+    "PartitionInfo",
+    "SplitResult",
+    "VersionPart",
+    "check_validate",
+    "member_list",
+]
 
 
 @dataclass(frozen=True)
@@ -24,20 +36,44 @@ class DatasetSpec:
             raise ValidationError(f"DatasetSpec needs a dataset RID, got {self.rid!r}")
 
 
-@dataclass(frozen=True)
-class DatasetVersion:
-    """One immutable version of a dataset."""
+class DatasetHistory(DatasetVersion):
+    """One immutable version of a dataset, as ``dataset_history`` lists it: the version
+    itself (a ``DatasetVersion``: ``entry == "0.2.0"``, ordered, printed ``0.2.0``) with
+    its record, under assetry's names (``dataset``, ``version``, ``description``,
+    ``snapshot``, ``created``, ``execution``, ``rid``) and DerivaML's
+    (``dataset_version``, ``dataset_rid``, ``version_rid``, ``execution_rid``,
+    ``minid``, ``spec_hash``: always None here)."""
 
     dataset: str
-    version: str
     description: str | None
     snapshot: int
     created: dt.datetime
-    execution: str | None = None
-    rid: str | None = None
+    execution: str | None
+    rid: str | None
+    minid: None = None
+    spec_hash: None = None
+
+    def __new__(
+        cls,
+        dataset: str,
+        version: str,
+        description: str | None,
+        snapshot: int,
+        created: dt.datetime,
+        execution: str | None = None,
+        rid: str | None = None,
+    ) -> DatasetHistory:
+        entry = str.__new__(cls, str(DatasetVersion(version)))
+        entry.dataset = dataset
+        entry.description = description
+        entry.snapshot = snapshot
+        entry.created = created
+        entry.execution = execution
+        entry.rid = rid
+        return entry
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> DatasetVersion:
+    def from_row(cls, row: Mapping[str, Any]) -> DatasetHistory:
         return cls(
             dataset=row["Dataset"],
             version=row["Version"],
@@ -47,6 +83,67 @@ class DatasetVersion:
             execution=row.get("Execution"),
             rid=row.get("RID"),
         )
+
+    @property
+    def version(self) -> str:
+        """The version as text."""
+        return str(self)
+
+    @property
+    def dataset_version(self) -> DatasetVersion:
+        return DatasetVersion(str(self))
+
+    @property
+    def dataset_rid(self) -> str:
+        return self.dataset
+
+    @property
+    def version_rid(self) -> str | None:
+        return self.rid
+
+    @property
+    def execution_rid(self) -> str | None:
+        return self.execution
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as plain data (``--json`` output)."""
+        return {
+            "dataset": self.dataset,
+            "version": self.version,
+            "description": self.description,
+            "snapshot": self.snapshot,
+            "created": self.created,
+            "execution": self.execution,
+            "rid": self.rid,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"DatasetHistory(dataset={self.dataset!r}, version={self.version!r}, "
+            f"snapshot={self.snapshot}, description={self.description!r})"
+        )
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    """One dataset a split made (DerivaML's ``PartitionInfo``)."""
+
+    rid: str
+    version: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """What ``split_dataset`` made: the parent ``Split`` dataset and its partitions."""
+
+    source: str
+    split: PartitionInfo
+    training: PartitionInfo
+    testing: PartitionInfo
+    validation: PartitionInfo | None = None
+    seed: int = 42
+    element_table: str = ""
 
 
 def member_list(members: Sequence[str] | Mapping[str, Sequence[str]] | str) -> list[str]:

@@ -42,6 +42,7 @@ from assetry.sql.backend_artifacts import SqlArtifactsMixin
 from assetry.sql.backend_assets import SqlAssetsMixin
 from assetry.sql.backend_browse import SqlBrowseMixin
 from assetry.sql.backend_datasets import SqlDatasetsMixin
+from assetry.sql.backend_features import SqlFeaturesMixin
 from assetry.sql.engine import WRITE_OPTION, make_engine, translated_errors
 from assetry.sql.model import Model, build_metadata
 from assetry.sql.names import MAX_COUNT, SNAPSHOT_COLUMN
@@ -85,7 +86,14 @@ def _set_synchronous(conn: sa.Connection, level: str) -> None:
     driver.execute("PRAGMA synchronous=NORMAL" if level == "NORMAL" else "PRAGMA synchronous=FULL")
 
 
-class SqlBackend(SqlAssetsMixin, SqlDatasetsMixin, SqlArtifactsMixin, SqlBrowseMixin, Backend):
+class SqlBackend(
+    SqlAssetsMixin,
+    SqlDatasetsMixin,
+    SqlFeaturesMixin,
+    SqlArtifactsMixin,
+    SqlBrowseMixin,
+    Backend,
+):
     """A catalog stored in a relational database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: sa.Engine, label: str, store_base: Path | None = None) -> None:

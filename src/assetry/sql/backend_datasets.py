@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from assetry.errors import ValidationError
 from assetry.faults import fault_point
 from assetry.records.bag import BagContent
 from assetry.sql import datasets, reads, scope
@@ -65,7 +66,7 @@ class SqlDatasetsMixin:
         self, ds: str, component: str, description: str | None, execution: str | None
     ) -> str:
         with self.session(write=True) as s:
-            ds = datasets.dataset_row(s, ds)["RID"]
+            ds = datasets.writable_row(s, ds)["RID"]
             minted = datasets.next_version(s, ds, component, description, execution)
             fault_point("version.before_commit")
             return minted
@@ -81,8 +82,12 @@ class SqlDatasetsMixin:
             return datasets.resolve_version(s, ds, version)
 
     def dataset_members(
-        self, ds: str, version: str | None, recurse: bool
+        self, ds: str, version: str | None, recurse: bool, limit: int | None = None
     ) -> dict[str, list[dict[str, Any]]]:
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
         with self.session() as s:
             ds = datasets.dataset_row(s, ds)["RID"]
             snapshot = int(datasets.resolve_version(s, ds, version)["Snapshot"])
@@ -92,20 +97,30 @@ class SqlDatasetsMixin:
             for table, members in datasets.member_rids(s, nested, snapshot).items():
                 if table not in model.tables:
                     continue
-                found = reads.fetch_as_of(s, model.table(table), members, snapshot)
+                wanted = members if limit is None else members[:limit]
+                found = reads.fetch_as_of(s, model.table(table), wanted, snapshot)
                 out[table] = [found[rid] for rid in sorted(found)]
             return out
 
-    def dataset_relatives(self, ds: str, children: bool) -> list[str]:
+    def dataset_relatives(self, ds: str, children: bool, recurse: bool = False) -> list[str]:
         with self.session() as s:
             ds = datasets.dataset_row(s, ds)["RID"]
+            if children and recurse:
+                return [d for d in datasets.nested_closure(s, ds, None) if d != ds]
             if children:
-                snapshot = None
-                members = datasets.member_rids(s, [ds], snapshot)
+                members = datasets.member_rids(s, [ds], None)
                 return members.get(datasets.DATASET, [])
+            if recurse:
+                return datasets.ancestors(s, ds)
             return datasets.parents(s, ds, None)
 
-    def dataset_summaries(self, dataset_type: str | None) -> list[dict[str, Any]]:
+    def delete_dataset(self, ds: str, recurse: bool) -> list[str]:
+        with self.session(write=True) as s:
+            return datasets.delete(s, ds, bool(recurse))
+
+    def dataset_summaries(
+        self, dataset_type: str | None, deleted: bool = False
+    ) -> list[dict[str, Any]]:
         """Every dataset with its types and latest version (optionally of one type)."""
         with self.session() as s:
             t = s.table(datasets.DATASET)
@@ -119,6 +134,8 @@ class SqlDatasetsMixin:
             out = []
             for row in found:
                 if wanted is not None and wanted not in kinds.get(row["RID"], []):
+                    continue
+                if row.get("Deleted") and not deleted:
                     continue
                 known = datasets.version_rows(s, row["RID"])
                 out.append(

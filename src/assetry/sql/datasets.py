@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.errors import RIDNotFound, ValidationError
+from assetry.errors import ConflictError, RIDNotFound, StateError, ValidationError
 from assetry.records import versions
 from assetry.sql import ddl, internal, reads, rids, rows, types
 from assetry.sql.lineage import live_edges
@@ -42,6 +42,14 @@ def dataset_row(session: Session, ds: str) -> dict[str, Any]:
         if found is not None:
             raise ValidationError(f"{rid} is a row of {found!r}, not a Dataset")
         raise RIDNotFound(rid, f"no dataset has RID {rid!r}")
+    return row
+
+
+def writable_row(session: Session, ds: str) -> dict[str, Any]:
+    """The current row of dataset ``ds``, which must not be deleted (``StateError``)."""
+    row = dataset_row(session, ds)
+    if row.get("Deleted"):
+        raise StateError(f"dataset {row['RID']} is deleted: its members and versions are frozen")
     return row
 
 
@@ -99,9 +107,18 @@ def mint(
 
 def next_version(session: Session, ds: str, component: str, description: str | None,
                  execution: str | None = None) -> str:  # fmt: skip
-    """Mint the version after the latest one, raising ``component``."""
+    """Mint the version after the latest one, raising ``component``; every dataset that
+    contains ``ds`` (transitively, not deleted) gets its next version too, with the same
+    component, in the same transaction (so at the same snapshot)."""
     latest = resolve_version(session, ds, None)["Version"]
-    return mint(session, ds, versions.bump(latest, component), description, execution)
+    minted = mint(session, ds, versions.bump(latest, component), description, execution)
+    for parent in ancestors(session, ds):
+        if dataset_row(session, parent).get("Deleted"):
+            continue
+        above = resolve_version(session, parent, None)["Version"]
+        note = f"nested dataset {ds} is now {minted}" + (f": {description}" if description else "")
+        mint(session, parent, versions.bump(above, component), note, execution)
+    return minted
 
 
 def _dataset_types(session: Session, dataset_types: Iterable[str]) -> list[str]:
@@ -211,9 +228,11 @@ def add_members(
 ) -> str | None:  # fmt: skip
     """Add members (any element type, or nested datasets) and mint the next minor version;
     None when every member was already there (no new version)."""
-    ds = dataset_row(session, ds)["RID"]
+    ds = writable_row(session, ds)["RID"]
     added = 0
-    for table, group in _group_members(session, ds, members).items():
+    grouped = _group_members(session, ds, members)
+    _refuse_cycles(session, ds, grouped.get(DATASET, []))
+    for table, group in grouped.items():
         present = _present(session, ds, table, group)
         new = [m for m in group if m not in present]
         if not new:
@@ -232,7 +251,7 @@ def delete_members(
     session: Session, ds: str, members: Iterable[str], description: str | None
 ) -> str | None:
     """Remove members and mint the next minor version (None if none was a member)."""
-    ds = dataset_row(session, ds)["RID"]
+    ds = writable_row(session, ds)["RID"]
     removed = 0
     for table, group in _group_members(session, ds, members).items():
         present = _present(session, ds, table, group)
@@ -243,6 +262,78 @@ def delete_members(
     if not removed:
         return None
     return next_version(session, ds, "minor", description or f"removed {removed} member(s)")
+
+
+def _refuse_cycles(session: Session, ds: str, children: Sequence[str]) -> None:
+    """``ValidationError`` naming the cycle if nesting ``children`` in ``ds`` makes one
+    (a child that contains ``ds``, transitively); a deleted child is a ``StateError``."""
+    problems = []
+    for child in children:
+        if dataset_row(session, child).get("Deleted"):
+            raise StateError(f"dataset {child} is deleted: it cannot be nested in {ds}")
+        path = _nesting_path(session, child, ds)
+        if path is not None:
+            cycle = " -> ".join([ds, *path])
+            problems.append(f"nesting dataset {child} in {ds} would make a cycle: {cycle}")
+    if problems:
+        raise ValidationError(problems)
+
+
+def _nesting_path(session: Session, start: str, goal: str) -> list[str] | None:
+    """The datasets from ``start`` down to ``goal`` through current nesting, if any."""
+    below: dict[str, str] = {start: start}
+    frontier = [start]
+    e = internal.edges
+    while frontier:
+        if goal in below:
+            break
+        query = sa.select(e.c.to_rid, e.c.from_rid).where(
+            e.c.to_rid.in_(frontier), e.c.relation == "member_of",
+            e.c.from_table == DATASET, live_edges(None),
+        )  # fmt: skip
+        frontier = []
+        for parent, child in session.conn.execute(query).all():
+            if child not in below:
+                below[child] = parent
+                frontier.append(child)
+    if goal not in below:
+        return None
+    path = [goal]
+    while path[-1] != start:
+        path.append(below[path[-1]])
+    return list(reversed(path))
+
+
+def ancestors(session: Session, ds: str) -> list[str]:
+    """Every dataset containing ``ds`` now, transitively: one query."""
+    e = internal.edges
+    start = sa.select(sa.cast(sa.literal(ds), types.rid_type()).label("node"))
+    walk = start.cte("containing", recursive=True)
+    step = sa.select(e.c.to_rid).where(
+        e.c.from_rid == walk.c.node,
+        e.c.relation == "member_of",
+        e.c.from_table == DATASET,
+        live_edges(None),
+    )
+    walk = walk.union(step)
+    return sorted(set(session.conn.execute(sa.select(walk.c.node)).scalars()) - {ds})
+
+
+def delete(session: Session, ds: str, recurse: bool) -> list[str]:
+    """Mark ``ds`` (and with ``recurse`` every dataset nested in it) deleted."""
+    ds = dataset_row(session, ds)["RID"]
+    live_parents = [
+        p for p in parents(session, ds, None) if not dataset_row(session, p).get("Deleted")
+    ]
+    if live_parents:
+        raise ConflictError(
+            f"dataset {ds} is nested in {', '.join(live_parents)}: remove it from there first"
+        )
+    wanted = nested_closure(session, ds, None) if recurse else [ds]
+    marked = [d for d in wanted if not dataset_row(session, d).get("Deleted")]
+    if marked:
+        rows.update(session, DATASET, [{"RID": d, "Deleted": True} for d in marked])
+    return marked
 
 
 def nested_closure(session: Session, ds: str, snapshot: int | None) -> list[str]:

@@ -174,13 +174,22 @@ class Model:
                     yield other, fk
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        """The model document; with features, also ``features``: each feature's name,
+        target, table and columns by role (derived from the tables, so ``apply_model``
+        and ``from_doc`` ignore it)."""
+        from assetry.records.features import features_of_model
+
+        doc: dict[str, Any] = {
             "format": MODEL_FORMAT,
             "version": self.version,
             "ml_schema": self.ml_schema,
             "domain_schema": self.domain_schema,
             "tables": [t.to_doc() for t in self.tables.values()],
         }
+        found = features_of_model(doc)
+        if found:
+            doc["features"] = [f.to_doc() for f in found]
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Model:

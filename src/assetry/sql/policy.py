@@ -55,6 +55,9 @@ _EDITABLE: dict[str, frozenset[str]] = {
     "Artifact": frozenset({"Description"}),
 }
 _MEMBERSHIP_WRITERS = "add_dataset_members and delete_dataset_members (each mints a version)"
+_FEATURE_WRITERS = (
+    "exe.add_features and upload_execution_outputs (a feature value is recorded by its execution)"
+)
 _EXECUTION_LINK_WRITERS = (
     "create_execution, exe.asset_paths / exe.download_dataset_bag and "
     "upload_execution_outputs (they record provenance)"
@@ -83,6 +86,8 @@ def own_operations(table: TableModel) -> str | None:
         return _MEMBERSHIP_WRITERS
     if table.name == "Dataset_Execution" or provenance.asset_of_execution_link(table):
         return _EXECUTION_LINK_WRITERS
+    if provenance.is_feature_table(table):
+        return _FEATURE_WRITERS
     return None
 
 
@@ -124,6 +129,7 @@ def _curator_may_delete(table: TableModel) -> bool:
     return (
         table.name in ("Workflow", "Execution", "Dataset_Execution")
         or provenance.asset_of_execution_link(table) is not None
+        or provenance.is_feature_table(table)
     )
 
 

@@ -8,7 +8,8 @@ transaction, so lineage never disagrees with the links:
 - ``Execution`` rows with a Workflow: ``executed`` (execution -> workflow);
 - ``Dataset_<T>`` rows (Dataset, T): ``member_of`` (element -> dataset);
 - ``Dataset_Dataset`` rows: ``member_of`` (nested dataset -> dataset);
-- ``Dataset_Execution`` rows: ``used`` (execution -> dataset, with the version).
+- ``Dataset_Execution`` rows: ``used`` (execution -> dataset, with the version);
+- feature values (rows of a feature table): ``generated`` (execution -> value).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from assetry.records.features import feature_of
 from assetry.sql import internal
 from assetry.sql.model import TableModel
 from assetry.sql.session import Session
@@ -49,12 +51,22 @@ def element_of_dataset_link(table: TableModel) -> str | None:
     return element if targets == {"Dataset", element} else None
 
 
+def is_feature_table(table: TableModel) -> bool:
+    """True if ``table`` holds the values of a feature (``records.features``)."""
+    return (
+        table.kind == "association"
+        and table.has_column("Feature_Name")
+        and feature_of(table.to_doc(), {}) is not None
+    )
+
+
 def tracks(table: TableModel) -> bool:
     """True if rows of ``table`` imply provenance edges."""
     return (
         table.name in ("Execution", "Dataset_Dataset", "Dataset_Execution")
         or asset_of_execution_link(table) is not None
         or element_of_dataset_link(table) is not None
+        or is_feature_table(table)
     )
 
 
@@ -89,7 +101,13 @@ def _edges(table: TableModel, rows: Iterable[Mapping[str, Any]]) -> list[dict[st
     out: list[dict[str, Any]] = []
     asset_table = asset_of_execution_link(table)
     element = element_of_dataset_link(table)
+    feature = is_feature_table(table)
     for row in rows:
+        if feature:
+            out.append(
+                _edge(row, (row["Execution"], "Execution"), (row["RID"], table.name), "generated")
+            )
+            continue
         if element is not None:
             out.append(
                 _edge(row, (row[element], element), (row["Dataset"], "Dataset"), "member_of")
