@@ -89,6 +89,11 @@ def _root(request: Request) -> str:
     return str(request.scope.get("root_path", ""))
 
 
+def _secure(request: Request) -> bool:
+    """Cookies are Secure over HTTPS (or when the server is told it sits behind it)."""
+    return ui_state(request).secure_cookies or request.url.scheme == "https"
+
+
 def _safe_next(request: Request, wanted: str | None) -> str:
     """Where to go after signing in: a page of the interface, never another site."""
     root = _root(request)
@@ -115,7 +120,7 @@ def _sign_in_form(
         httponly=True,
         samesite="strict",
         path=_root(request) or "/",
-        secure=ui_state(request).secure_cookies,
+        secure=_secure(request),
     )
     return response
 
@@ -146,7 +151,7 @@ def sign_in(request: Request, fields: dict[str, str] = Depends(form_fields)) -> 
         httponly=True,
         samesite="strict",
         path=_root(request) or "/",
-        secure=state.secure_cookies,
+        secure=_secure(request),
     )
     response.delete_cookie(SIGN_IN_COOKIE, path=_root(request) or "/")
     return response
