@@ -263,3 +263,24 @@ def test_local_edits_need_the_page_token(local: Local) -> None:
 def test_the_local_interface_answers_only_its_loopback_names(local: Local) -> None:
     answer = requests.get(local.url + "/", headers={"Host": "attacker.example"})
     assert answer.status_code == 421
+
+
+def test_system_rows_offer_only_their_description(local: Local) -> None:
+    w = local.world
+    session = requests.Session()
+    page = session.get(f"{local.url}/row/{w.training}").text
+    form = page.split('id="edit"', 1)[1].split("</form>", 1)[0]
+    assert re.findall(r'name="c\.(\w+)"', form) == ["Description"]
+    saved = session.post(
+        f"{local.url}/row/{w.training}/edit",
+        data={"c.Description": "Train it *well*", "csrf": csrf_of(page)},
+    )
+    assert saved.status_code == 200 and "<em>well</em>" in saved.text
+    refused = session.post(
+        f"{local.url}/row/{w.training}/edit",
+        data={"c.Description": "x", "c.Status": "Failed", "csrf": csrf_of(page)},
+    )
+    assert refused.status_code == 200  # Status is not a field of the form: ignored
+    assert local.cat.resolve_rid(w.training).row["Status"] == "Completed"
+    link = local.cat.query_page("Image_Execution", limit=1)[0]["RID"]
+    assert 'id="edit"' not in session.get(f"{local.url}/row/{link}").text

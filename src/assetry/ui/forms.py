@@ -13,11 +13,16 @@ FIELD_PREFIX = "c."
 
 
 def editable_columns(model: ModelView, table: str) -> list[dict[str, Any]]:
-    """The columns a person may fill in: every column but the system ones and, in an
-    asset table, the file columns (those come from the bytes)."""
-    fixed = (
-        {"URL", "Filename", "Length", "MD5", "SHA256"} if model.kind(table) == "asset" else set()
-    )
+    """The columns a person may change: in a system table only its description (the
+    rest is written by the catalog's own operations), in an association table nothing,
+    elsewhere every column but the system ones and, in an asset table, the file columns
+    (those come from the bytes)."""
+    kind = model.kind(table)
+    if kind == "association":
+        return []
+    if kind == "system":
+        return [c for c in model.columns(table) if c["name"] == "Description"]
+    fixed = {"URL", "Filename", "Length", "MD5", "SHA256"} if kind == "asset" else set()
     return [c for c in model.columns(table) if not c.get("system") and c["name"] not in fixed]
 
 
