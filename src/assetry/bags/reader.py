@@ -30,9 +30,18 @@ from assetry.bags.extract import (
     read_tag,
 )
 from assetry.bags.validate import BagReport, absent_payload, load_structure, validate_bag
-from assetry.errors import BagError, RIDNotFound, TableNotFound
+from assetry.errors import BagError, RIDNotFound, TableNotFound, TermNotFound
 from assetry.records.bag import REFERENCES_CSV, ReferenceFile, is_reference_path
 from assetry.records.definitions import BuiltinType
+from assetry.records.features import (
+    Feature,
+    FeatureRecord,
+    features_of_model,
+    find_feature,
+    record_from_row,
+    select,
+)
+from assetry.records.terms import Term
 from assetry.sql import rids
 from assetry.sql.provenance import NOT_MEMBERSHIPS
 
@@ -57,6 +66,11 @@ _DTYPES = {
     "markdown": "string",
     "uri": "string",
 }
+
+
+def local_path_column(header: list[str]) -> str:
+    """The name of the local path column of an asset table with columns ``header``."""
+    return "Local_Path" if "Path" in header else "Path"
 
 
 def _kind(value: Any) -> str:
@@ -252,7 +266,10 @@ class DatasetBag:
     def get_table_as_dataframe(self, table: str) -> pd.DataFrame:
         """The rows of ``table`` as a DataFrame: columns in the CSV's order, integers as
         ``Int64``, floats ``Float64``, booleans ``boolean``, text ``string`` (NULL is
-        ``pd.NA``, distinct from ""), timestamps ``datetime64``; dates and json objects."""
+        ``pd.NA``, distinct from ""), timestamps ``datetime64``; dates and json objects.
+        An asset table has one more, last column, ``Path`` (``Local_Path`` if the table
+        has a column ``Path``): the absolute path of each asset's file in the bag, or
+        NA while it is not fetched (``materialize()``)."""
         import pandas as pd
 
         header, rows, types = self._read_table(table)
@@ -260,7 +277,144 @@ class DatasetBag:
         for column in header:
             dtype = _DTYPES.get(types.get(column, "text"), "object")
             columns[column] = pd.Series([r[column] for r in rows], dtype=dtype)
+        spec = self._table_model(table)
+        if spec is not None and spec.get("kind") == "asset":
+            name = local_path_column(header)
+            columns[name] = pd.Series([self._local_path(r["RID"]) for r in rows], dtype="string")
+            header = [*header, name]
         return pd.DataFrame(columns, columns=header)
+
+    def _local_path(self, rid: Any) -> str | None:
+        try:
+            return str(self.asset_path(str(rid)).resolve())
+        except (RIDNotFound, BagError):
+            return None
+
+    # --- vocabularies, nesting, features ----------------------------------------------
+    def list_vocabulary_terms(self, table: str) -> list[Term]:
+        """The terms of vocabulary ``table`` that the bag holds (those its rows use)."""
+        spec = self._table_model(table)
+        if spec is None or spec.get("kind") != "vocabulary":
+            raise TableNotFound(str(table), f"the bag has no vocabulary {table!r}")
+        try:
+            rows = self.get_table_as_dict(table)
+        except TableNotFound:
+            rows = []
+        return sorted((Term.from_row(r) for r in rows), key=lambda t: t.name)
+
+    def lookup_term(self, table: str, term_name: str) -> Term:
+        """A term of vocabulary ``table`` in the bag by name or synonym, ignoring case
+        (``TermNotFound`` otherwise)."""
+        wanted = str(term_name).casefold()
+        for term in self.list_vocabulary_terms(table):
+            if wanted == term.name.casefold() or wanted in {s.casefold() for s in term.synonyms}:
+                return term
+        raise TermNotFound(table, f"{term_name!r} is not a term of vocabulary {table!r} in the bag")
+
+    def _nesting(self) -> dict[str, list[str]]:
+        nesting: dict[str, list[str]] = defaultdict(list)
+        if f"Dataset_{DATASET}" in self.list_tables():
+            for row in self.get_table_as_dict(f"Dataset_{DATASET}"):
+                if row.get(DATASET) and row.get(NESTED):
+                    nesting[rids.normalize(row[DATASET])].append(rids.normalize(row[NESTED]))
+        return {k: sorted(v) for k, v in nesting.items()}
+
+    def list_dataset_children(self, recurse: bool = False, dataset: str | None = None) -> list[str]:
+        """RIDs of the datasets nested in the bag's dataset (or in ``dataset``):
+        directly, or with ``recurse`` at any depth."""
+        start = dataset or self.dataset_rid
+        if start is None:
+            raise BagError(f"{self.path} is not a dataset bag: bag-info.txt has no Assetry-Dataset")
+        nesting = self._nesting()
+        found: list[str] = []
+        frontier = list(nesting.get(rids.normalize(start), []))
+        while frontier:
+            child = frontier.pop(0)
+            if child in found:
+                continue
+            found.append(child)
+            if recurse:
+                frontier += nesting.get(child, [])
+        return sorted(found)
+
+    def dataset_types_of(self, dataset: str | None = None) -> list[str]:
+        """The types of the bag's dataset (or of ``dataset``, nested in it)."""
+        wanted = rids.normalize(dataset or self.dataset_rid or "")
+        if "Dataset_Dataset_Type" not in self.list_tables():
+            return []
+        return sorted(
+            r["Dataset_Type"]
+            for r in self.get_table_as_dict("Dataset_Dataset_Type")
+            if r.get(DATASET) and rids.normalize(r[DATASET]) == wanted
+        )
+
+    @property
+    def dataset_types(self) -> list[str]:
+        """The types of the bag's dataset."""
+        return self.dataset_types_of()
+
+    def find_features(self, table: str | None = None) -> list[Feature]:
+        """The features the bag's model has (of ``table``, when given)."""
+        found = features_of_model(self.model)
+        name = getattr(table, "name", table)
+        return [f for f in found if name is None or f.target_table.name == name]
+
+    def lookup_feature(self, table: str, feature_name: str) -> Feature:
+        """A feature of the bag's model (``NotFoundError`` listing the table's)."""
+        return find_feature(self.find_features(), str(getattr(table, "name", table)), feature_name)
+
+    def feature_record_class(self, table: str, feature_name: str) -> type[FeatureRecord]:
+        return self.lookup_feature(table, feature_name).feature_record_class()
+
+    def list_feature_values(
+        self, table: str, feature_name: str, selector: Any = None
+    ) -> list[FeatureRecord]:
+        """The values of a feature in the bag (those of rows in its scope, as of its
+        version), as records; ``selector`` keeps one per target."""
+        feature = self.lookup_feature(table, feature_name)
+        cls = feature.feature_record_class()
+        try:
+            rows = self.get_table_as_dict(feature.feature_table.name)
+        except TableNotFound:
+            rows = []
+        records = [record_from_row(cls, row) for row in rows]
+        return select(records, feature.target_table.name, selector)
+
+    def feature_values(
+        self, table: str, feature_name: str, selector: Any = None
+    ) -> list[FeatureRecord]:
+        """DerivaML's newer name of ``list_feature_values``."""
+        return self.list_feature_values(table, feature_name, selector)
+
+    def restructure_assets(
+        self,
+        output_dir: str | os.PathLike[str],
+        asset_table: str | None = None,
+        group_by: list[str] | None = None,
+        use_symlinks: bool = True,
+        type_selector: Any = None,
+        type_to_dir_map: dict[str, str] | None = None,
+        enforce_vocabulary: bool = True,
+        value_selector: Any = None,
+        file_transformer: Any = None,
+    ) -> dict[Path, Path]:
+        """Lay the bag's asset files out one folder per label, as DerivaML's
+        ``restructure_assets`` does (``bags.restructure`` says how); returns source ->
+        written path."""
+        from assetry.bags.restructure import restructure
+
+        return restructure(
+            self,
+            Path(output_dir),
+            asset_table,
+            list(group_by or []),
+            use_symlinks,
+            type_selector,
+            type_to_dir_map,
+            enforce_vocabulary,
+            value_selector,
+            file_transformer,
+        )
 
     # --- members and assets ------------------------------------------------------------
     def _membership_tables(self) -> dict[str, str]:

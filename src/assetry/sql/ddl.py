@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from assetry.errors import TableNotFound, ValidationError
 from assetry.records.definitions import ColumnDef, check_comment
-from assetry.sql import internal, names, policy, rows, types
+from assetry.sql import internal, names, policy, provenance, rows, types
 from assetry.sql.model import (
     ELEMENT_KINDS,
     ColumnModel,
@@ -458,6 +458,13 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
             continue
         if table.kind == "vocabulary":
             create_vocabulary(session, table.name, table.comment, table.schema)
+        elif provenance.is_feature_table(table):
+            # A feature's table keeps its exact columns: the not-null references and the
+            # Feature_Name default are what make it a feature.
+            problems += _table_name_problems(session.model, table.name)
+            problems += _column_problems(table.name, defs, [fk.column for fk in table.foreign_keys])
+            if not problems:
+                _create(session, [table])
         elif table.kind == "asset":
             create_asset(
                 session,

@@ -1,11 +1,15 @@
 """The scope of a dataset version's bag, read as of the version's snapshot.
 
-In scope: the dataset and its nested datasets, their members, every row those reference
-through foreign keys (transitively), the vocabulary terms used, the executions that
-generated member assets and their workflows, and every link row whose ends are all in
-scope (asset types, execution links, memberships, dataset types and versions). A member
-artifact version brings its files (``PULLS``) and its tags, partitions and aliases
-(``SATELLITES``); its name and producer come through its foreign keys.
+In scope (API §8): the dataset and its nested datasets, their members; the rows that
+reference a member through a foreign key, transitively, as DerivaML's bags follow keys
+into their members (a dataset of Subjects carries their Images), through user tables only
+(``_Inbound``); every row those reference through foreign keys (transitively); the values
+of every feature of a row in scope (``_FeatureValues``), which bring their executions and
+assets; the vocabulary terms used; the executions that generated member assets and their
+workflows; and every link row whose ends are all in scope (asset types, execution links,
+memberships, dataset types and versions). A member artifact version brings its files
+(``PULLS``) and its tags, partitions and aliases (``SATELLITES``); its name and producer
+come through its foreign keys.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry.records.bag import AssetFile, BagContent, ReferenceFile, TableRows
-from assetry.sql import datasets, history, internal, reads
+from assetry.sql import datasets, history, internal, provenance, reads
 from assetry.sql.lineage import live_edges
 from assetry.sql.model import ForeignKeyModel, Model, TableModel
 from assetry.sql.session import Session
@@ -49,8 +53,12 @@ def compute(
 
     nested = datasets.nested_closure(session, ds, snapshot)
     pending[datasets.DATASET].update(nested)
-    for table, members in datasets.member_rids(session, nested, snapshot).items():
-        pending[table].update(members)
+    members = datasets.member_rids(session, nested, snapshot)
+    for table, rids in members.items():
+        pending[table].update(rids)
+    starts = {t: set(r) for t, r in members.items() if t != datasets.DATASET and t in model.tables}
+    for table, rids in _Inbound(session, model, snapshot).closure(starts).items():
+        pending[table].update(rids)
     assets = [m for m in pending if m in model.tables and model.tables[m].kind == "asset"]
     pending["Execution"].update(_generators(session, pending, assets, snapshot))
 
@@ -65,6 +73,7 @@ def compute(
     # Transitive closure over foreign keys (rows reference rows and terms), then over the
     # link rows whose ends are all in scope, until neither adds anything.
     links = _Links(session, model, snapshot)
+    values = _FeatureValues(session, model, snapshot)
     while True:
         while any(pending.values()):
             batch, pending = pending, defaultdict(set)
@@ -74,8 +83,11 @@ def compute(
                     absorb(table, reads.fetch_as_of(session, model.table(table), new, snapshot))
         added = links.new_rows(in_scope)
         pulled = links.take_pulls(in_scope)
-        if not added and not pulled:
+        valued = values.new_rows(in_scope)
+        if not added and not pulled and not valued:
             break
+        for table, found in valued.items():
+            absorb(table, found)
         for table, wanted in pulled.items():
             pending[table].update(wanted)
         for table, found in added.items():
@@ -167,6 +179,8 @@ class _Links:
         for table in model.tables.values():
             if table.kind != "association" and table.name not in ("Dataset_Version", *SATELLITES):
                 continue
+            if provenance.is_feature_table(table):
+                continue  # feature values follow their targets (``_FeatureValues``)
             rid_keys = [fk for fk in table.foreign_keys if fk.referenced_column == "RID"]
             if rid_keys:
                 self.tables.append((table, rid_keys))
@@ -216,16 +230,108 @@ class _Links:
         return dict(out)
 
     def _read(self, table: TableModel, column: str, values: set[str]) -> dict[str, dict[str, Any]]:
-        """Rows of ``table`` with ``column`` in ``values``, as of the snapshot."""
-        found = reads.fetch_unchanged(self.session, table, column, values, self.snapshot)
-        images = self.history.get(table.name)
-        if images is None:
-            images = self.history[table.name] = history.valid_at(self.session, table, self.snapshot)
-        names = table.column_names
-        for image in images:
-            if image.get(column) in values:
-                found[image["RID"]] = {name: image.get(name) for name in names}
-        return found
+        return _rows_where(self.session, table, column, values, self.snapshot, self.history)
+
+
+def _rows_where(
+    session: Session,
+    table: TableModel,
+    column: str,
+    values: set[str],
+    snapshot: int,
+    cache: dict[str, list[dict[str, Any]]],
+) -> dict[str, dict[str, Any]]:
+    """Rows of ``table`` with ``column`` in ``values``, as of ``snapshot`` (a table dropped
+    since, such as a deleted feature's, from its history alone); ``cache`` keeps each
+    table's history images valid at the snapshot."""
+    found: dict[str, dict[str, Any]] = {}
+    if table.name in session.model.tables:
+        found = reads.fetch_unchanged(session, table, column, values, snapshot)
+    images = cache.get(table.name)
+    if images is None:
+        images = cache[table.name] = history.valid_at(session, table, snapshot)
+    names = table.column_names
+    for image in images:
+        if image.get(column) in values:
+            found[image["RID"]] = {name: image.get(name) for name in names}
+    return found
+
+
+# Kinds of tables whose rows are followed into a member: user tables (never system,
+# association or vocabulary tables: executions, memberships and terms are not content).
+INBOUND_KINDS = ("table", "asset")
+
+
+class _Inbound:
+    """DerivaML's rule for what a dataset carries beyond its members: the rows of user
+    tables that reference a member through a foreign key, and those that reference such
+    a row, transitively (as of the snapshot)."""
+
+    def __init__(self, session: Session, model: Model, snapshot: int) -> None:
+        self.session = session
+        self.snapshot = snapshot
+        self.sources: dict[str, list[tuple[TableModel, str]]] = defaultdict(list)
+        for table in model.tables.values():
+            if table.kind not in INBOUND_KINDS or table.schema == model.ml_schema:
+                continue
+            for fk in table.foreign_keys:
+                if fk.referenced_column == "RID" and fk.table in model.tables:
+                    self.sources[fk.table].append((table, fk.column))
+        self.history: dict[str, list[dict[str, Any]]] = {}
+
+    def closure(self, starts: dict[str, set[str]]) -> dict[str, set[str]]:
+        """The RIDs reached from ``starts`` (members by table), by table."""
+        seen: dict[str, set[str]] = defaultdict(set)
+        frontier = {t: set(r) for t, r in starts.items() if r}
+        for table, rids in frontier.items():
+            seen[table] |= rids
+        while frontier:
+            step: dict[str, set[str]] = defaultdict(set)
+            for target, rids in frontier.items():
+                for source, column in self.sources.get(target, []):
+                    found = _rows_where(
+                        self.session, source, column, rids, self.snapshot, self.history
+                    )
+                    new = set(found) - seen[source.name]
+                    if new:
+                        seen[source.name] |= new
+                        step[source.name] |= new
+            frontier = dict(step)
+        return dict(seen)
+
+
+class _FeatureValues:
+    """The values of every feature (as of the snapshot) whose target row is in scope."""
+
+    def __init__(self, session: Session, model: Model, snapshot: int) -> None:
+        self.session = session
+        self.snapshot = snapshot
+        self.tables: list[tuple[TableModel, str]] = []
+        from assetry.sql.features import feature_of_table
+
+        for table in model.tables.values():
+            feature = feature_of_table(model, table) if table.kind == "association" else None
+            if feature is not None:
+                self.tables.append((table, feature.target_table.name))
+        self.anchors: dict[str, set[str]] = defaultdict(set)
+        self.history: dict[str, list[dict[str, Any]]] = {}
+
+    def new_rows(
+        self, in_scope: dict[str, dict[str, dict[str, Any]]]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """Values of targets that entered the scope since the last call, by table."""
+        added: dict[str, dict[str, dict[str, Any]]] = {}
+        for table, target in self.tables:
+            new = set(in_scope.get(target, ())).difference(self.anchors[table.name])
+            if not new:
+                continue
+            self.anchors[table.name] |= new
+            found = _rows_where(self.session, table, target, new, self.snapshot, self.history)
+            have = in_scope.get(table.name, {})
+            found = {rid: row for rid, row in found.items() if rid not in have}
+            if found:
+                added[table.name] = found
+        return added
 
 
 def _terms_as_of(
