@@ -230,14 +230,14 @@ def test_a_watched_folder_deleted_during_the_run_is_reported(
 def test_a_file_removed_between_stable_and_copy_is_reported_by_name(
     catalog: Catalog, here: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    copy = filecapture.shutil.copyfile
+    take = filecapture.FileCapture.take
 
-    def vanish_first(source: Any, target: Any) -> Any:
-        if Path(source).name == "doomed.bin":
-            os.unlink(source)
-        return copy(source, target)
+    def vanish_first(self: Any, source: Path, *args: Any, **kwargs: Any) -> Any:
+        if source.name == "doomed.bin":
+            os.unlink(source)  # after the watcher found it stable, before the copy
+        return take(self, source, *args, **kwargs)
 
-    monkeypatch.setattr(filecapture.shutil, "copyfile", vanish_first)
+    monkeypatch.setattr(filecapture.FileCapture, "take", vanish_first)
     with (
         pytest.warns(UserWarning, match="removed before they could be copied: out/doomed.bin"),
         catalog.create_execution(config(catalog, watch=["out"])) as exe,

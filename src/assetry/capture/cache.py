@@ -59,7 +59,7 @@ def find(cat: Catalog, cache_key: str, order: Callable[[set[str]], list[str] | N
         names = order(set(named))
         if names is None:
             continue
-        if cat.resolve_rid(execution).row["Status"] != "Completed":
+        if _status(cat, execution) != "Completed":
             continue
         chosen = [named[name] for name in names]
         try:
@@ -74,3 +74,9 @@ def find(cat: Catalog, cache_key: str, order: Callable[[set[str]], list[str] | N
             continue
         return Hit(execution, chosen, values)
     return None
+
+
+def _status(cat: Catalog, execution: str) -> str | None:
+    """The run status of ``execution`` (one indexed read)."""
+    rows = cat.get_table_as_dict("Execution", limit=1, filters={"RID": execution})
+    return next((str(row["Status"]) for row in rows), None)

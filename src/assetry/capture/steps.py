@@ -34,7 +34,7 @@ from assetry.capture.arguments import Arguments, Produced, bind, classify, value
 from assetry.catalog import Catalog
 from assetry.errors import AssetryError, ValidationError
 from assetry.executions.execution import Execution
-from assetry.executions.staging import ASSETS_DIR
+from assetry.executions.staging import ASSETS_DIR, STAGING_JOURNAL
 from assetry.executions.workflow import ExecutionConfiguration, Workflow
 from assetry.faults import fault_point
 from assetry.records.artifacts import ArtifactVersion
@@ -395,7 +395,8 @@ def finish_files(exe: Execution, failed: bool) -> None:
     working folder. After a failed call an upload error is a warning (the call's own
     error propagates); the folder stays for ``restore_execution``."""
     assets = exe.working_dir / ASSETS_DIR
-    if not (assets.is_dir() and any(assets.iterdir())):
+    journaled = (exe.working_dir / STAGING_JOURNAL).is_file()  # captured files have no copy
+    if not journaled and not (assets.is_dir() and any(assets.iterdir())):
         _remove(exe.working_dir)
         return
     try:

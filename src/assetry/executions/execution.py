@@ -81,7 +81,9 @@ class Execution:
         self.completion_detail: str | None = None
         """The status detail recorded when the ``with`` block ends normally."""
         self._capture = FileCapture(
-            self._work, lambda table, types: self._backend.check_staging(table, types, {})[0]
+            self._work,
+            store,
+            lambda table, types: self._backend.check_staging(table, types, {})[0],
         )
         self._watcher: FolderWatcher | None = None
         self._watch_lock = threading.Lock()
@@ -251,9 +253,7 @@ class Execution:
                     self._take_watched,
                     settle=settle,
                     wait=self.configuration.watch_wait,
-                    on_captured=self._upload_captured
-                    if self.configuration.upload_while_running
-                    else None,
+                    on_captured=self._captured_batch,
                 )
             self._watcher.add(WatchedFolder(folder, self._label(folder), table))
         return folder
@@ -293,8 +293,17 @@ class Execution:
     def _take_watched(self, folder: WatchedFolder, path: Path) -> str | None:
         relative = path.relative_to(folder.path).as_posix()
         origin = f"from watched folder {folder.label} ({folder.path})"
-        captured = self._capture.take(path, folder.label, relative, folder.table, origin)
+        captured = self._capture.take(
+            path, folder.label, relative, folder.table, origin, sync=False
+        )
         return captured.staged_name if captured is not None else None
+
+    def _captured_batch(self, names: list[str]) -> None:
+        """A batch the watcher took: journaled durably (one sync), uploaded at once
+        with ``upload_while_running``."""
+        self._capture.sync()
+        if self.configuration.upload_while_running:
+            self._upload_captured(names)
 
     def _upload_captured(self, names: list[str]) -> None:
         """Upload the captured entries ``names`` now (the run goes on)."""

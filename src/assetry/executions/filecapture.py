@@ -1,18 +1,19 @@
-"""Copies of captured files (watched folders, framework saves) staged in an execution.
+"""Captured files (watched folders, framework saves) staged in an execution.
 
 A captured file is copied, never linked: the program may rewrite or delete it later, and
-a later version is captured again as a new asset. The copy goes to a temporary name in
-the working directory first; it is staged only if the file did not change while it was
-copied (same size, mtime and inode before and after), so a half-written file is never
-staged.
+a later version is captured again as a new asset. The one copy goes straight into the
+object store, hashed in the same pass (as an upload copies a file it may not move), and
+the entry is journaled as staged with the digests of the stored object: the upload
+records its row like that of a file it had moved into the store before an interruption
+(``upload.py``), so a captured file is read once and written once. It is staged only if
+the file did not change while it was copied (same size, mtime and inode before and
+after), so a half-written file is never staged.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,7 @@ from pathlib import Path
 from assetry.errors import ValidationError
 from assetry.executions import kinds
 from assetry.executions.staging import StagedFile, WorkingDir, checked_relative_name
-
-CAPTURE_TMP = "capture-tmp"
+from assetry.store.base import ObjectStore
 
 # check(table, asset types) -> canonical asset types (``Backend.check_staging``).
 CheckTypes = Callable[[str, list[str]], list[str]]
@@ -39,8 +39,11 @@ class Captured:
 class FileCapture:
     """Stages copies of files into one execution's working directory (thread-safe)."""
 
-    def __init__(self, work: WorkingDir, check_types: CheckTypes) -> None:
+    def __init__(
+        self, work: WorkingDir, store: Callable[[], ObjectStore], check_types: CheckTypes
+    ) -> None:
         self._work = work
+        self._store = store
         self._check_types = check_types
         self._lock = threading.Lock()
         self._types: dict[tuple[str, str], list[str]] = {}
@@ -54,38 +57,40 @@ class FileCapture:
         table: str,
         origin: str,
         hint: str | None = None,
+        sync: bool = True,
     ) -> Captured | None:
         """Stage a copy of ``source`` as ``<label>/<relative>`` in asset table ``table``
         (``<label>~2/<relative>`` for the second capture of that name, and so on).
 
         Returns None when the file changed while it was copied (take it again once it is
         stable). Raises ``FileNotFoundError`` when the file is gone and
-        ``ValidationError`` when its name cannot be a staged name.
+        ``ValidationError`` when its name cannot be a staged name. Without ``sync`` the
+        journals are made durable by a later ``sync()`` (one for a batch of files).
         """
         checked_relative_name(f"{label}/{relative}", "captured file name")
         kind = kinds.kind_of(source, hint)
         types = self._types_of(table, kind)
-        temp_dir = self._work.path / CAPTURE_TMP
-        temp_dir.mkdir(parents=True, exist_ok=True)
-        temp = temp_dir / uuid.uuid4().hex
         before = os.stat(source)
-        try:
-            shutil.copyfile(source, temp)
-            after = os.stat(source)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        same = _signature(before) == _signature(after)
-        if not same or temp.stat().st_size != before.st_size:
-            temp.unlink(missing_ok=True)
+        # Not durable yet: the upload makes the objects of its batch durable before the
+        # rows that name them commit. An object of a file that changed meanwhile is left
+        # unreferenced (fsck collects it).
+        digests = self._store().put_file(source, durable=False)
+        after = os.stat(source)
+        if _signature(before) != _signature(after) or digests.length != before.st_size:
             return None
         description = f"{kind}, {origin}"
         with self._lock:
             name, staged = self._place(table, label, relative)
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temp, staged)
+            # The digests first: an entry staged without a file must name its object.
+            self._work.record_stored_many([(f"{table}/{name}", digests)], sync=False)
             self._work.record_staging(StagedFile(table, name, staged, types, description))
+        if sync:
+            self.sync()
         return Captured(f"{table}/{name}", source, kind)
+
+    def sync(self) -> None:
+        """Make what was captured so far survive a crash of the process."""
+        self._work.sync_journals()
 
     def _place(self, table: str, label: str, relative: str) -> tuple[str, Path]:
         """The first free staged name ``<label>[~n]/<relative>`` and its path."""

@@ -187,8 +187,9 @@ class WorkingDir:
         """Remember (durably) the digests of a file about to be moved into the store."""
         self.record_stored_many([(staged_name, digests)])
 
-    def record_stored_many(self, entries: list[tuple[str, Digests]]) -> None:
-        """Remember (durably, with one sync) the digests of files about to be moved."""
+    def record_stored_many(self, entries: list[tuple[str, Digests]], sync: bool = True) -> None:
+        """Remember (durably, with one sync, unless ``sync`` is False: then
+        ``sync_journals`` follows) the digests of files about to be moved, or stored."""
         if not entries:
             return
         records = [
@@ -199,7 +200,8 @@ class WorkingDir:
         with open(self.path / STORED_JOURNAL, "a", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
 
     def stored(self) -> dict[str, Digests]:
         return {
