@@ -30,7 +30,7 @@ from assetry.errors import (
 from assetry.executions.execution import Execution
 from assetry.executions.workflow import ExecutionConfiguration, Workflow
 from assetry.records.artifacts import ArtifactVersion, Reference
-from assetry.records.datasets import DatasetSpec, DatasetVersion
+from assetry.records.datasets import DatasetHistory, DatasetSpec, DatasetVersion, VersionPart
 from assetry.records.definitions import (
     BuiltinType,
     BuiltinTypes,
@@ -38,6 +38,7 @@ from assetry.records.definitions import (
     ColumnDefinition,
     TableDef,
 )
+from assetry.records.features import Feature, FeatureRecord
 from assetry.records.rows import ResolvedRID
 from assetry.records.terms import Term
 
@@ -62,10 +63,13 @@ __all__ = [
     "ConflictError",
     "Dataset",
     "DatasetBag",
+    "DatasetHistory",
     "DatasetSpec",
     "DatasetVersion",
     "Execution",
     "ExecutionConfiguration",
+    "Feature",
+    "FeatureRecord",
     "IntegrityError",
     "Materializer",
     "NotFoundError",
@@ -81,6 +85,7 @@ __all__ = [
     "Term",
     "TermNotFound",
     "ValidationError",
+    "VersionPart",
     "Workflow",
     "autolog",
     "pipeline",

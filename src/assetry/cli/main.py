@@ -24,6 +24,7 @@ from assetry.cli import (
     datasets,
     demo,
     executions,
+    features,
     server,
     tables,
     ui,
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     assets.register(command, sub)
     executions.register(command, sub)
     datasets.register(command, sub)
+    features.register(command, sub)
     bags.register(command, sub)
     artifacts.register(command, sub)
     server.register(command, sub)
