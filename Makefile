@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-dev demo test lint unit bench crash fuzz soak hypothesis-long reliability clean
+.PHONY: install install-dev demo test lint unit bench crash fuzz soak hypothesis-long reliability emulators clean
 
 # What running needs (the embedded default): `make demo` uses only this.
 install: $(STAMP)
@@ -32,7 +32,12 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-unit: install-dev
+# The object store emulators the tests start (Azurite from npm into build/azurite; the
+# GCS emulator is a Python package of the dev extra).
+emulators: install-dev
+	$(BIN)/python -m tests.emulators
+
+unit: install-dev emulators
 	$(BIN)/pytest -n 2 -q
 
 test: lint unit

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from assetry import Catalog
 from assetry.sql import rids
 from assetry.sql.backend import SqlBackend
+from tests.emulators import azure_url, azurite, gcs_emulator, gcs_url  # noqa: F401
 
 PG_ADMIN_URL = os.environ.get(
     "ASSETRY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -22,7 +22,7 @@ DEFAULT_LOCATION = ".assetry"
 DATABASE_FILE = "catalog.db"
 DEFAULT_STORE = "objects"
 
-STORE_SCHEMES = ("file", "s3")
+STORE_SCHEMES = ("file", "s3", "gs", "az", "abfs")
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 

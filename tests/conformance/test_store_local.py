@@ -63,7 +63,7 @@ def test_registry(tmp_path: Path) -> None:
     assert isinstance(open_store("objects", base=tmp_path), LocalStore)
     local = open_store((tmp_path / "o").as_uri())
     assert isinstance(local, LocalStore) and local.root == (tmp_path / "o").resolve()
-    with pytest.raises(ConfigError, match="known: a path, file://, s3://"):
-        open_store("gs://bucket/x")
+    with pytest.raises(ConfigError, match="known: a path, file://, s3://, gs://, az://"):
+        open_store("ftp://bucket/x")
     with pytest.raises(ConfigError, match="relative"):
         open_store("objects")

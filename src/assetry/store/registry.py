@@ -9,7 +9,7 @@ from urllib.request import url2pathname
 from assetry.errors import ConfigError
 from assetry.store.base import ObjectStore
 
-KNOWN = ("a path", "file://", "s3://")
+KNOWN = ("a path", "file://", "s3://", "gs://", "az://", "abfs://")
 
 
 def open_store(url: str, base: Path | None = None) -> ObjectStore:
@@ -32,6 +32,22 @@ def open_store(url: str, base: Path | None = None) -> ObjectStore:
                 f"the S3 store needs {err.name!r}; install it with: pip install 'assetry[s3]'"
             ) from None
         return S3Store.from_url(url)
+    if scheme == "gs":
+        try:
+            from assetry.store.gcs import GcsStore
+        except ModuleNotFoundError as err:
+            raise ConfigError(
+                f"the GCS store needs {err.name!r}; install it with: pip install 'assetry[gcs]'"
+            ) from None
+        return GcsStore.from_url(url)
+    if scheme in ("az", "abfs"):
+        try:
+            from assetry.store.azure import AzureStore
+        except ModuleNotFoundError as err:
+            raise ConfigError(
+                f"the Azure store needs {err.name!r}; install it with: pip install 'assetry[azure]'"
+            ) from None
+        return AzureStore.from_url(url)
     raise ConfigError(
         f"unknown object store scheme {scheme!r} in {url!r}; known: {', '.join(KNOWN)}"
     )
