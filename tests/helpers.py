@@ -22,10 +22,10 @@ import pytest
 import sqlalchemy as sa
 
 from assetry import BuiltinType, Catalog, ColumnDef, TableDef
+from assetry.api.pathbuilder import PathBuilder
 from assetry.records.lineage import LineageGraph
 from assetry.sql import internal, rows
 from assetry.sql.backend import SqlBackend
-from assetry.api.pathbuilder import PathBuilder
 
 # --- checking what a call changed --------------------------------------------------------
 

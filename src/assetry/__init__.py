@@ -36,11 +36,26 @@ from assetry.records.definitions import (
     BuiltinTypes,
     ColumnDef,
     ColumnDefinition,
+    ForeignKeyDefinition,
     TableDef,
+    TableDefinition,
+)
+from assetry.records.derivaml import (
+    RID,
+    DerivaSystemColumns,
+    ExecAssetType,
+    ExecMetadataType,
+    FileSpec,
+    MLAsset,
+    MLVocab,
+    Status,
 )
 from assetry.records.features import Feature, FeatureRecord
 from assetry.records.rows import ResolvedRID
 from assetry.records.terms import Term
+
+#: DerivaML's root error: every assetry error is one.
+DerivaMLException = AssetryError
 
 __version__ = "0.1.0"
 
@@ -66,21 +81,32 @@ __all__ = [
     "DatasetHistory",
     "DatasetSpec",
     "DatasetVersion",
+    "DerivaMLException",
+    "DerivaSystemColumns",
+    "ExecAssetType",
+    "ExecMetadataType",
     "Execution",
     "ExecutionConfiguration",
     "Feature",
     "FeatureRecord",
+    "FileSpec",
+    "ForeignKeyDefinition",
     "IntegrityError",
+    "MLAsset",
+    "MLVocab",
     "Materializer",
     "NotFoundError",
     "PermissionDenied",
+    "RID",
     "RIDNotFound",
     "Reference",
     "ResolvedRID",
     "SchemaVersionError",
     "StateError",
+    "Status",
     "StoreError",
     "TableDef",
+    "TableDefinition",
     "TableNotFound",
     "Term",
     "TermNotFound",

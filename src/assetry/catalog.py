@@ -16,6 +16,8 @@ from assetry.api.context import Context, delegate
 from assetry.api.datasets import Datasets
 from assetry.api.executions import Executions
 from assetry.api.features import Features
+from assetry.api.lookups import Lookups
+from assetry.api.model import ModelDocument, ModelTable
 from assetry.api.pathbuilder import PathBuilder, Schema
 from assetry.artifacts import tracelet
 from assetry.artifacts.namespace import Artifacts
@@ -96,6 +98,7 @@ class Catalog:
         self._bags = Bags(self._context)
         self._datasets = Datasets(self._context)
         self._executions = Executions(self._context, self._bags)
+        self._lookups = Lookups(self._context)
         self.artifacts = Artifacts(self._context)
         """Named artifacts: versions, tags, aliases, partitions, objects (API §12)."""
         self.features = Features(self._context)
@@ -103,7 +106,11 @@ class Catalog:
 
     # --- DerivaML's flat names, delegated to the namespaces ------------------------------
     create_workflow = delegate("_executions", Executions.create_workflow)
-    lookup_workflow = delegate("_executions", Executions.lookup_workflow)
+    lookup_workflow = delegate("_lookups", Lookups.lookup_workflow)
+    lookup_workflow_by_url = delegate("_lookups", Lookups.lookup_workflow_by_url)
+    find_workflows = delegate("_lookups", Lookups.find_workflows)
+    find_executions = delegate("_lookups", Lookups.find_executions)
+    lookup_asset = delegate("_lookups", Lookups.lookup_asset)
     create_execution = delegate("_executions", Executions.create_execution)
     restore_execution = delegate("_executions", Executions.restore_execution)
     list_executions = delegate("_executions", Executions.list_executions)
@@ -279,9 +286,15 @@ class Catalog:
 
     # --- model ---------------------------------------------------------------------------
     @property
-    def model(self) -> dict[str, Any]:
-        """The whole model as a JSON-able document (tables, columns, keys, kinds)."""
-        return self._backend.model_document()
+    def model(self) -> ModelDocument:
+        """The whole model as a JSON-able document (tables, columns, keys, kinds), with
+        DerivaML's helpers: ``is_asset``, ``is_vocabulary``, ``find_assets``,
+        ``find_vocabularies``, ``asset_metadata``, ``get_dataset``."""
+        return ModelDocument(self._backend.model_document(), self.lookup_dataset)
+
+    def find_vocabularies(self) -> list[ModelTable]:
+        """The controlled vocabularies of the catalog (built-in and the domain's)."""
+        return self.model.find_vocabularies()
 
     def model_as_of(self, snapshot: int) -> dict[str, Any]:
         """The model as it was at ``snapshot``."""

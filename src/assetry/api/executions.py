@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from assetry.bags.reader import DatasetBag
 from assetry.errors import BagError, RIDNotFound, ValidationError
+from assetry.executions import restore
+from assetry.executions.assetpath import AssetFilePath
 from assetry.executions.cache import ObjectCache
 from assetry.executions.execution import Execution
 from assetry.executions.owner import is_gone, this_process
@@ -107,12 +109,21 @@ class Executions:
             raise ValidationError(f"{rid} is a row of {found.table!r}, not a Workflow") from None
 
     # --- executions ------------------------------------------------------------------
-    def create_execution(self, configuration: ExecutionConfiguration) -> Execution:
-        """Start an execution: record it, capture the environment, fetch its inputs."""
+    def create_execution(
+        self, configuration: ExecutionConfiguration, dry_run: bool = False
+    ) -> Execution:
+        """Start an execution: record it, capture the environment, fetch its inputs.
+
+        With ``dry_run`` (or ``configuration.dry_run``) nothing is recorded: the inputs
+        are checked and fetched, outputs can be staged, and the execution (RID ``0000``)
+        keeps its statuses to itself; its folder is under ``dry-runs/``."""
         if not isinstance(configuration, ExecutionConfiguration):
             raise ValidationError(
                 f"create_execution needs an ExecutionConfiguration, got {configuration!r}"
             )
+        if not isinstance(dry_run, bool) or not isinstance(configuration.dry_run, bool):
+            raise ValidationError("dry_run must be True or False")
+        dry_run = dry_run or configuration.dry_run
         wf = workflow_rid(configuration.workflow)
         if wf is not None:
             self.lookup_workflow(wf)
@@ -129,6 +140,54 @@ class Executions:
             "Parameters": configuration.parameters or None,
         }
         datasets = [_pinned(bag) for bag in bags]
+        if dry_run:
+            import uuid
+
+            rid = restore.DRY_RUN_RID
+            work = WorkingDir(self._workdir_root() / restore.DRY_RUNS / uuid.uuid4().hex)
+        else:
+            rid = self._record(configuration, values, inputs, versions, datasets)
+            work = WorkingDir(self._workdir_root() / rid)
+        work.create(
+            {
+                "execution": rid,
+                "catalog": self._context.rid_prefix,
+                "workflow": wf,
+                "dry_run": dry_run,
+                **this_process(),
+            }
+        )
+        paths: dict[str, list[AssetFilePath]] = defaultdict(list)
+        cache, store = self._cache(), self._context.store()
+        for table, asset in inputs:
+            dest = work.inputs / table / asset["RID"] / (asset["Filename"] or asset["RID"])
+            cache.place(store, _digests(asset), f"{table}/{asset['RID']}", dest)
+            metadata = {k: v for k, v in asset.items() if k not in _FILE_COLUMNS}
+            paths[table].append(
+                AssetFilePath(dest, table, asset.get("Asset_Type"), metadata, asset["RID"])
+            )
+        exe = Execution(
+            self._bags.download_dataset_bag,
+            rid,
+            work.path,
+            configuration,
+            dict(paths),
+            backend=self._backend,
+            store=self._context.store,
+            dry_run=dry_run,
+        )
+        exe.datasets = bags
+        return exe
+
+    def _record(
+        self,
+        configuration: ExecutionConfiguration,
+        values: dict[str, Any],
+        inputs: list[tuple[str, dict[str, Any]]],
+        versions: list[str],
+        datasets: list[tuple[str, str]],
+    ) -> str:
+        """Record a new execution with its environment asset and inputs; its RID."""
         env_rid, cached = self._environment_asset(configuration.parameters)
         links = _links(env_rid, inputs)
         if versions:
@@ -144,32 +203,7 @@ class Executions:
             env_rid, _ = self._environment_asset(configuration.parameters)
             links["Execution_Metadata"] = [env_rid]
             rid = self._backend.create_execution(values, links, datasets)
-        work = WorkingDir(self._workdir_root() / rid)
-        work.create(
-            {
-                "execution": rid,
-                "catalog": self._context.rid_prefix,
-                "workflow": wf,
-                **this_process(),
-            }
-        )
-        paths: dict[str, list[Path]] = defaultdict(list)
-        cache, store = self._cache(), self._context.store()
-        for table, asset in inputs:
-            dest = work.inputs / table / asset["RID"] / (asset["Filename"] or asset["RID"])
-            cache.place(store, _digests(asset), f"{table}/{asset['RID']}", dest)
-            paths[table].append(dest)
-        exe = Execution(
-            self._bags.download_dataset_bag,
-            rid,
-            work.path,
-            configuration,
-            dict(paths),
-            backend=self._backend,
-            store=self._context.store,
-        )
-        exe.datasets = bags
-        return exe
+        return rid
 
     def _input_assets(self, rids: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
         if isinstance(rids, str):
@@ -242,8 +276,13 @@ class Executions:
         _ENVIRONMENT_ASSETS[key] = rid
         return rid, False
 
-    def restore_execution(self, rid: str) -> Execution:
-        """Reopen an execution (e.g. to finish an interrupted upload) from any process."""
+    def restore_execution(self, rid: str | None = None) -> Execution:
+        """Reopen an execution (e.g. to finish an interrupted upload) from any process.
+        Without ``rid``: the only unfinished execution with a folder in this working
+        tree (else an error listing those there are)."""
+        if rid is None:
+            root = self._workdir_root()
+            rid = restore.only_unfinished(root, self._context.rid_prefix, self._backend)
         found = self._backend.resolve_rid(rid)
         if found.table != "Execution":
             raise ValidationError(f"{rid} is a row of {found.table!r}, not an Execution")
@@ -443,6 +482,13 @@ class Executions:
     ) -> LineageGraph:
         """The provenance graph around ``rid`` (one recursive query)."""
         return self._backend.lineage(rid, direction, depth)
+
+
+# Columns of an asset dict that are not its table's own metadata.
+_FILE_COLUMNS = frozenset(
+    ("RID", "RCT", "RMT", "RCB", "RMB", "URL", "Filename", "Length", "MD5", "SHA256",
+     "Description", "Asset_Type")
+)  # fmt: skip
 
 
 def _check_capture(configuration: ExecutionConfiguration) -> None:

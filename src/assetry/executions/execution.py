@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from assetry.errors import StateError
 from assetry.executions import features, owner, upload
+from assetry.executions.assetpath import AssetFilePath
 from assetry.executions.filecapture import FileCapture
 from assetry.executions.staging import StagedFile, WorkingDir
 from assetry.executions.watch import (
@@ -26,6 +27,8 @@ from assetry.executions.watch import (
     checked_folder,
 )
 from assetry.executions.workflow import ExecutionConfiguration
+from assetry.records.assets import AssetRecord, UploadedAssets
+from assetry.store.hashing import Digests
 
 if TYPE_CHECKING:
     from assetry.backend import Backend
@@ -59,14 +62,19 @@ class Execution:
         rid: str,
         working_dir: Path,
         configuration: ExecutionConfiguration | None = None,
-        asset_paths: dict[str, list[Path]] | None = None,
+        asset_paths: dict[str, list[AssetFilePath]] | None = None,
         *,
         backend: Backend,
         store: Callable[[], ObjectStore],
         restored: bool = False,
+        dry_run: bool = False,
     ) -> None:
         """An execution recorded through ``backend``, its files stored in ``store()``
-        (opened when first needed); ``download_bag(spec)`` fetches a dataset version's bag."""
+        (opened when first needed); ``download_bag(spec)`` fetches a dataset version's bag.
+        A ``dry_run`` execution records nothing: its statuses live in this object only
+        and ``upload_execution_outputs`` uploads nothing."""
+        self._dry_run = dry_run
+        self._local = {"Status": "Created", "Upload_Status": "Not_Started"}
         self._download_bag = download_bag
         self._backend = backend
         self._store = store
@@ -74,7 +82,9 @@ class Execution:
         self._restored = restored  # reopened by restore_execution, not run here
         self._work = WorkingDir(working_dir)
         self.configuration = configuration or ExecutionConfiguration()
-        self.asset_paths: dict[str, list[Path]] = asset_paths or {}
+        self.asset_paths: dict[str, list[AssetFilePath]] = asset_paths or {}
+        """Input assets by table, downloaded and verified (each carries its
+        ``asset_rid``, ``asset_table`` and ``asset_types``)."""
         self.datasets: list[Any] = []
         self.watch_report: WatchReport | None = None
         """What the watched folders gave (set when the execution ends)."""
@@ -89,9 +99,20 @@ class Execution:
         self._watch_lock = threading.Lock()
         self._upload_lock = threading.Lock()
         self._context_token: contextvars.Token[Execution | None] | None = None
+        self._staged_entries: dict[str, StagedFile] = {}
 
     def __repr__(self) -> str:
         return f"Execution({self.rid!r})"
+
+    @property
+    def execution_rid(self) -> str:
+        """This execution's RID (DerivaML's name; ``0000`` for a dry run)."""
+        return self.rid
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether this execution records nothing (``create_execution(..., dry_run=True)``)."""
+        return self._dry_run
 
     @property
     def working_dir(self) -> Path:
@@ -109,7 +130,22 @@ class Execution:
         return str(self._row()["Upload_Status"])
 
     def _row(self) -> dict[str, Any]:
+        if self._dry_run:
+            return dict(self._local)
         return self._backend.get_row("Execution", self.rid)
+
+    def _set_status(self, column: str, new: str, detail: str | None = None) -> None:
+        if self._dry_run:
+            self._local[column] = new
+        else:
+            self._backend.set_status(self.rid, column, new, detail)
+
+    def execute(self) -> Execution:
+        """Start the run (Running) and return this execution, for DerivaML's
+        ``with exe.execute() as e:`` (the same as ``with exe:``)."""
+        if self.status == "Created":
+            self.update_status("Running")
+        return self
 
     # --- status --------------------------------------------------------------------
     def __enter__(self) -> Execution:
@@ -141,22 +177,27 @@ class Execution:
                 except ValueError:  # left in another context than it was entered in
                     _CURRENT.set(None)
                 self._context_token = None
+        if self.status not in ("Created", "Running"):
+            return  # the block ended the run itself (e.g. update_status("Completed"))
         if exc is None:
             detail = "; ".join(filter(None, [self.completion_detail, *problems]))[:4000] or None
             self.update_status("Completed", detail)
         else:
             detail = "; ".join([f"{type(exc).__name__}: {exc}", *problems])
-            self._backend.set_status(self.rid, "Status", "Failed", detail[:4000])
+            self._set_status("Status", "Failed", detail[:4000])
 
     def update_status(self, status: str, detail: str | None = None) -> None:
         """Move the run to ``status`` (a term or synonym of Execution_Status)."""
-        self._backend.set_status(self.rid, "Status", status, detail)
+        if self._dry_run:
+            status = self._backend.lookup_term("Execution_Status", str(status)).name
+        self._set_status("Status", str(status), detail)
 
     def download_dataset_bag(self, dataset: Any) -> Any:
         """Download the bag of ``dataset`` (a ``DatasetSpec``) and record it as an input
         of this execution."""
         bag = self._download_bag(dataset)
-        self._backend.link_datasets(self.rid, [(bag.dataset_rid, bag.version)])
+        if not self._dry_run:
+            self._backend.link_datasets(self.rid, [(bag.dataset_rid, bag.version)])
         self.datasets.append(bag)
         return bag
 
@@ -192,20 +233,26 @@ class Execution:
         copy_file: bool = False,
         rename_file: str | None = None,
         description: str | None = None,
+        metadata: Any = None,
         **kwargs: Any,
-    ) -> Path:
-        """Stage a file for upload into asset table ``asset_name``; return its staged path.
+    ) -> AssetFilePath:
+        """Stage a file for upload into asset table ``asset_name``; return its staged path
+        (an ``AssetFilePath``: a ``Path`` carrying ``asset_table``, ``asset_types`` and
+        ``metadata``, changeable until the upload with ``set_asset_types`` and
+        ``set_metadata``).
 
         If ``file_name`` names an existing file it is staged (copied with ``copy_file``,
         else linked; its bytes are read at upload). Otherwise ``file_name`` is a new
         relative name (sub-folders allowed) and the returned path is where to write it.
-        ``rename_file`` sets the staged name. Extra keyword arguments are the table's own
-        columns, checked now.
+        ``rename_file`` sets the staged name. ``metadata`` (a mapping) and extra keyword
+        arguments are the table's own columns, checked now.
         """
         if self.upload_status == "Uploaded":
             raise StateError(f"execution {self.rid}: its outputs are already uploaded")
         if isinstance(asset_types, str):
             asset_types = [asset_types]
+        if metadata is not None:
+            kwargs = {**_mapping(metadata), **kwargs}
         types, columns = self._backend.check_staging(asset_name, list(asset_types or []), kwargs)
         source = Path(file_name)
         try:
@@ -227,10 +274,53 @@ class Execution:
                 shutil.copyfile(source, staged)
             else:
                 staged.symlink_to(source.resolve())
-        self._work.record_staging(
-            StagedFile(asset_name, relative, staged, types, description, columns)
+        entry = StagedFile(asset_name, relative, staged, types, description, columns)
+        self._work.record_staging(entry)
+        path = AssetFilePath(staged, asset_name, types, columns, restage=self._restage)
+        path.file_name = relative
+        self._staged_entries[os.fspath(staged)] = entry
+        return path
+
+    def _restage(
+        self, path: AssetFilePath, types: list[str] | None, metadata: dict[str, Any] | None
+    ) -> None:
+        """Change a staged file's asset types or metadata (checked, then journaled)."""
+        if self.upload_status == "Uploaded":
+            raise StateError(f"execution {self.rid}: its outputs are already uploaded")
+        entry = self._staged_entries[os.fspath(path)]
+        new_types = path.asset_types if types is None else types
+        new_columns = path.asset_metadata if metadata is None else metadata
+        checked, columns = self._backend.check_staging(entry.table, new_types, new_columns)
+        entry = StagedFile(entry.table, entry.name, entry.path, checked, entry.description,
+                           columns)  # fmt: skip
+        self._work.record_staging(entry)
+        self._staged_entries[os.fspath(path)] = entry
+        path.asset_types, path.asset_metadata = checked, columns
+
+    def download_asset(
+        self, asset_rid: str, dest_dir: str | os.PathLike[str], update_catalog: bool = True
+    ) -> AssetFilePath:
+        """Download asset ``asset_rid`` (verified) into folder ``dest_dir`` and, with
+        ``update_catalog``, record it as an input of this execution; return its path
+        (carrying ``asset_rid``, ``asset_table``, ``asset_types`` and ``metadata``)."""
+        found = self._backend.resolve_rid(asset_rid)
+        if self._backend.table_kind(found.table) != "asset":
+            from assetry.errors import ValidationError
+
+            raise ValidationError(f"{asset_rid} is a row of {found.table!r}, not an asset")
+        [asset] = self._backend.asset_dicts(found.table, [found.row["RID"]])
+        record = AssetRecord(asset, found.table)
+        dest = Path(dest_dir)
+        dest.mkdir(parents=True, exist_ok=True)
+        target = dest / Path(record.filename or record.asset_rid).name
+        digests = Digests(asset["MD5"], asset["SHA256"], int(asset["Length"]))
+        name = f"{found.table}/{record.asset_rid} ({record.filename})"
+        self._store().get_file(asset["SHA256"], target, digests, name=name)
+        if update_catalog and not self._dry_run:
+            self._backend.link_assets(self.rid, {found.table: [record.asset_rid]}, "Input")
+        return AssetFilePath(
+            target, found.table, record.asset_types, record.metadata, record.asset_rid
         )
-        return staged
 
     # --- automatic capture (API §13) ---------------------------------------------------
     def watch(self, path: str | os.PathLike[str], asset_table: str | None = None) -> Path:
@@ -307,6 +397,8 @@ class Execution:
 
     def _upload_captured(self, names: list[str]) -> None:
         """Upload the captured entries ``names`` now (the run goes on)."""
+        if self._dry_run:
+            return  # a dry run uploads nothing; the files stay staged
         backend = self._backend
         with self._upload_lock:
             if self.upload_status in ("Not_Started", "Failed"):
@@ -339,13 +431,29 @@ class Execution:
     # --- upload --------------------------------------------------------------------
     def upload_execution_outputs(
         self, clean_folder: bool = True, progress: bool | None = None, *, dedupe: bool = False
-    ) -> dict[str, list[dict[str, Any]]]:
+    ) -> UploadedAssets:
         """Store and record every staged file; return ``{table: [asset dict]}``.
 
         Safe to call again after a crash or a failure: each staged entry is recorded
         exactly once. With ``clean_folder`` the working directory is removed afterwards.
+        Called outside a ``with`` block on a run still Created or Running, it ends the
+        run as DerivaML does: Completed once the upload succeeded (a failed upload
+        leaves the run as it was, to be retried).
+        The assets returned carry ``asset_rid`` and ``asset_types``; the result also
+        answers DerivaML's keys ``"<schema>/<table>"``. A dry run uploads nothing.
         """
         self._stop_watching()  # called without leaving the ``with`` block first
+        if self._dry_run:
+            return UploadedAssets()
+        ends_run = self._context_token is None and not self._restored and self.status in _UNFINISHED
+        result = self._upload(clean_folder, progress, dedupe)
+        if ends_run and self.status in _UNFINISHED:
+            if self.status == "Created":
+                self.update_status("Running")
+            self.update_status("Completed", "outputs uploaded")
+        return result
+
+    def _upload(self, clean_folder: bool, progress: bool | None, dedupe: bool) -> UploadedAssets:
         backend = self._backend
         current = self.upload_status
         # Read before the upload (which may remove the folder): who ran it, and how.
@@ -381,10 +489,15 @@ class Execution:
         by_table: dict[str, list[str]] = defaultdict(list)
         for table, rid in report.recorded.values():
             by_table[table].append(rid)
-        result = {
-            table: backend.asset_dicts(table, list(dict.fromkeys(rids)))
-            for table, rids in sorted(by_table.items())
-        }
+        result = UploadedAssets(
+            {
+                table: [
+                    AssetRecord(row, table)
+                    for row in backend.asset_dicts(table, list(dict.fromkeys(rids)))
+                ]
+                for table, rids in sorted(by_table.items())
+            }
+        )
         if state is not None:
             self._finish_stale_run(state)
         if clean_folder:
@@ -411,6 +524,21 @@ class Execution:
                 f"its process ({where}) ended while it was running; restore_execution "
                 "uploaded what it had staged",
             )
+
+
+_UNFINISHED = ("Created", "Running")
+
+
+def _mapping(values: Any) -> dict[str, Any]:
+    """Metadata given as a mapping or a pydantic record, as a dict."""
+    if isinstance(values, dict):
+        return dict(values)
+    dump = getattr(values, "model_dump", None)
+    if callable(dump):
+        return {k: v for k, v in dump().items() if v is not None}
+    from assetry.errors import ValidationError
+
+    raise ValidationError(f"metadata must be a mapping of column values, got {values!r:.60}")
 
 
 def _remove_tree(path: Path) -> None:

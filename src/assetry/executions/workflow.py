@@ -66,3 +66,5 @@ class ExecutionConfiguration:
     upload_while_running: bool = False
     watch_settle: float = 2.0
     watch_wait: float = 60.0
+    dry_run: bool = False
+    """Record nothing (DerivaML's dry run): see ``create_execution``."""

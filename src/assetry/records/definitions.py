@@ -40,6 +40,7 @@ class BuiltinType(enum.StrEnum):
     ermrest_rct = "timestamptz"
     ermrest_rmt = "timestamptz"
     serial4 = "int4"
+    color_rgb_hex = "text"  # "#rrggbb"
 
     @classmethod
     def parse(cls, value: BuiltinType | str) -> BuiltinType:
@@ -117,6 +118,79 @@ class TableDef:
             "referenced_tables",
             listed(self.referenced_tables, f"table {self.name!r}: referenced_tables", "table name"),
         )
+
+
+@dataclass(frozen=True)
+class ForeignKeyDefinition:
+    """DerivaML's foreign key: column ``colnames[0]`` holds a value of
+    ``pk_tname.pk_colnames[0]`` (``RID``, or ``Name`` of a vocabulary term)."""
+
+    colnames: list[str]
+    pk_sname: str | None
+    pk_tname: str
+    pk_colnames: list[str] = field(default_factory=lambda: ["RID"])
+    constraint_names: list[Any] = field(default_factory=list)
+    on_update: str = "NO ACTION"
+    on_delete: str = "NO ACTION"
+    comment: str | None = None
+
+
+# What a reference does when its row is deleted: assetry refuses the delete while any
+# row references it, which is what these say.
+_REFUSING = ("NO ACTION", "RESTRICT")
+
+
+@dataclass(frozen=True)
+class TableDefinition(TableDef):
+    """DerivaML's table definition: a ``TableDef`` whose foreign keys are given as
+    ``fkey_defs``. A reference is a column named after the table it references (as
+    ``referenced_tables`` makes it), holding a RID of that table or a term's name: each
+    foreign key must name such a column, and its column definition (if given) becomes
+    the reference."""
+
+    fkey_defs: list[ForeignKeyDefinition] = field(default_factory=list)
+    key_defs: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        what = f"table {self.name!r}"
+        fkeys = listed(self.fkey_defs, f"{what}: fkey_defs", "ForeignKeyDefinition")
+        problems: list[str] = []
+        if listed(self.key_defs, f"{what}: key_defs", "KeyDefinition"):
+            problems.append(f"{what}: key_defs (unique keys) are not supported; RID is the key")
+        references: list[str] = []
+        for n, fk in enumerate(fkeys):
+            where = f"{what}: fkey_defs[{n}]"
+            if not isinstance(fk, ForeignKeyDefinition):
+                problems.append(f"{where} must be a ForeignKeyDefinition, got {fk!r:.60}")
+                continue
+            columns, targets = list(fk.colnames), list(fk.pk_colnames)
+            if len(columns) != 1 or len(targets) != 1 or targets[0] not in ("RID", "Name"):
+                problems.append(
+                    f"{where}: a reference is one column holding the RID (or a term's Name) "
+                    f"of {fk.pk_tname!r}, got {columns} -> {targets}"
+                )
+            elif columns[0] != fk.pk_tname:
+                problems.append(
+                    f"{where}: a reference column is named after the table it references: "
+                    f"name column {columns[0]!r} {fk.pk_tname!r}"
+                )
+            elif str(fk.on_delete).upper() not in _REFUSING:
+                problems.append(
+                    f"{where}: on_delete={fk.on_delete!r} is not supported: a referenced row "
+                    "cannot be deleted while referenced (NO ACTION)"
+                )
+            else:
+                references.append(fk.pk_tname)
+        if problems:
+            raise ValidationError(problems)
+        columns = listed(self.column_defs, f"{what}: column_defs", "ColumnDef")
+        kept = [c for c in columns if getattr(c, "name", None) not in references]
+        object.__setattr__(self, "column_defs", kept)
+        given = listed(self.referenced_tables, f"{what}: referenced_tables", "table name")
+        object.__setattr__(
+            self, "referenced_tables", given + [r for r in references if r not in given]
+        )
+        super().__post_init__()
 
 
 def listed(value: object, what: str, item: str) -> list[Any]:

@@ -38,3 +38,12 @@ class Term:
             "uri": self.uri,
             "rid": self.rid,
         }
+
+    def model_dump(self, by_alias: bool = False) -> dict[str, Any]:
+        """The term as a dict, as DerivaML's ``VocabularyTerm.model_dump`` gives it (with
+        ``by_alias``, keyed by the vocabulary's column names: Name, Description, ...)."""
+        fields = self.to_dict()
+        if not by_alias:
+            return fields
+        return {"RID" if key == "rid" else "ID" if key == "id" else "URI" if key == "uri"
+                else key.capitalize(): value for key, value in fields.items()}  # fmt: skip

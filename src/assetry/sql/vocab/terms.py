@@ -96,7 +96,8 @@ def add(
     synonyms: Sequence[str] | None = None,
     exists_ok: bool = True,
 ) -> Term:
-    """Add a term; an existing term of the same name is returned when ``exists_ok``."""
+    """Add a term; with ``exists_ok`` an existing term of the same name is returned,
+    with the ``synonyms`` given that it lacked added."""
     vocabulary(session, table)
     if isinstance(synonyms, str):
         synonyms = [synonyms]
@@ -108,7 +109,7 @@ def add(
     owner = existing.get(term_name.casefold())
     if owner is not None and owner.casefold() == term_name.casefold():
         if exists_ok:
-            return lookup(session, table, owner)
+            return _add_synonyms(session, table, owner, list(synonyms or []))
         raise ConflictError(f"vocabulary {table!r} already has a term {owner!r}")
     unique: dict[str, str] = {term_name.casefold(): term_name}
     for synonym in synonyms or []:
@@ -118,6 +119,21 @@ def add(
     # is for ``cat.insert`` on the vocabulary.
     rows.insert(session, table, [row])
     return lookup(session, table, term_name)
+
+
+def _add_synonyms(session: Session, table: str, name: str, synonyms: list[str]) -> Term:
+    """The existing term ``name`` with ``synonyms`` added (those it lacks; one another
+    term has is a ``ConflictError``, as ``add_synonym`` gives)."""
+    row = find_row(session, table, name)
+    spelled = {s.casefold() for s in resolve.spellings(row)}
+    new: list[str] = []
+    for synonym in synonyms:
+        if synonym.casefold() not in spelled:
+            spelled.add(synonym.casefold())
+            new.append(synonym)
+    if not new:
+        return Term.from_row(row)
+    return _change(session, table, row, Synonyms=[*(row.get("Synonyms") or []), *new])
 
 
 def _change(session: Session, table: str, row: dict[str, Any], **values: Any) -> Term:
