@@ -270,3 +270,15 @@ def _report_so_far(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(Execution, "watch_report_so_far", so_far, raising=False)
     yield
+
+
+def test_many_files_written_at_once_are_all_captured(
+    catalog: Catalog, here: Path, mode: str
+) -> None:
+    count = watch.PARALLEL_FROM * 3  # copied on several threads, joined before the end
+    with catalog.create_execution(config(catalog, watch=["batch"])) as exe:
+        for n in range(count):
+            (here / "batch" / f"part-{n:03d}.bin").write_bytes(n.to_bytes(4, "big") * 100)
+    uploaded = exe.upload_execution_outputs()["Execution_Asset"]
+    assert sorted(a["Filename"] for a in uploaded) == [f"part-{n:03d}.bin" for n in range(count)]
+    assert len({a["SHA256"] for a in uploaded}) == count

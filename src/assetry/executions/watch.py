@@ -24,6 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ from typing import Any
 from assetry.errors import ValidationError
 
 DEFAULT_TABLE = "Execution_Asset"
+# Batches of at least PARALLEL_FROM stable files are copied on COPY_THREADS threads.
+PARALLEL_FROM = 16
+COPY_THREADS = 4
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".swp", "~")
 
 Signature = tuple[int, int, int]  # size, mtime (ns), inode
@@ -323,7 +327,7 @@ class FolderWatcher:
             # Nothing tells whether the file is still open: wait out the settle time.
             ready = [p for p in ready if now - self._pending[p].since >= self._settle]
             writing = set()
-        taken = []
+        stable: list[tuple[Path, Signature]] = []
         for path in ready:
             pending = self._pending[path]
             signature = _signature(path)
@@ -333,9 +337,11 @@ class FolderWatcher:
             if signature != pending.signature:
                 self._pending[path] = _Pending(signature, now, pending.folder)
                 continue
-            if writing is not None and path in writing:
-                continue
-            name = self._take_one(pending.folder, path, signature)
+            if writing is None or path not in writing:
+                stable.append((path, signature))
+        taken = []
+        for (path, signature), outcome in zip(stable, self._copy_all(stable), strict=True):
+            name = self._taken(self._pending[path].folder, path, signature, outcome)
             if name is not None:
                 taken.append(name)
         if taken and self._on_captured is not None:
@@ -344,25 +350,44 @@ class FolderWatcher:
             except Exception as err:
                 self.report.upload_errors.append(f"{type(err).__name__}: {err}")
 
-    def _take_one(self, folder: WatchedFolder, path: Path, signature: Signature) -> str | None:
-        name = _name(folder, path)
+    def _copy_all(self, stable: list[tuple[Path, Signature]]) -> list[str | None | Exception]:
+        """``take`` each stable file (the staged name, None, or the error it raised); a
+        large batch on a few threads (copies wait on the disk, not on Python), joined
+        before this returns."""
+        jobs = [(self._pending[path].folder, path) for path, _ in stable]
+        if len(jobs) < PARALLEL_FROM:
+            return [self._take_safely(job) for job in jobs]
+        with ThreadPoolExecutor(COPY_THREADS, thread_name_prefix="assetry-capture") as pool:
+            return list(pool.map(self._take_safely, jobs))
+
+    def _take_safely(self, job: tuple[WatchedFolder, Path]) -> str | None | Exception:
         try:
-            staged = self._take(folder, path)
-        except FileNotFoundError:
-            self.report.vanished.append(name)
-        except ValidationError as err:
-            self.report.skipped.append(f"{name}: {err}")
-        else:
-            if staged is None:  # changed while copied: wait until it is stable again
-                self._pending[path] = _Pending(signature, time.monotonic(), folder)
-                return None
-            self._done[path] = signature
-            self.report.captured.append(staged)
-            del self._pending[path]
-            return staged
+            return self._take(*job)
+        except (FileNotFoundError, ValidationError) as err:
+            return err
+
+    def _taken(
+        self,
+        folder: WatchedFolder,
+        path: Path,
+        signature: Signature,
+        outcome: str | None | Exception,
+    ) -> str | None:
+        """Record what taking one file gave; the staged name when it was staged."""
+        name = _name(folder, path)
+        if outcome is None:  # changed while copied: wait until it is stable again
+            self._pending[path] = _Pending(signature, time.monotonic(), folder)
+            return None
         del self._pending[path]
         self._done[path] = signature
-        return None
+        if isinstance(outcome, FileNotFoundError):
+            self.report.vanished.append(name)
+            return None
+        if isinstance(outcome, Exception):
+            self.report.skipped.append(f"{name}: {outcome}")
+            return None
+        self.report.captured.append(outcome)
+        return outcome
 
 
 class _Handler:
