@@ -15,6 +15,7 @@ from tests.conformance.backend.browsing import AbstractBrowsingTests
 from tests.conformance.backend.column_types import AbstractColumnTypeTests
 from tests.conformance.backend.concurrency import AbstractConcurrencyTests
 from tests.conformance.backend.datasets import AbstractDatasetTests
+from tests.conformance.backend.derivaml import AbstractDerivaMLTests
 from tests.conformance.backend.error_classes import AbstractErrorTests
 from tests.conformance.backend.history import AbstractHistoryTests
 from tests.conformance.backend.lineage import AbstractLineageTests
@@ -108,4 +109,8 @@ class TestRemoteTransactions(AbstractTransactionTests, RemoteFixtures):
 
 
 class TestRemoteVocabulary(AbstractVocabularyTests, RemoteFixtures):
+    pass
+
+
+class TestRemoteDerivaML(AbstractDerivaMLTests, RemoteFixtures):
     pass

@@ -11,6 +11,7 @@ from tests.conformance.backend.browsing import AbstractBrowsingTests
 from tests.conformance.backend.column_types import AbstractColumnTypeTests
 from tests.conformance.backend.concurrency import AbstractConcurrencyTests
 from tests.conformance.backend.datasets import AbstractDatasetTests
+from tests.conformance.backend.derivaml import AbstractDerivaMLTests
 from tests.conformance.backend.error_classes import AbstractErrorTests
 from tests.conformance.backend.history import AbstractHistoryTests
 from tests.conformance.backend.lineage import AbstractLineageQueryTests, AbstractLineageTests
@@ -89,4 +90,8 @@ class TestSqliteTransactions(AbstractTransactionTests, SqliteFixtures):
 
 
 class TestSqliteVocabulary(AbstractVocabularyTests, SqliteFixtures):
+    pass
+
+
+class TestSqliteDerivaML(AbstractDerivaMLTests, SqliteFixtures):
     pass

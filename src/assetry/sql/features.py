@@ -123,10 +123,8 @@ def create(
             problems.append(f"metadata: table {name!r} does not exist")
         else:
             referenced.append(table)
-    if problems or target_table is None:
-        raise ValidationError(problems)
-    name = feature_table_name(target_table.name, feature_name)
-    fixed = [EXECUTION, target_table.name, FEATURE_NAME]
+    name = feature_table_name(str(target), str(feature_name))
+    fixed = [EXECUTION, str(target), FEATURE_NAME]
     linked = assets + vocabularies + referenced
     seen: dict[str, str] = {}
     for table in linked:
@@ -146,8 +144,9 @@ def create(
                 f"optional: {column!r} is not one of the feature's own columns "
                 f"({', '.join(sorted(own)) or 'none'})"
             )
-    problems += ddl._table_name_problems(model, name)
-    if problems:
+    if not names.name_problems(feature_name, "feature"):
+        problems += ddl._table_name_problems(model, name)
+    if problems or target_table is None:
         raise ValidationError(problems)
     # The feature's name is a term (one term may name features of several tables).
     term = terms.add(session, FEATURE_NAME, feature_name, comment or None, None, exists_ok=True)
