@@ -11,7 +11,7 @@ from assetry.catalog import Catalog
 from assetry.errors import AssetryError
 from assetry.executions.execution import Execution
 from assetry.executions.workflow import ExecutionConfiguration, Workflow
-from assetry.records.datasets import DatasetSpec, DatasetVersion
+from assetry.records.datasets import DatasetSpec, DatasetVersion, VersionPart
 from assetry.records.definitions import (
     BuiltinType,
     BuiltinTypes,
@@ -64,6 +64,7 @@ __all__ = [
     "Status",
     "TableDef",
     "TableDefinition",
+    "VersionPart",
     "VocabularyTerm",
     "Workflow",
 ]
