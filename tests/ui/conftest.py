@@ -1,5 +1,11 @@
 """Fixtures of the web interface's tests: the built world served by ``assetry ui``'s app
-(local) or by a catalog server (``/ui`` with sign-in), and a headless Chromium."""
+(local) or by a catalog server (``/ui`` with sign-in), and a headless Chromium.
+
+The browser is Debian's ``/usr/bin/chromium`` driven by Playwright's Python package
+(``executable_path``; Playwright's own browser builds are never installed). Playwright
+rather than Selenium: console messages, failed requests, error answers, downloads and
+cookie attributes are events and calls of one API, where Selenium needs browser logs and
+DevTools plumbing for each."""
 
 from __future__ import annotations
 
