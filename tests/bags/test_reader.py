@@ -265,9 +265,10 @@ def test_dataframe_columns_and_dtypes(bag_dir: Path) -> None:
     assert subjects["Name"][0] == "" and subjects["Name"][1] is pd.NA
     assert subjects["Age"][1] is pd.NA
     images = bag.get_table_as_dataframe("Image")
-    # an asset table ends with the local path of each file (NA: this bag has no files)
+    # an asset table ends with the local path of each file
     assert list(images.columns) == [c["name"] for c in MODEL["tables"][2]["columns"]] + ["Path"]
-    assert str(images["Path"].dtype) == "string" and images["Path"].isna().all()
+    assert str(images["Path"].dtype) == "string"
+    assert all(Path(p).is_file() and Path(p).is_absolute() for p in images["Path"])
     assert str(images["Length"].dtype) == "Int64" and str(images["Score"].dtype) == "Float64"
     assert str(images["Taken"].dtype) == "datetime64[us, UTC]" and pd.isna(images["Taken"][0])
     assert images["Meta"][1] == {"n": 2, "tags": ["a", "b"]}
