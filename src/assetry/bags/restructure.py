@@ -206,7 +206,7 @@ def restructure(
     for dataset in reversed(order):  # the deepest first: the leaf wins
         for rid in _belonging(bag, tables, dataset, table):
             home.setdefault(rid, dataset)
-    groups = []
+    groups: list[tuple[str, dict[str, str] | None]] = []
     columns = {c["name"] for c in tables[table]["columns"]}
     for key in group_by:
         if key in columns:

@@ -57,8 +57,8 @@ def compute(
     for table, rids in members.items():
         pending[table].update(rids)
     starts = {t: set(r) for t, r in members.items() if t != datasets.DATASET and t in model.tables}
-    for table, rids in _Inbound(session, model, snapshot).closure(starts).items():
-        pending[table].update(rids)
+    for table, reached in _Inbound(session, model, snapshot).closure(starts).items():
+        pending[table].update(reached)
     assets = [m for m in pending if m in model.tables and model.tables[m].kind == "asset"]
     pending["Execution"].update(_generators(session, pending, assets, snapshot))
 
