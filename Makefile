@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-dev demo test lint unit bench crash fuzz soak hypothesis-long reliability emulators clean
+.PHONY: install install-dev demo test lint unit docs docs-check bench crash fuzz soak hypothesis-long reliability emulators clean
 
 # What running needs (the embedded default): `make demo` uses only this.
 install: $(STAMP)
@@ -28,9 +28,10 @@ demo: install
 	$(BIN)/assetry demo --dir build/demo
 
 lint: install-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs/hooks
+	$(BIN)/ruff format --check src tests benchmarks docs/hooks
 	$(BIN)/mypy
+	$(BIN)/mypy docs/hooks
 
 # The object store emulators the tests start (Azurite from npm into build/azurite; the
 # GCS emulator is a Python package of the dev extra).
@@ -40,7 +41,15 @@ emulators: install-dev
 unit: install-dev emulators
 	$(BIN)/pytest -n 2 -q
 
-test: lint unit
+# The documentation site (mkdocs.yml, docs/) into build/site; the check fails on any
+# warning (a broken link, a missing page or anchor, a docstring mkdocstrings cannot read).
+docs: install-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-check: install-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site-check
+
+test: lint docs-check unit
 
 bench: install-dev
 	$(BIN)/python benchmarks/bench_insert.py
