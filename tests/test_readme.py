@@ -26,7 +26,7 @@ NOT_RUN = "# not run:"
 def blocks(path: Path, language: str) -> list[str]:
     """The fenced code blocks of ``language`` in a Markdown file, in order."""
     text = path.read_text(encoding="utf-8")
-    return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.M | re.S)
+    return re.findall(rf"^```{language}(?: [^\n]*)?\n(.*?)^```", text, flags=re.M | re.S)
 
 
 def section(path: Path, title: str) -> str:
@@ -83,6 +83,17 @@ def test_every_python_block_of_the_readme_runs(
     assert (tmp_path / "my-catalog").is_dir() and (tmp_path / "elsewhere").is_dir()
     with Catalog(tmp_path / "elsewhere") as other:
         assert len(other.list_assets("Image")) == 2
+
+
+def test_every_shell_block_of_the_readme_runs_or_says_why_not() -> None:
+    """The first block is the two make commands; "Command line" runs below; any other
+    shell block says on its first line why it is not run (the docs' convention)."""
+    command_line = section(README, "Command line")
+    for block in blocks(README, "sh")[1:]:
+        if block in command_line:
+            continue
+        first = block.lstrip().splitlines()[0]
+        assert first.startswith(NOT_RUN) and first[len(NOT_RUN) :].strip(), block
 
 
 def _command_lines() -> list[str]:
