@@ -16,6 +16,7 @@ from assetry.records.definitions import ColumnDef
 from assetry.records.lineage import LineageGraph
 from assetry.records.outputs import OutputEntry
 from assetry.records.rows import ResolvedRID
+from assetry.records.stores import StoreEntry, StoreRule
 from assetry.records.terms import Term
 
 # Rows per page of a listing (``rows_page`` refuses more).
@@ -552,6 +553,53 @@ class Backend(abc.ABC):
     ) -> list[dict[str, Any]]:
         """Record the checksums ``verify`` measured for version ``rid``'s references (a
         recorded checksum never changes: ``ConflictError``); the references after."""
+
+    # --- object stores -------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_stores(self) -> list[StoreEntry]:
+        """The catalog's object stores: ``default`` (the one it was created with) first,
+        then the others by name; ``default=True`` marks where unrouted objects go."""
+
+    @abc.abstractmethod
+    def add_store(self, name: str, url: str) -> StoreEntry:
+        """Add a store (admin): ``name`` must be new, ``url`` of a known scheme, and the
+        store must take writes (a probe object is written and deleted first)."""
+
+    @abc.abstractmethod
+    def remove_store(self, name: str) -> None:
+        """Remove a store from the catalog (admin): refused (``ConflictError``) for
+        ``default``, the default store, a store rules name, and one holding objects."""
+
+    @abc.abstractmethod
+    def set_default_store(self, name: str) -> None:
+        """New objects no rule routes go to store ``name`` (admin)."""
+
+    @abc.abstractmethod
+    def store_rules(self) -> list[StoreRule]:
+        """The routing rules, in the order they are tried."""
+
+    @abc.abstractmethod
+    def set_store_rule(
+        self, store: str, table: str | None, size_over: int | str | None
+    ) -> list[StoreRule]:
+        """New objects of asset table ``table`` (any, when None) over ``size_over``
+        bytes (``100MB`` etc.; any size, when None) go to ``store`` (curator). The rule
+        for the same table and size is replaced, else one is appended; the rules after."""
+
+    @abc.abstractmethod
+    def remove_store_rule(self, table: str | None, size_over: int | str | None) -> list[StoreRule]:
+        """Remove the rule for ``table`` and ``size_over`` (curator); the rules after."""
+
+    @abc.abstractmethod
+    def migrate_objects(
+        self, to: str | None, source: str | None, table: str | None
+    ) -> dict[str, int]:
+        """Move objects between stores (admin), each copied, verified in its new store
+        and only then deleted from its old one (a row never names an object no store
+        holds): those of ``source`` (every other store when None; of asset table
+        ``table`` only, when given) to ``to``; with no ``to``, every object an asset row
+        names to the store the rules choose now. Counts: ``moved``, ``bytes``,
+        ``in_place``."""
 
     # --- lifecycle -----------------------------------------------------------------------
     @property

@@ -19,6 +19,7 @@ from assetry.api.features import Features
 from assetry.api.lookups import Lookups
 from assetry.api.model import ModelDocument, ModelTable
 from assetry.api.pathbuilder import PathBuilder, Schema
+from assetry.api.stores import Stores
 from assetry.artifacts import tracelet
 from assetry.artifacts.namespace import Artifacts
 from assetry.backend import Backend
@@ -103,6 +104,8 @@ class Catalog:
         """Named artifacts: versions, tags, aliases, partitions, objects (API §12)."""
         self.features = Features(self._context)
         """DerivaML's features: labels and values per execution (API §2)."""
+        self.stores = Stores(self._context)
+        """The catalog's object stores and the rules routing new objects (API §1)."""
 
     # --- DerivaML's flat names, delegated to the namespaces ------------------------------
     create_workflow = delegate("_executions", Executions.create_workflow)
@@ -158,6 +161,11 @@ class Catalog:
     log_artifact = delegate("artifacts", tracelet.log_artifact)
     get_artifact = delegate("artifacts", tracelet.get_artifact)
     list_artifacts = delegate("artifacts", tracelet.list_artifacts)
+
+    # Several object stores per catalog (API §1), delegated to ``cat.stores``.
+    add_store = delegate("stores", Stores.add_store)
+    list_stores = delegate("stores", Stores.list_stores)
+    set_store_rule = delegate("stores", Stores.set_store_rule)
 
     @classmethod
     def create(
@@ -571,16 +579,21 @@ def _remote_upgrade(cat: Catalog | None, loc: config.Location) -> str:
 
 
 def _check_new_store(store_text: str) -> None:
-    """A new catalog's S3 bucket must exist and take writes; checked before anything of
-    the catalog is created, so a failed check leaves no database or folder behind."""
-    if not store_text.lower().startswith("s3://"):
+    """A new catalog's bucket or container (S3, GCS, Azure) must exist and take writes;
+    checked before anything of the catalog is created, so a failed check leaves no
+    database or folder behind."""
+    scheme = store_text.split("://", 1)[0].lower() if "://" in store_text else ""
+    if scheme not in ("s3", "gs", "az", "abfs"):
         return
     from assetry.store.registry import open_store
 
-    open_store(store_text)  # a bad URL, or the install command when boto3 is missing
-    from assetry.store import s3
+    opened = open_store(store_text)  # a bad URL, or the install command for the extra
+    if scheme == "s3":
+        from assetry.store import s3
 
-    s3.check_new_bucket(store_text)
+        s3.check_new_bucket(store_text)
+        return
+    opened.check_writable()
 
 
 def _store_setting(loc: config.Location, store: str | os.PathLike[str] | None) -> str:

@@ -221,7 +221,7 @@ def test_a_corrupt_stored_object_is_caught(cat: Catalog, tmp_path: Path) -> None
 
         stored = LocalStore(tmp_path / "served" / "objects").path_of(asset["SHA256"])
     else:
-        stored = cat._context.store().path_of(asset["SHA256"])  # type: ignore[attr-defined]
+        stored = cat._context.store().local_path(asset["SHA256"])
     stored.chmod(0o644)
     stored.write_bytes(b"evil bytes")
     with pytest.raises(ChecksumMismatch) as caught:

@@ -34,7 +34,7 @@ def test_missing_corrupt_and_unreferenced(sqlite_catalog: Catalog, tmp_path: Pat
     bad = ingest(cat, tmp_path, "bad.png", b"bad")
     store = cat._context.store()
     store.delete(gone["SHA256"])
-    path = store.path_of(bad["SHA256"])  # type: ignore[attr-defined]
+    path = store.local_path(bad["SHA256"])
     path.chmod(0o644)
     path.write_bytes(b"BAD")
     stray = store.put_stream(io.BytesIO(b"nobody refers to me"))
@@ -69,7 +69,7 @@ def test_repair_removes_only_old_unreferenced_objects(
     old = store.put_stream(io.BytesIO(b"old stray"))
     new = store.put_stream(io.BytesIO(b"new stray"))
     long_ago = time.time() - 7200
-    os.utime(store.path_of(old.sha256), (long_ago, long_ago))  # type: ignore[attr-defined]
+    os.utime(store.local_path(old.sha256), (long_ago, long_ago))
 
     dry = cat.fsck()
     assert dry.removed == [] and store.exists(old.sha256)
@@ -94,7 +94,7 @@ def test_objects_of_an_interrupted_upload_are_kept(sqlite_catalog: Catalog) -> N
     cat._context.store().adopt(staged, digests)
     store = cat._context.store()
     long_ago = time.time() - 7200
-    os.utime(store.path_of(digests.sha256), (long_ago, long_ago))  # type: ignore[attr-defined]
+    os.utime(store.local_path(digests.sha256), (long_ago, long_ago))
     report = cat.fsck(repair=True)
     assert report.removed == []
     assert store.exists(digests.sha256)

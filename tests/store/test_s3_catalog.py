@@ -38,7 +38,7 @@ def run_once(cat: Catalog, name: str, data: bytes) -> dict:
 def test_execution_outputs_go_to_s3(s3_catalog: Catalog, tmp_path: Path) -> None:
     asset = run_once(s3_catalog, "a.bin", b"bytes in a bucket")
     store = s3_catalog._context.store()
-    assert store.scheme == "s3"
+    assert store.route("Image", None).scheme == "s3"
     assert store.exists(asset["SHA256"])
     got = s3_catalog.download_asset(asset["RID"], tmp_path / "down")
     assert got.read_bytes() == b"bytes in a bucket"

@@ -203,7 +203,7 @@ class Bags:
                 if store.exists(row["SHA256"]):
                     continue
                 path = bag.asset_path(row["RID"])
-                digests = store.put_file(path)
+                digests = store.route(name, path.stat().st_size).put_file(path)
                 added.append(digests.sha256)
                 if digests.sha256 != row["SHA256"]:
                     raise BagChecksumMismatch(str(path), "sha256", row["SHA256"], digests.sha256)

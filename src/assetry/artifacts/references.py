@@ -78,7 +78,7 @@ def _chunks(uri: str) -> Iterator[Iterator[bytes]]:
         return
     if scheme == "gs":
         try:
-            import gcsfs  # type: ignore[import-not-found]
+            import gcsfs
         except ImportError:
             raise ConfigError(
                 f"reference {uri}: reading gs:// needs gcsfs (pip install gcsfs); the "

@@ -26,6 +26,7 @@ from assetry.cli import (
     executions,
     features,
     server,
+    stores,
     tables,
     ui,
 )
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     features.register(command, sub)
     bags.register(command, sub)
     artifacts.register(command, sub)
+    stores.register(command, sub)
     server.register(command, sub)
     ui.register(command, sub)
 

@@ -21,6 +21,7 @@ from assetry.records.definitions import ColumnDef
 from assetry.records.lineage import LineageGraph
 from assetry.records.outputs import OutputEntry
 from assetry.records.rows import ResolvedRID
+from assetry.records.stores import StoreEntry, StoreRule
 from assetry.records.terms import Term
 
 
@@ -529,6 +530,42 @@ class HttpBackend(Backend):
 
     def bag_content(self, ds: str, version: str | None) -> BagContent:
         return typing.cast(BagContent, self._op("bag_content", ds=ds, version=version))
+
+    # --- object stores ---------------------------------------------------------------
+    def list_stores(self) -> list[StoreEntry]:
+        return typing.cast(list[StoreEntry], self._op("list_stores"))
+
+    def add_store(self, name: str, url: str) -> StoreEntry:
+        return typing.cast(StoreEntry, self._op("add_store", name=name, url=url))
+
+    def remove_store(self, name: str) -> None:
+        self._op("remove_store", name=name)
+
+    def set_default_store(self, name: str) -> None:
+        self._op("set_default_store", name=name)
+
+    def store_rules(self) -> list[StoreRule]:
+        return typing.cast(list[StoreRule], self._op("store_rules"))
+
+    def set_store_rule(
+        self, store: str, table: str | None, size_over: int | str | None
+    ) -> list[StoreRule]:
+        return typing.cast(
+            list[StoreRule],
+            self._op("set_store_rule", store=store, table=table, size_over=size_over),
+        )
+
+    def remove_store_rule(self, table: str | None, size_over: int | str | None) -> list[StoreRule]:
+        return typing.cast(
+            list[StoreRule], self._op("remove_store_rule", table=table, size_over=size_over)
+        )
+
+    def migrate_objects(
+        self, to: str | None, source: str | None, table: str | None
+    ) -> dict[str, int]:
+        return typing.cast(
+            dict[str, int], self._op("migrate_objects", to=to, source=source, table=table)
+        )
 
 
 def _rows(rows: Sequence[Mapping[str, Any]]) -> Any:

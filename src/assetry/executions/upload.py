@@ -157,10 +157,13 @@ def _store_batch(
             else:
                 missing.append(item)
             continue
-        if _movable(store, info, move):
+        # The catalog's rules choose the store by table and size (one store: itself).
+        size = os.stat(item.path).st_size if stat.S_ISLNK(info.st_mode) else info.st_size
+        target = store.route(item.table, size, item.asset_types)
+        if _movable(target, info, move):
             to_move.append((item, hash_file(item.path)))
             continue
-        done.append((item, store.put_file(item.path, durable=False)))
+        done.append((item, target.put_file(item.path, durable=False)))
         if armed:
             fault_point("upload.after_object")
     # Copied objects are journaled too (once a batch), so until the rows name them they
@@ -168,8 +171,9 @@ def _store_batch(
     copied = [(item.staged_name, digests) for item, digests in done]
     work.record_stored_many([*copied, *((item.staged_name, d) for item, d in to_move)])
     for item, digests in to_move:
-        adopted = store.adopt(item.path, digests, durable=False)
-        done.append((item, adopted or store.put_file(item.path, durable=False)))
+        target = store.route(item.table, digests.length, item.asset_types)
+        adopted = target.adopt(item.path, digests, durable=False)
+        done.append((item, adopted or target.put_file(item.path, durable=False)))
         if armed:
             fault_point("upload.after_object")
     return done

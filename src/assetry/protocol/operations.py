@@ -47,6 +47,8 @@ OPERATIONS: dict[str, str] = {
     "find_artifacts": READER,
     "artifact_partition_values": READER,
     "artifact_declaration": READER,
+    "list_stores": READER,
+    "store_rules": READER,
     # rows, assets, executions, datasets
     "insert": WRITER,
     "update": WRITER,
@@ -86,6 +88,13 @@ OPERATIONS: dict[str, str] = {
     "add_dataset_element_type": CURATOR,
     "create_feature": CURATOR,
     "delete_feature": CURATOR,
+    # object stores: routing rules are curators' work, the stores themselves admins'
+    "set_store_rule": CURATOR,
+    "remove_store_rule": CURATOR,
+    "add_store": ADMIN,
+    "remove_store": ADMIN,
+    "set_default_store": ADMIN,
+    "migrate_objects": ADMIN,
 }
 
 # Routes outside the operation table: (method, path) -> role.

@@ -16,7 +16,6 @@ from assetry import config
 from assetry.backend import PAGE_SIZE, Backend
 from assetry.errors import (
     AssetryError,
-    ConfigError,
     ConflictError,
     NotFoundError,
     RIDNotFound,
@@ -43,6 +42,7 @@ from assetry.sql.backend_assets import SqlAssetsMixin
 from assetry.sql.backend_browse import SqlBrowseMixin
 from assetry.sql.backend_datasets import SqlDatasetsMixin
 from assetry.sql.backend_features import SqlFeaturesMixin
+from assetry.sql.backend_stores import SqlStoresMixin
 from assetry.sql.engine import WRITE_OPTION, make_engine, translated_errors
 from assetry.sql.model import Model, build_metadata
 from assetry.sql.names import MAX_COUNT, SNAPSHOT_COLUMN
@@ -92,6 +92,7 @@ class SqlBackend(
     SqlFeaturesMixin,
     SqlArtifactsMixin,
     SqlBrowseMixin,
+    SqlStoresMixin,
     Backend,
 ):
     """A catalog stored in a relational database (SQLite or PostgreSQL)."""
@@ -104,6 +105,7 @@ class SqlBackend(
         self.label = label
         self._store_base = store_base
         self._object_store: ObjectStore | None = None
+        self._primary_override: ObjectStore | None = None
         self._lock = threading.Lock()
         self._model: Model | None = None
         self._metadata: sa.MetaData | None = None
@@ -159,16 +161,13 @@ class SqlBackend(
         self._engine.dispose()
 
     def object_store(self) -> ObjectStore:
-        """The catalog's object store (the one it records, unless ``attach_store`` gave
-        another), opened on first use. Asset rows are checked against it."""
+        """The catalog's object stores as one (``StoreSet``): the one it was created with
+        (unless ``attach_store`` gave another) and those added since, opened on first
+        use. Asset rows are checked against it."""
         with self._lock:
             if self._object_store is None:
-                from assetry.store.registry import open_store
-
-                location = self._settings.get("store")
-                if location is None:
-                    raise ConfigError(f"the catalog {self.label} records no object store")
-                self._object_store = open_store(location, self._store_base)
+                url = self._settings.get("store") or self.label
+                self._object_store = self._open_stores(url)
             return self._object_store
 
     def prefetch_digests(self, keys: Iterable[object]) -> None:
@@ -187,9 +186,11 @@ class SqlBackend(
                 continue
 
     def attach_store(self, store: ObjectStore) -> None:
-        """Use ``store`` as the catalog's object store (a server given ``--store``)."""
+        """Use ``store`` as the catalog's store named ``default`` (a server given
+        ``--store``)."""
         with self._lock:
-            self._object_store = store
+            self._primary_override = store
+            self._object_store = None
 
     # --- sessions ------------------------------------------------------------------------
     @contextmanager

@@ -15,6 +15,10 @@
   name it acts as, its role, expiry and revocation time.
 - ``assetry_import``: who imported a bag's rows, and when, by the import's snapshot
   (imported rows keep their source's ``RCB``/``RCT``/...).
+- ``assetry_store`` and ``assetry_store_rule``: the catalog's object stores besides the
+  one it was created with (setting ``store``, named ``default``) and the rules choosing
+  one for each new object, in order (setting ``default_store`` names where the others
+  go).
 
 They are created by the packaged migrations; these declarations must match them (a test
 compares the two).
@@ -122,4 +126,22 @@ imports = sa.Table(
     sa.Column("user_name", sa.Text, nullable=False),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("rows", sa.BigInteger, nullable=False),
+)
+
+stores = sa.Table(
+    "assetry_store",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=True),
+)
+
+store_rules = sa.Table(
+    "assetry_store_rule",
+    metadata,
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("store", sa.Text, nullable=False),
+    sa.Column("table_name", sa.Text, nullable=True),
+    sa.Column("size_over", sa.BigInteger, nullable=True),
 )

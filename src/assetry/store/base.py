@@ -9,11 +9,13 @@ when the caller knows them).
 from __future__ import annotations
 
 import abc
+import io
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar
@@ -126,6 +128,14 @@ class ObjectStore(abc.ABC):
     def fetch_url(self, sha256: str) -> str:
         """An absolute URL other tools can fetch the object from (a bag's fetch.txt)."""
 
+    def route(
+        self, table: str | None, size: int | None, asset_types: Sequence[str] = ()
+    ) -> ObjectStore:
+        """The store a new object of asset table ``table`` with ``size`` bytes and
+        ``asset_types`` goes to: this one, unless it is several stores with routing rules
+        (``StoreSet``)."""
+        return self
+
     def local_path(self, sha256: str) -> Path | None:
         """The object's file on this machine, if the store is a local directory."""
         return None
@@ -141,6 +151,13 @@ class ObjectStore(abc.ABC):
         return None
 
     # --- composites ------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Check that the store takes writes: store a small probe object of unique
+        bytes, then delete it. ``StoreError`` (or ``ConfigError``) saying what failed."""
+        probe = f"assetry: checking that this store takes writes ({uuid.uuid4()})\n"
+        digests = self.put_stream(io.BytesIO(probe.encode()))
+        self.delete(digests.sha256)
+
     def put_file(self, path: Path, *, move: bool = False, durable: bool = True) -> Digests:
         """Store the file at ``path``.
 
