@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from assetry.errors import AssetryError, StoreError
+from assetry.errors import AssetryError, ConfigError, StoreError
 from assetry.store.base import ObjectInfo, ObjectStore, missing
 from assetry.store.hashing import Digests, Hasher, is_sha256
 
@@ -102,6 +102,22 @@ class FsspecStore(ObjectStore):
         return None
 
     # --- writes ----------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """A probe object written and deleted; ``ConfigError`` when the bucket (or
+        container) does not exist, ``StoreError`` when the service fails otherwise."""
+        try:
+            super().check_writable()
+        except StoreError:
+            bucket = self.root.split("/", 1)[0]
+            with store_errors(f"looking up {bucket!r} in {self.url}"):
+                there = self.fs.exists(bucket)
+            if not there:
+                raise ConfigError(
+                    f"the bucket {bucket!r} of the store {self.url} does not exist (create "
+                    "it first)"
+                ) from None
+            raise
+
     def put_stream(self, source: BinaryIO, durable: bool = True) -> Digests:
         first = source.read(self.part_size)
         if len(first) < self.part_size:
