@@ -385,12 +385,14 @@ def _install(store: ObjectStore, path: Path, digests: Digests) -> None:
     """Put a verified file into the store: moved when the store can adopt it."""
     if store.exists(digests.sha256):
         return
-    if store.adopt_supported and store.adopt(path, digests) is not None:
+    # The catalog's size rules choose among its stores (the table is not known here).
+    target = store.route(None, digests.length)
+    if target.adopt_supported and target.adopt(path, digests) is not None:
         return
     with open(path, "rb") as handle:
-        stored = store.put_stream(handle)
+        stored = target.put_stream(handle)
     if stored.sha256 != digests.sha256:  # the file changed under us: never store that
-        store.delete(stored.sha256)
+        target.delete(stored.sha256)
         raise ChecksumMismatch("upload", "sha256", digests.sha256, stored.sha256)
 
 
