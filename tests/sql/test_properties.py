@@ -655,8 +655,16 @@ def test_terms_and_synonyms(sqlite_catalog: Catalog, counter: Counter) -> None:
             return
         existing = owner.get(name.casefold())
         if existing is not None and existing.casefold() == name.casefold():
-            if exists_ok:  # the existing term, unchanged
+            if exists_ok:  # the existing term, with the synonyms it lacked added
+                if any(owner.get(x.casefold(), existing) != existing for x in syns):
+                    assert isinstance(err, ConflictError), (name, syns, err)
+                    return
                 assert err is None and term.name == existing, (name, err)
+                for x in syns:
+                    if x.casefold() not in owner:
+                        owner[x.casefold()] = existing
+                        synonyms[existing].append(x)
+                assert term.synonyms == synonyms[existing], (term, synonyms[existing])
             else:
                 assert isinstance(err, ConflictError), (name, err)
             return
