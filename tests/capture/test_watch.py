@@ -282,3 +282,16 @@ def test_many_files_written_at_once_are_all_captured(
     uploaded = exe.upload_execution_outputs()["Execution_Asset"]
     assert sorted(a["Filename"] for a in uploaded) == [f"part-{n:03d}.bin" for n in range(count)]
     assert len({a["SHA256"] for a in uploaded}) == count
+
+
+def test_a_watched_folder_on_a_remote_catalog(remote_catalog: Catalog, here: Path) -> None:
+    cfg = config(remote_catalog, watch=["ckpt"], upload_while_running=True)
+    with remote_catalog.create_execution(cfg) as exe:
+        (here / "ckpt" / "epoch=1.ckpt").write_bytes(b"remote weights")
+        wait_for(
+            lambda: len(remote_catalog.list_execution_assets(exe.rid, role="Output")) == 1,
+            "the upload through the server while the run goes on",
+        )
+    [asset] = exe.upload_execution_outputs()["Execution_Asset"]
+    path = remote_catalog.download_asset(asset["RID"], here / "down")
+    assert path.read_bytes() == b"remote weights"
