@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -78,8 +79,9 @@ def mlflow_per_call(root: Path, calls: int) -> float | None:
     return per_call(logged, calls)
 
 
-def cache_figures(root: Path, hits: int) -> tuple[float, float]:
-    """(seconds per hit, seconds per miss)."""
+def cache_figures(root: Path, hits: int) -> tuple[float, float, float]:
+    """(seconds per hit, seconds per miss, seconds of recording an execution that
+    reads one artifact version: the part of a hit that is not the cache's own)."""
     cat = Catalog.create(root / "cache")
     cached = assetry.step(catalog=cat, cache=True)(report)
     cached(-1)
@@ -89,8 +91,20 @@ def cache_figures(root: Path, hits: int) -> tuple[float, float]:
     for _ in range(hits):
         cached(0)
     hit = (time.perf_counter() - started) / hits
+    run = cached.run(0)
+
+    def record(_: int) -> None:
+        config = ExecutionConfiguration(
+            parameters={"values": 0}, artifacts=[v.rid for v in run.outputs]
+        )
+        exe = cat.create_execution(config)
+        exe.update_status("Running")
+        exe.update_status("Completed", "reused")
+        shutil.rmtree(exe.working_dir)
+
+    recording = per_call(record, max(20, hits // 4))
     cat.close()
-    return hit, miss
+    return hit, miss, recording
 
 
 def write_files(count: int, size: int, path_of: Callable[[str], Path]) -> None:
@@ -164,9 +178,13 @@ def main() -> None:
                 f"assetry/mlflow {ours / theirs:.2f} (aim <= 1) {verdict(ours <= theirs)}"
             )
 
-        hit, miss = cache_figures(root, args.hits)
+        hit, miss, recording = cache_figures(root, args.hits)
         print(f"cache=True, {args.hits} hits:")
         print(f"  hit               {hit * 1e3:8.2f} ms (aim <= 5) {verdict(hit <= 0.005)}")
+        print(
+            f"    of which recording the hit's execution {recording * 1e3:.2f} ms, the "
+            f"cache's own look-up and load {(hit - recording) * 1e3:.2f} ms"
+        )
         print(f"  miss (runs it)    {miss * 1e3:8.2f} ms   hit is {miss / hit:.1f}x faster")
 
         Catalog.create(root / "watch").close()
