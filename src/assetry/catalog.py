@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from assetry.store.base import ObjectStore
 
 _INT_TYPES = {"int2", "int4", "int8"}
+# Seconds to wait for a new catalog's GCS or Azure endpoint (per attempt, two attempts).
+_CHECK_SECONDS = 5.0
 
 
 class _LocationOrInstance:
@@ -587,13 +589,24 @@ def _check_new_store(store_text: str) -> None:
         return
     from assetry.store.registry import open_store
 
-    opened = open_store(store_text)  # a bad URL, or the install command for the extra
+    open_store(store_text)  # a bad URL, or the install command for the extra
     if scheme == "s3":
         from assetry.store import s3
 
         s3.check_new_bucket(store_text)
         return
-    opened.check_writable()
+    # Opened again with few attempts and a short timeout: an unreachable endpoint is
+    # reported soon rather than after the client's own back-off.
+    quick: ObjectStore
+    if scheme == "gs":
+        from assetry.store.gcs import GcsStore
+
+        quick = GcsStore.from_url(store_text, attempts=2, timeout=_CHECK_SECONDS)
+    else:
+        from assetry.store.azure import AzureStore
+
+        quick = AzureStore.from_url(store_text, attempts=2, timeout=_CHECK_SECONDS)
+    quick.check_writable()
 
 
 def _store_setting(loc: config.Location, store: str | os.PathLike[str] | None) -> str:

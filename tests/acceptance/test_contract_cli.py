@@ -188,7 +188,7 @@ def test_init_and_catalog_selection(
     assert run("table", "list").code == 0
 
     one_error_line(run("init", "--catalog", str(tmp_path / "a")), str(tmp_path / "a"))
-    one_error_line(run("init", "--catalog", str(tmp_path / "b"), "--store", "gs://x"), "gs")
+    one_error_line(run("init", "--catalog", str(tmp_path / "b"), "--store", "ftp://x"), "ftp")
 
 
 def test_upgrade_an_older_catalog(run: Runner, tmp_path: Path) -> None:
