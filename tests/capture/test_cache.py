@@ -69,9 +69,9 @@ def test_a_changed_input_byte_runs_again(catalog: Catalog, counted: tuple[Any, l
     raw = catalog.artifacts.register("raw", data=pd.DataFrame({"a": [1, 2]}))
     featurize(raw)
     changed = catalog.artifacts.register("raw", data=pd.DataFrame({"a": [1, 3]}))
-    assert featurize(changed)["a"].tolist() == [7, 21]
+    assert catalog.artifacts.load(featurize(changed))["a"].tolist() == [7, 21]
     # Content, not identity: a version holding equal content is a hit.
-    assert featurize(raw)["a"].tolist() == [7, 14]
+    assert catalog.artifacts.load(featurize(raw))["a"].tolist() == [7, 14]
     assert calls == [7, 7]
 
 
@@ -92,14 +92,16 @@ def test_a_changed_function_body_runs_again(
     monkeypatch.syspath_prepend(str(tmp_path))
     with assetry.use(catalog):
         steps = importlib.import_module("my_steps")
-        assert steps.double(5) == 10 and steps.double(5) == 10
+        first, again = steps.double(5), steps.double(5)
+        assert first == again and catalog.artifacts.load(first) == 10
         assert steps.CALLS == [5]
         # (A longer file: Python's bytecode cache checks the size and whole seconds.)
         module.write_text(textwrap.dedent(source.format(factor=30)))
         importlib.reload(steps)
-        assert steps.double(5) == 150
+        changed = steps.double(5)
+        assert changed.rid != first.rid and catalog.artifacts.load(changed) == 150
         assert steps.CALLS == [5]  # the reloaded module ran it (a new CALLS)
-        assert steps.double(5) == 150 and steps.CALLS == [5]
+        assert steps.double(5).rid == changed.rid and steps.CALLS == [5]
     sys.modules.pop("my_steps", None)
 
 
@@ -139,7 +141,8 @@ def test_a_failed_call_is_never_reused(catalog: Catalog) -> None:
 
     with pytest.raises(RuntimeError):
         flaky(1)
-    assert flaky(1) == 1 and flaky(1) == 1
+    done, reused = flaky(1), flaky(1)
+    assert done == reused and catalog.artifacts.load(done) == 1
     assert attempts == [1, 1]
 
 

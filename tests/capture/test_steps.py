@@ -14,7 +14,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import assetry
-from assetry import Catalog, DatasetSpec, ValidationError
+from assetry import ArtifactVersion, Catalog, DatasetSpec, ValidationError
 
 
 def executions_of(cat: Catalog, step: assetry.capture.Step[Any, Any]) -> list[dict[str, Any]]:
@@ -42,8 +42,10 @@ def test_a_call_is_an_execution_of_the_function_s_workflow(catalog: Catalog) -> 
     [output] = run.outputs
     assert (output.name, output.execution) == ("scale", run.execution)
     assert catalog.artifacts.load(output) == [3, 6, 9]
-    # A plain call returns the value itself; every call is its own execution.
-    assert scale([1], factor=5) == [5]
+    # A plain call returns the version it registered; every call is its own execution.
+    returned = scale([1], factor=5)
+    assert isinstance(returned, ArtifactVersion) and returned.name == "scale"
+    assert catalog.artifacts.load(returned) == [5]
     assert len(executions_of(catalog, scale)) == 2
 
 
@@ -78,7 +80,8 @@ def test_a_value_returned_by_a_step_links_the_next_step_to_its_artifact(
         y = (features.x > 1).astype(int)
         return LogisticRegression().fit(features[["x"]], y)
 
-    features = featurize(4)
+    # The plain value (from ``run``) passed on is still linked to its version.
+    features = featurize.run(4).value
     first = featurize.run(4)
     model = train.run(features)
     assert isinstance(model.value, LogisticRegression)
@@ -115,6 +118,77 @@ def test_a_tuple_gives_several_outputs_named_by_outputs(catalog: Catalog) -> Non
 
     with pytest.raises(ValidationError, match="must return a tuple of 2"):
         wrong()
+
+
+def test_a_call_returns_the_artifact_versions_of_its_return_value(catalog: Catalog) -> None:
+    raw = catalog.artifacts.register("raw", data=pd.DataFrame({"amount": [10.0, 250.0]}))
+    given: list[Any] = []
+
+    @assetry.step(catalog=catalog, cache=True)
+    def featurize(raw: ArtifactVersion, window: int = 7) -> pd.DataFrame:
+        given.append(raw)  # the body gets its arguments as given
+        return catalog.artifacts.load(raw).assign(window=window)
+
+    @assetry.step(catalog=catalog, outputs=["fraud_model"])
+    def train(features: ArtifactVersion) -> dict[str, float]:
+        given.append(features)
+        return {"threshold": float(catalog.artifacts.load(features)["amount"].median())}
+
+    with assetry.pipeline("fraud", catalog=catalog) as run:
+        feats = featurize(raw, window=14)  # an ArtifactVersion of "featurize"
+        model = train(feats)  # of the name given by outputs=...
+    assert isinstance(feats, ArtifactVersion) and isinstance(model, ArtifactVersion)
+    assert given == [raw, feats]
+    assert (feats.name, feats.version) == ("featurize", 1)
+    assert (model.name, model.version) == ("fraud_model", 1)
+    assert catalog.artifacts.load(feats)["window"].tolist() == [14, 14]
+    assert catalog.artifacts.load(model) == {"threshold": 130.0}
+    [(_, made_feats), (_, made_model)] = run.steps
+    assert [v.rid for v in made_feats.outputs] == [feats.rid]
+    assert feats.execution == made_feats.execution
+    assert [v.rid for v in made_model.outputs] == [model.rid]
+    parents = catalog.artifacts.parents(model)
+    assert [p.rid for p in parents if isinstance(p, ArtifactVersion)] == [feats.rid]
+
+    # A cache hit returns the reused version (the body does not run).
+    again = featurize(raw, window=14)
+    assert isinstance(again, ArtifactVersion) and again.rid == feats.rid
+    assert len(given) == 2
+
+    # outputs=[a, b]: a tuple of versions in return order; a cache hit, the reused ones.
+    @assetry.step(catalog=catalog, cache=True, outputs=["features", "labels"])
+    def split() -> tuple[list[int], list[int]]:
+        return [1, 2], [0, 1]
+
+    pair = split()
+    assert isinstance(pair, tuple) and [v.name for v in pair] == ["features", "labels"]
+    assert [catalog.artifacts.load(v) for v in pair] == [[1, 2], [0, 1]]
+    reused = split()
+    assert isinstance(reused, tuple) and [v.rid for v in reused] == [v.rid for v in pair]
+    assert split.run().cached
+
+    # A returned tuple without outputs: "<name>.0", "<name>.1", ...; one name: one version.
+    @assetry.step(catalog=catalog)
+    def pair_of() -> tuple[int, str]:
+        return 1, "one"
+
+    parts = pair_of()
+    assert isinstance(parts, tuple) and [v.name for v in parts] == ["pair_of.0", "pair_of.1"]
+
+    @assetry.step(catalog=catalog, outputs=["whole"])
+    def whole() -> tuple[int, int]:
+        return 1, 2
+
+    single = whole()
+    assert isinstance(single, ArtifactVersion) and single.name == "whole"
+
+    # A function that returns None: None, and nothing registered.
+    @assetry.step(catalog=catalog)
+    def nothing() -> None:
+        return None
+
+    assert nothing() is None
+    assert catalog.artifacts.list(name="nothing") == []
 
 
 def test_an_exception_marks_the_execution_failed_and_propagates(catalog: Catalog) -> None:
@@ -159,11 +233,15 @@ def test_steps_in_a_pipeline_are_its_children(catalog: Catalog) -> None:
         return {"rows": 3}
 
     @assetry.step
-    def report(summary: dict[str, int]) -> str:
+    def report(summary: ArtifactVersion | dict[str, int]) -> str:
+        if isinstance(summary, ArtifactVersion):
+            summary = catalog.artifacts.load(summary)
         return f"{summary['rows']} rows"
 
     with assetry.pipeline("nightly", catalog=catalog) as run:
-        assert report(load()) == "3 rows"
+        written = report(load())
+        assert isinstance(written, ArtifactVersion)
+        assert catalog.artifacts.load(written) == "3 rows"
     row = catalog.resolve_rid(run.rid).row
     assert row["Status"] == "Completed"
     assert [name.rsplit(".", 1)[1] for name, _ in run.steps] == ["load", "report"]
@@ -210,4 +288,4 @@ def test_steps_run_on_a_remote_catalog(remote_catalog: Catalog) -> None:
     assert again.reused == first.execution
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert square(5) == 25
+        assert remote_catalog.artifacts.load(square(5)) == 25

@@ -8,7 +8,7 @@ through its public API only.
 
 from assetry.capture.defaults import use
 from assetry.capture.pipeline import Pipeline, pipeline
-from assetry.capture.steps import Step, StepRun, step
+from assetry.capture.steps import Step, StepOutput, StepRun, step
 from assetry.executions.autolog import autolog
 
-__all__ = ["Pipeline", "Step", "StepRun", "autolog", "pipeline", "step", "use"]
+__all__ = ["Pipeline", "Step", "StepOutput", "StepRun", "autolog", "pipeline", "step", "use"]

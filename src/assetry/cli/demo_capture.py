@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import assetry.capture as capture
+from assetry.capture import defaults
 from assetry.executions.workflow import ExecutionConfiguration
+from assetry.records.artifacts import ArtifactVersion
 
 if TYPE_CHECKING:
     from assetry.cli.demo import Tour
@@ -27,9 +29,11 @@ def featurize(metrics: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 @capture.step(cache=True, workflow_type="Training", outputs=["demo-threshold"])
-def train(features: pd.DataFrame) -> dict[str, float]:
+def train(features: ArtifactVersion) -> dict[str, float]:
     """The mean intensity halfway between raw and inverted images."""
-    means = features.groupby("inverted")["mean"].mean()
+    # The step gets the version featurize's call returned; the pipeline's catalog loads it.
+    frame: pd.DataFrame = defaults.resolve(None).artifacts.load(features)
+    means = frame.groupby("inverted")["mean"].mean()
     return {"threshold": round(float(means.mean()), 2)}
 
 
@@ -38,21 +42,29 @@ def capture_tour(tour: Tour) -> None:
     cat = tour.cat
     tour.step("Automatic capture: steps, a cache hit, a watched folder")
     runs = []
+    model = None
     for _ in range(2):
         with capture.pipeline(PIPELINE, catalog=cat, description="features, then a threshold") as p:
-            model = train(featurize(tour.metrics))
+            features = featurize(tour.metrics)  # the ArtifactVersion of "featurize"
+            assert isinstance(features, ArtifactVersion)
+            model = train(features)  # of "demo-threshold"
         runs.append(p)
+    assert isinstance(model, ArtifactVersion)
     first, second = runs
     # The steps record into the pipeline's catalog (they name none of their own).
     tour.say("@assetry.step(cache=True) makes each call of a function an execution of its")
     tour.say("workflow (module, name, source checksum, git state); what it returns is")
-    tour.say("registered as an artifact version, and the value passed on to the next step")
-    tour.say("links the two. The pipeline ran twice; the second run reused every output:")
+    tour.say("registered as an artifact version, which the call returns: passed on to the")
+    tour.say("next step, it links the two. The pipeline ran twice; the second run reused")
+    tour.say("every output:")
     for label, p in (("first run ", first), ("second run", second)):
         tour.say(f"  {label} (execution {p.rid}): {p.summary()}")
-    trained = second.steps[-1][1].outputs[0]
+    trained = model  # the second run's call returned the reused version
+    threshold: dict[str, float] = cat.artifacts.load(trained)
     graph = cat.lineage(trained.rid, "upstream")
-    tour.say(f"The model {trained.name} v{trained.version} is {json.dumps(model)}; its lineage:")
+    tour.say(
+        f"The model {trained.name} v{trained.version} is {json.dumps(threshold)}; its lineage:"
+    )
     if tour.text:
         tour.out.lines(graph.to_text().splitlines(), indent="  ")
 
@@ -67,7 +79,7 @@ def capture_tour(tour: Tour) -> None:
     )
     with cat.create_execution(config) as exe:
         for epoch in range(1, EPOCHS + 1):
-            weights = {"epoch": epoch, "threshold": model["threshold"] + epoch / 10}
+            weights = {"epoch": epoch, "threshold": threshold["threshold"] + epoch / 10}
             (checkpoints / f"epoch={epoch}.ckpt").write_text(json.dumps(weights))
     uploaded = exe.upload_execution_outputs().get("Execution_Asset", [])
     tour.say(f"ExecutionConfiguration(watch=[{str(checkpoints)!r}]) staged each checkpoint the")
