@@ -79,7 +79,10 @@ class GcsStore(FsspecStore):
         if "project" in query:
             kwargs["project"] = query["project"]
         if timeout is not None:
+            # gcsfs bounds each HTTP request by requests_timeout; its timeout bounds only
+            # a few whole calls (listing buckets).
             kwargs["timeout"] = timeout
+            kwargs["requests_timeout"] = timeout
         try:
             fs = _filesystem_class(attempts)(**kwargs)
         except Exception as err:  # google-auth: no or unusable credentials
