@@ -269,17 +269,35 @@ def _environment_of(cat: Catalog, exe: object, dest: Path) -> tuple[str, dict]:
     return env["RID"], json.loads(cat.download_asset(env["RID"], dest / env["RID"]).read_text())
 
 
-def test_environment_records_the_parameters(cat: Catalog, tmp_path: Path) -> None:
+def test_parameters_live_in_the_execution_row_and_filter_listings(
+    cat: Catalog, tmp_path: Path
+) -> None:
     wf = workflow(cat)
     runs = [
         cat.create_execution(ExecutionConfiguration(workflow=wf, parameters=p))
-        for p in ({"lr": 0.001, "epochs": 3}, {"lr": 0.001, "epochs": 3}, {"lr": 0.01})
+        for p in ({"lr": 0.001, "epochs": 3}, {"lr": 0.001, "epochs": 3}, {"lr": 0.01}, None)
     ]
-    (r1, doc1), (r2, _), (r3, doc3) = (_environment_of(cat, e, tmp_path) for e in runs)
-    assert doc1["parameters"] == {"lr": 0.001, "epochs": 3}
-    assert doc3["parameters"] == {"lr": 0.01}
-    assert {"python", "platform", "packages", "git", "argv"} <= doc1.keys()
-    assert r1 == r2 != r3  # stored once per distinct content
+    envs = [_environment_of(cat, e, tmp_path) for e in runs]
+    assert {"python", "platform", "packages", "git", "argv"} <= envs[0][1].keys()
+    assert "parameters" not in envs[0][1]
+    assert len({rid for rid, _ in envs}) == 1  # one environment asset, whatever the parameters
+    rows = {r["RID"]: r for r in cat.list_executions()}
+    assert rows[runs[0].rid]["Parameters"] == {"lr": 0.001, "epochs": 3}
+    assert rows[runs[3].rid]["Parameters"] is None
+
+    def found(**wanted: object) -> set[str]:
+        return {r["RID"] for r in cat.list_executions(parameters=wanted)}
+
+    assert found(lr=0.001) == {runs[0].rid, runs[1].rid}
+    assert found(lr=0.001, epochs=3.0) == {runs[0].rid, runs[1].rid}  # 3 == 3.0
+    assert found(lr=0.01) == {runs[2].rid}
+    assert found(lr=0.01, epochs=3) == set()
+    assert found(missing=True) == set()
+    assert {r["RID"] for r in cat.list_executions(workflow=wf, parameters={})} == {
+        e.rid for e in runs
+    }
+    with pytest.raises(ValidationError, match="parameters must be a dict"):
+        cat.list_executions(parameters=[("lr", 0.01)])  # type: ignore[arg-type]
     before = cat.snapshot()
     with pytest.raises(ValidationError, match="parameters cannot be stored as JSON"):
         cat.create_execution(ExecutionConfiguration(workflow=wf, parameters={"x": object()}))

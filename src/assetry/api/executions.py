@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -246,14 +246,14 @@ class Executions:
         return out
 
     def _environment_asset(self, parameters: dict[str, Any] | None) -> tuple[str, bool]:
-        """The RID of the Execution_Metadata asset of this process's environment with
-        these parameters, stored if new; and whether it was remembered from earlier."""
+        """The RID of the Execution_Metadata asset of this process's environment, stored
+        if new; and whether it was remembered from earlier. The parameters are checked
+        here (JSON) but live in the Execution row, so runs that differ only in their
+        parameters share one environment asset."""
         from assetry.executions.environment import capture_environment, environment_document
 
         environment_document({"parameters": parameters}, "the execution's parameters")
-        env = capture_environment()
-        env["parameters"] = parameters or {}
-        document = environment_document(env)
+        document = environment_document(capture_environment())
         store = self._context.store()
         key = (self._context.rid_prefix, _sha256(document))
         cached = _ENVIRONMENT_ASSETS.get(key)
@@ -309,17 +309,24 @@ class Executions:
         workflow: Workflow | str | None = None,
         *,
         stale: bool = False,
+        parameters: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """Execution rows, optionally of one status and/or workflow. With ``stale``, only
-        executions still Created or Running whose process (on this machine) is gone:
-        nothing will finish them (``restore_execution`` uploads what they staged,
-        ``abort_execution`` ends them)."""
+        """Execution rows, optionally of one status and/or workflow, and with
+        ``parameters`` only those whose parameters hold every given key with an equal
+        value (``parameters={"lr": 0.1}``). With ``stale``, only executions still Created
+        or Running whose process (on this machine) is gone: nothing will finish them
+        (``restore_execution`` uploads what they staged, ``abort_execution`` ends them)."""
         filters: dict[str, Any] = {}
         if status is not None:
             filters["Status"] = self._backend.lookup_term("Execution_Status", status).name
         if workflow is not None:
             filters["Workflow"] = workflow_rid(workflow)
-        found = self._backend.iter_rows("Execution", filters=filters)
+        if parameters is not None and not isinstance(parameters, Mapping):
+            raise ValidationError(f"parameters must be a dict (name -> value), got {parameters!r}")
+        found: Iterable[dict[str, Any]] = self._backend.iter_rows("Execution", filters=filters)
+        if parameters:
+            wanted = dict(parameters)
+            found = [row for row in found if _has_parameters(row.get("Parameters"), wanted)]
         if not stale:
             return list(found)
         root = self._workdir_root()
@@ -538,3 +545,17 @@ def _sha256(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def _has_parameters(given: object, wanted: dict[str, Any]) -> bool:
+    """Whether an execution's parameters hold every key of ``wanted`` with an equal value
+    (1 and 1.0 are equal; True is not 1)."""
+    if not isinstance(given, dict):
+        return False
+    for key, value in wanted.items():
+        if key not in given:
+            return False
+        have = given[key]
+        if isinstance(have, bool) != isinstance(value, bool) or have != value:
+            return False
+    return True
