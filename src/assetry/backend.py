@@ -70,6 +70,13 @@ class Backend(abc.ABC):
         """Add a user column to a table."""
 
     @abc.abstractmethod
+    def create_index(self, table: str, columns: list[str]) -> None:
+        """Index ``columns`` of ``table`` (in this order) in one transaction. An index,
+        unique key or primary key on exactly these columns already there is left as it
+        is; an unknown table is ``TableNotFound``, an unknown or repeated column a
+        ``ValidationError`` naming it."""
+
+    @abc.abstractmethod
     def apply_model(self, document: dict[str, Any]) -> list[str]:
         """Create what a (validated) model document describes; return what changed."""
 

@@ -372,6 +372,20 @@ class Catalog:
             raise ValidationError(f"add_column needs a ColumnDef, got {column_def!r}")
         self._backend.add_column(table, column_def)
 
+    def create_index(self, table: str, columns: str | Sequence[str]) -> None:
+        """Index ``columns`` of ``table`` (a column name, or a list of names for one index
+        over several columns, in order), for reads that filter on them. Creating an index
+        that exists already changes nothing. Foreign keys and the asset columns
+        ``Filename``, ``MD5`` and ``SHA256`` are indexed always."""
+        if isinstance(columns, str):
+            columns = [columns]
+        if not isinstance(columns, list | tuple):
+            raise ValidationError(
+                f"create_index: columns must be a column name or a list of column names, "
+                f"got {type(columns).__name__}"
+            )
+        self._backend.create_index(table, list(columns))
+
     # --- rows ----------------------------------------------------------------------------
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """Insert rows (one transaction, every value checked first); return their RIDs."""

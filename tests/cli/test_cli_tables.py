@@ -308,3 +308,16 @@ def test_dataset_add_names_the_element_type_command(run: Any, loc: str, tmp_path
     result.assert_one_line_error("assetry dataset element-type Subject")
     assert run(*c(loc, "dataset", "element-type", "Subject")).code == 0
     assert run(*c(loc, "dataset", "add", dataset, rid)).code == 0
+
+
+def test_table_index(run: Any, loc: str) -> None:
+    assert run(*c(loc, "table", "create", "Subject", "--column", "Code", "--column", "Age:int4"))
+    result = run(*c(loc, "table", "index", "Subject", "Age", "Code"))
+    assert result.code == 0, result.err
+    assert "Indexed Subject(Age, Code)" in result.out
+    with Catalog(loc) as cat:
+        [entry] = [t for t in cat.model["tables"] if t["name"] == "Subject"]
+    assert entry["indexes"] == [["Age", "Code"]]
+    result = run(*c(loc, "table", "index", "Subject", "Nope"))
+    assert result.code == 1
+    assert "no column 'Nope'" in result.err

@@ -1,4 +1,4 @@
-"""``table list|show|rows|create``, ``asset create`` and ``rows insert|update``: the model's
+"""``table list|show|rows|create|index``, ``asset create`` and ``rows insert|update``: the model's
 tables and the rows in them."""
 
 from __future__ import annotations
@@ -61,6 +61,11 @@ def register(command: AddCommand, sub: Group) -> None:
     )
     p = command(tsub, "create", cmd_table_create, "create a plain table")
     _definition_arguments(p)
+    p = command(tsub, "index", cmd_table_index, "index columns that reads filter on")
+    p.add_argument("table", metavar="TABLE")
+    p.add_argument(
+        "columns", nargs="+", metavar="COLUMN", help="the columns of one index, in order"
+    )
 
     group = command(sub, "asset", None, "asset tables: one row per immutable file")
     asub = group.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
@@ -130,6 +135,16 @@ def cmd_table_create(args: argparse.Namespace, out: Output) -> None:
     with open_catalog(args) as cat:
         name = cat.create_table(definition)
         _created(out, cat, name, "table")
+
+
+def cmd_table_index(args: argparse.Namespace, out: Output) -> None:
+    """Index the given columns of a table (nothing changes if the index exists)."""
+    with open_catalog(args) as cat:
+        cat.create_index(args.table, list(args.columns))
+    if out.json_mode:
+        out.json({"table": args.table, "columns": list(args.columns)})
+        return
+    out.line(f"Indexed {args.table}({', '.join(args.columns)})")
 
 
 def cmd_asset_create(args: argparse.Namespace, out: Output) -> None:

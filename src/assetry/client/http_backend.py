@@ -105,6 +105,9 @@ class HttpBackend(Backend):
     def add_column(self, table: str, column: ColumnDef) -> None:
         self._op("add_column", table=table, column=_columns([column])[0])
 
+    def create_index(self, table: str, columns: list[str]) -> None:
+        self._op("create_index", table=table, columns=columns)
+
     def apply_model(self, document: dict[str, Any]) -> list[str]:
         return typing.cast(list[str], self._op("apply_model", document=document))
 

@@ -82,6 +82,7 @@ OPERATIONS: dict[str, str] = {
     "create_table": CURATOR,
     "create_asset": CURATOR,
     "add_column": CURATOR,
+    "create_index": CURATOR,
     "apply_model": CURATOR,
     "add_term": CURATOR,
     "change_term": CURATOR,

@@ -60,13 +60,17 @@ class BuiltinType(enum.StrEnum):
 
 @dataclass(frozen=True)
 class ColumnDef:
-    """One user column: name, type, whether NULL is allowed, default and comment."""
+    """One user column: name, type, whether NULL is allowed, default, comment, and
+    whether the column gets an index of its own (``index=True``: for columns that reads
+    filter on; foreign keys and the asset columns Filename, MD5 and SHA256 always
+    have one)."""
 
     name: str
     type: BuiltinType | str = BuiltinType.text
     nullok: bool = True
     default: Any = None
     comment: str | None = None
+    index: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", BuiltinType.parse(self.type))
@@ -75,6 +79,8 @@ class ColumnDef:
             problems.append(f"column {self.name!r}: nullok must be True or False")
         if self.comment is not None and not isinstance(self.comment, str):
             problems.append(f"column {self.name!r}: comment must be text")
+        if not isinstance(self.index, bool):
+            problems.append(f"column {self.name!r}: index must be True or False")
         if problems:
             raise ValidationError(problems)
 
@@ -94,6 +100,8 @@ class ColumnDef:
             doc["default"] = self.default
         if self.comment:
             doc["comment"] = self.comment
+        if self.index:
+            doc["index"] = True
         return doc
 
 

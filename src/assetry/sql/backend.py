@@ -29,6 +29,7 @@ from assetry.sql import (
     database,
     ddl,
     history,
+    indexes,
     internal,
     migrate,
     policy,
@@ -330,6 +331,10 @@ class SqlBackend(
     def add_column(self, table: str, column: ColumnDef) -> None:
         with self.session(write=True) as s:
             ddl.add_column(s, table, column)
+
+    def create_index(self, table: str, columns: list[str]) -> None:
+        with self.session(write=True) as s:
+            indexes.create_index(s, table, columns)
 
     def apply_model(self, document: dict[str, Any]) -> list[str]:
         with self.session(write=True) as s:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from assetry.errors import TableNotFound, ValidationError
 from assetry.records.definitions import ColumnDef, check_comment
-from assetry.sql import internal, names, policy, provenance, rows, types
+from assetry.sql import indexes, internal, names, policy, provenance, rows, types
 from assetry.sql.model import (
     ELEMENT_KINDS,
     ColumnModel,
@@ -25,6 +25,7 @@ from assetry.sql.model import (
     build_metadata,
     dataset_link_model,
     identifiers,
+    index_name,
     reference_column,
     reference_key,
     relation_names,
@@ -411,6 +412,8 @@ def add_column(session: Session, table_name: str, column: ColumnDef) -> ColumnMo
             batch.add_column(sa_column)
     else:
         op.add_column(table_name, sa_column)
+    if new.index:
+        op.create_index(index_name(table_name, [new.name]), table_name, [new.name])
     model = session.model.copy()
     model.tables[table_name].columns.append(new)
     record_model(session, model)
@@ -431,6 +434,7 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
     wanted = [_table_from_doc(t, session.model.domain_schema) for t in docs]
     changed: list[str] = []
     problems: list[str] = []
+    later: list[tuple[str, list[str]]] = []
     by_name = {t.name: t for t in wanted}
     derived = {
         f"{t.name}{suffix}"
@@ -442,6 +446,7 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
         existing = session.model.tables.get(table.name)
         if existing is not None:
             changed += _merge_columns(session, existing, table, problems)
+            later.extend((table.name, list(columns)) for columns in table.indexes)
             continue
         if table.kind == "system":
             problems.append(
@@ -451,6 +456,8 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
             continue
         if table.name in derived or problems:
             continue
+        # Indexes of several columns are made once the table is there.
+        later.extend((table.name, list(columns)) for columns in table.indexes)
         defs = _user_column_defs(table)
         refs, key_problems = _split_keys(table, by_name, session.model)
         if key_problems:
@@ -489,6 +496,9 @@ def apply_model(session: Session, doc: dict[str, Any]) -> list[str]:
             )
         changed.append(table.name)
     _raise(problems)
+    for name, columns in later:
+        if indexes.create_index(session, name, columns):
+            changed.append(f"{name}({', '.join(columns)})")
     return changed
 
 
@@ -515,7 +525,9 @@ def _user_column_defs(table: TableModel) -> list[ColumnDef]:
         standard |= {c.name for c in vocabulary_columns()}
     fk_columns = {fk.column for fk in table.foreign_keys}
     return [
-        ColumnDef(c.name, c.type, nullok=c.nullok, default=c.default, comment=c.comment)
+        ColumnDef(
+            c.name, c.type, nullok=c.nullok, default=c.default, comment=c.comment, index=c.index
+        )
         for c in table.columns
         if c.name not in standard and c.name not in fk_columns and not c.system
     ]
@@ -568,6 +580,12 @@ def _merge_columns(
                 problems.append(
                     f"column {wanted.name}.{col.name} is {have.type} here, not {col.type}"
                 )
+            elif (
+                col.index
+                and not problems
+                and indexes.create_index(session, wanted.name, [col.name])
+            ):
+                changed.append(f"{wanted.name}({col.name})")
             continue
         if problems:
             continue
@@ -575,7 +593,12 @@ def _merge_columns(
             session,
             wanted.name,
             ColumnDef(
-                col.name, col.type, nullok=col.nullok, default=col.default, comment=col.comment
+                col.name,
+                col.type,
+                nullok=col.nullok,
+                default=col.default,
+                comment=col.comment,
+                index=col.index,
             ),
         )
         changed.append(f"{wanted.name}.{col.name}")

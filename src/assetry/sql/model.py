@@ -9,7 +9,7 @@ of table gets the same system columns, constraint names and indexes.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ class ColumnModel:
     default: Any = None
     comment: str | None = None
     system: bool = False
+    # An index of its own, declared by the user (``ColumnDef(index=True)``).
+    index: bool = False
 
     @property
     def builtin_type(self) -> BuiltinType:
@@ -47,6 +49,8 @@ class ColumnModel:
             doc["comment"] = self.comment
         if self.system:
             doc["system"] = True
+        if self.index:
+            doc["index"] = True
         return doc
 
     @classmethod
@@ -58,6 +62,7 @@ class ColumnModel:
             default=doc.get("default"),
             comment=doc.get("comment"),
             system=doc.get("system", False),
+            index=doc.get("index", False),
         )
 
 
@@ -96,6 +101,8 @@ class TableModel:
     foreign_keys: list[ForeignKeyModel] = field(default_factory=list)
     unique: list[list[str]] = field(default_factory=list)
     comment: str | None = None
+    # Indexes of several columns added by ``create_index`` (one column: ``ColumnModel.index``).
+    indexes: list[list[str]] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnModel:
         for col in self.columns:
@@ -125,6 +132,8 @@ class TableModel:
             "foreign_keys": [fk.to_doc() for fk in self.foreign_keys],
             "unique": [list(u) for u in self.unique],
         }
+        if self.indexes:
+            doc["indexes"] = [list(i) for i in self.indexes]
         if self.comment:
             doc["comment"] = self.comment
         return doc
@@ -139,6 +148,7 @@ class TableModel:
             foreign_keys=[ForeignKeyModel.from_doc(f) for f in doc.get("foreign_keys", [])],
             unique=[list(u) for u in doc.get("unique", [])],
             comment=doc.get("comment"),
+            indexes=[list(i) for i in doc.get("indexes", [])],
         )
 
 
@@ -250,6 +260,7 @@ def user_columns(defs: Iterable[ColumnDef]) -> list[ColumnModel]:
             nullok=d.nullok,
             default=d.default,
             comment=d.comment,
+            index=d.index,
         )
         for d in defs
     ]
@@ -286,19 +297,44 @@ ASSET_INDEXED = ("Filename", "MD5", "SHA256")
 
 
 def indexed_columns(table: TableModel) -> list[str]:
-    """The columns of ``table`` with an index of their own: its foreign keys and, on an
-    asset table, ``ASSET_INDEXED``."""
+    """The columns of ``table`` with an index of their own: its foreign keys, on an
+    asset table ``ASSET_INDEXED``, and the columns declared with ``index=True``."""
     out = [fk.column for fk in table.foreign_keys]
     if table.kind == "asset":
         out += [c for c in ASSET_INDEXED if c not in out]
+    out += [c.name for c in table.columns if c.index and c.name not in out]
     return out
+
+
+def table_indexes(table: TableModel) -> list[tuple[str, ...]]:
+    """Every index of ``table`` besides its primary key and unique constraints, as the
+    columns it covers: one per ``indexed_columns`` and one per ``table.indexes``."""
+    out: list[tuple[str, ...]] = [(column,) for column in indexed_columns(table)]
+    out += [tuple(i) for i in table.indexes if tuple(i) not in out]
+    return out
+
+
+def index_name(table: str, columns: Iterable[str]) -> str:
+    """The name of the index of ``table`` on ``columns``."""
+    return names.index_name(table, "_".join(columns))
+
+
+def has_index(table: TableModel, columns: Sequence[str]) -> bool:
+    """True if an index, unique constraint or the primary key of ``table`` covers exactly
+    ``columns`` in this order."""
+    wanted = tuple(columns)
+    return (
+        wanted == ("RID",)
+        or wanted in table_indexes(table)
+        or wanted in {tuple(u) for u in table.unique}
+    )
 
 
 def relation_names(table: TableModel) -> list[str]:
     """The names ``table`` takes in the schema's one namespace of tables and indexes:
     its own, its indexes' and its unique constraints' (each backed by an index)."""
     out = [table.name]
-    out += [names.index_name(table.name, column) for column in indexed_columns(table)]
+    out += [index_name(table.name, columns) for columns in table_indexes(table)]
     out += [names.unique_name(table.name, "_".join(u)) for u in table.unique]
     return out
 
@@ -354,7 +390,7 @@ def sa_table(table: TableModel, metadata: sa.MetaData) -> sa.Table:
         for u in table.unique
     ]
     indexes = [
-        sa.Index(names.index_name(table.name, column), column) for column in indexed_columns(table)
+        sa.Index(index_name(table.name, columns), *columns) for columns in table_indexes(table)
     ]
     return sa.Table(table.name, metadata, *cols, *constraints, *indexes)
 
