@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from assetry import config
 from assetry.cli.output import Output
-from assetry.errors import ConfigError
+from assetry.errors import ConfigError, ValidationError
 
 if TYPE_CHECKING:
     from assetry.cli.main import AddCommand, Group
@@ -29,6 +29,12 @@ def register(command: AddCommand, sub: Group) -> None:
         "--upload-dir",
         metavar="PATH",
         help="folder for partial uploads, shared by the workers (default: in the catalog)",
+    )
+    p.add_argument(
+        "--upload-expiry",
+        metavar="SPAN",
+        default="24h",
+        help="an upload session is refused and collected this long after it began (24h)",
     )
     p.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
@@ -65,7 +71,17 @@ def cmd_serve(args: argparse.Namespace, out: Output) -> None:
         workers=args.workers,
         upload_dir=args.upload_dir,
         log_level=args.log_level,
+        upload_expiry=_seconds(args.upload_expiry, "--upload-expiry"),
     )
+
+
+def _seconds(span: str, option: str) -> float:
+    from assetry.server import auth
+
+    try:
+        return auth.parse_duration(span).total_seconds()
+    except ValidationError as err:
+        raise ConfigError(f"{option}: {err}") from None
 
 
 def _remote(location: config.Location) -> Any:

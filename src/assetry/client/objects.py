@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, cast
 
 import requests
 
+from assetry.client import direct
 from assetry.client.transport import Transport
 from assetry.errors import ConflictError, NotFoundError, StoreError
 from assetry.store.base import ObjectInfo, ObjectStore, _checked_key, _compare
@@ -38,6 +40,28 @@ class HttpObjectStore(ObjectStore):
     def __init__(self, transport: Transport) -> None:
         super().__init__(transport.url + "/objects")
         self.transport = transport
+        self.table: str | None = None
+        self.asset_types: list[str] = []
+
+    def route(
+        self, table: str | None, size: int | None, asset_types: Sequence[str] = ()
+    ) -> ObjectStore:
+        """This store, telling the server which asset table new objects are for (its
+        store rules choose where they go)."""
+        if table == self.table and list(asset_types) == self.asset_types:
+            return self
+        routed = copy.copy(self)  # shares what this process stored (``remember``)
+        routed.table, routed.asset_types = table, list(asset_types)
+        return routed
+
+    def _routing(self) -> dict[str, Any]:
+        """The store-rule inputs, as query parameters (``PUT /objects``)."""
+        found: dict[str, Any] = {}
+        if self.table is not None:
+            found["table"] = self.table
+        if self.asset_types:
+            found["asset_type"] = self.asset_types
+        return found
 
     # --- writes ----------------------------------------------------------------------
     def put_stream(self, source: BinaryIO, durable: bool = True) -> Digests:
@@ -57,10 +81,15 @@ class HttpObjectStore(ObjectStore):
     def _upload(self, handle: BinaryIO, digests: Digests) -> None:
         if self.stat(digests.sha256) is not None:
             return
+        if digests.length >= direct.DIRECT_MIN_BYTES and direct.upload(
+            self.transport, handle.fileno(), digests, self.table, self.asset_types
+        ):
+            return
         if digests.length <= SINGLE_PUT_BYTES:
             self.transport.request(
                 "PUT",
                 f"/objects/{digests.sha256}",
+                params=self._routing(),
                 data=_Reader(handle, digests.length),
                 headers={
                     "Content-MD5": _b64_md5(digests.md5),
@@ -76,7 +105,13 @@ class HttpObjectStore(ObjectStore):
         started = self.transport.request(
             "POST",
             "/uploads",
-            json_body={"sha256": digests.sha256, "md5": digests.md5, "length": digests.length},
+            json_body={
+                "sha256": digests.sha256,
+                "md5": digests.md5,
+                "length": digests.length,
+                "table": self.table,
+                "asset_types": self.asset_types,
+            },
         ).json()
         if started.get("stored"):
             return
@@ -153,8 +188,27 @@ class HttpObjectStore(ObjectStore):
         name: str | None = None,
     ) -> Path:
         """Download to ``dest`` atomically, resuming with Range after a broken connection
-        and verifying the whole file."""
+        and verifying the whole file. A large object comes straight from the store when
+        the server signs a URL for it."""
         key = _checked_key(sha256)
+        signed = None
+        if expected is None or expected.length >= direct.DIRECT_MIN_BYTES:
+            signed = direct.signed_download(self.transport, key)
+        if signed is not None:
+            request = signed
+            return self._download(
+                key, dest, expected, name, lambda at: direct.open_signed(request, at)
+            )
+        return self._download(key, dest, expected, name, lambda at: self._get(key, at))
+
+    def _download(
+        self,
+        key: str,
+        dest: Path,
+        expected: Digests | None,
+        name: str | None,
+        open_at: Callable[[int], requests.Response],
+    ) -> Path:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
@@ -164,7 +218,7 @@ class HttpObjectStore(ObjectStore):
             with os.fdopen(fd, "wb") as out:
                 while True:
                     try:
-                        with self._get(key, written) as response:
+                        with open_at(written) as response:
                             for chunk in response.iter_content(CHUNK_SIZE):
                                 hasher.update(chunk)
                                 out.write(chunk)

@@ -31,13 +31,14 @@ from assetry.api import context
 from assetry.errors import AssetryError, ConfigError, ValidationError
 from assetry.protocol.errors import with_status
 from assetry.protocol.operations import OPERATIONS, operation_path
-from assetry.server import admin, auth, errors, objects, ops, pages
+from assetry.server import admin, auth, errors, objects, ops, pages, transfers
 from assetry.server.state import ServerState
 from assetry.sql.backend import SqlBackend
 from assetry.store import upload_folder
 
 MAX_REQUEST_BYTES = 512 * 1024 * 1024  # JSON bodies that carry rows (insert, bag import)
 SMALL_REQUEST_BYTES = 1024 * 1024  # every other JSON body
+UPLOAD_EXPIRY_SECONDS = 86400.0  # an upload session is refused a day after it began
 BODY_TIMEOUT = 60.0  # seconds a request body may pause before the request is dropped
 # The operations whose arguments carry rows (or other bulk data): only these may send
 # bodies up to ``max_request_bytes``.
@@ -59,6 +60,7 @@ ROW_OPERATIONS = frozenset(
 ENV_CATALOG = "ASSETRY_SERVE_CATALOG"
 ENV_STORE = "ASSETRY_SERVE_STORE"
 ENV_UPLOADS = "ASSETRY_SERVE_UPLOADS"
+ENV_UPLOAD_EXPIRY = "ASSETRY_SERVE_UPLOAD_EXPIRY"
 
 log = logging.getLogger("assetry.server")
 
@@ -72,14 +74,16 @@ def create_app(
     small_request_bytes: int = SMALL_REQUEST_BYTES,
     body_timeout: float = BODY_TIMEOUT,
     abandoned_grace: float = upload_folder.ABANDONED_GRACE_SECONDS,
+    upload_expiry: float = UPLOAD_EXPIRY_SECONDS,
 ) -> FastAPI:
     """The app serving the catalog at ``catalog`` (a directory or database URL), with its
     recorded object store or ``store``.
 
     JSON bodies are limited to ``small_request_bytes``, or ``max_request_bytes`` for the
     operations that carry rows; a body that pauses for ``body_timeout`` seconds is
-    dropped (408). Partial uploads untouched for ``abandoned_grace`` seconds are removed
-    now, at startup."""
+    dropped (408). An upload session expires ``upload_expiry`` seconds after it began;
+    expired sessions, and partial files of single uploads untouched for
+    ``abandoned_grace`` seconds, are removed now, at startup, and every few minutes."""
     if config.resolve_location(catalog).remote:
         raise ConfigError("a server serves a directory or database catalog, not another server")
     location = config.resolve_location(catalog)
@@ -99,8 +103,13 @@ def create_app(
         max_request_bytes,
         max_object_bytes,
         small_request_bytes,
+        upload_expiry,
+        abandoned_grace,
     )
-    removed = upload_folder.collect_abandoned(state.upload_dir, state.store, abandoned_grace)
+    removed = upload_folder.collect_abandoned(
+        state.upload_dir, state.store, abandoned_grace, session_expiry=upload_expiry
+    )
+    removed += transfers.collect_expired(state)
     if removed:
         log.info("removed %d abandoned partial uploads", len(removed))
 
@@ -130,6 +139,7 @@ def create_app(
     for router, schema_defs in (
         (admin.router, admin.SCHEMA_DEFS),
         (objects.router, objects.SCHEMA_DEFS),
+        (transfers.router, transfers.SCHEMA_DEFS),
         (pages.router, {}),
     ):
         app.include_router(router)
@@ -157,7 +167,13 @@ def app_from_environment() -> FastAPI:
     catalog = os.environ.get(ENV_CATALOG)
     if not catalog:
         raise ConfigError(f"{ENV_CATALOG} is not set")
-    return create_app(catalog, os.environ.get(ENV_STORE), os.environ.get(ENV_UPLOADS))
+    expiry = os.environ.get(ENV_UPLOAD_EXPIRY)
+    return create_app(
+        catalog,
+        os.environ.get(ENV_STORE),
+        os.environ.get(ENV_UPLOADS),
+        upload_expiry=float(expiry) if expiry else UPLOAD_EXPIRY_SECONDS,
+    )
 
 
 def _version() -> str:

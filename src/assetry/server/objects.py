@@ -10,8 +10,10 @@
   connection); ``POST /uploads/{id}/complete`` verifies the whole file and stores it.
 - Completing is idempotent: concurrent or repeated ``complete`` calls of one upload
   all succeed with the same answer (one stores the object; the others find it done).
-- Partial uploads left behind (``put-*.part`` of a killed ``PUT /objects``, sessions
-  nobody finished) are removed by ``collect_abandoned`` at startup and by
+- A session expires ``upload_expiry`` seconds (default 24 h) after it began: it is
+  refused from then on. Partial uploads left behind (``put-*.part`` of a killed
+  ``PUT /objects``, expired sessions) are removed by ``collect_abandoned`` at startup,
+  every few minutes while uploads start (``transfers.collect_now_and_then``) and by
   ``fsck --repair``.
 - ``GET /objects/{sha256}`` streams an object (``Range: bytes=N-`` for resumed
   downloads); ``HEAD`` tells whether it is there; ``GET /objects`` lists them in pages.
@@ -28,7 +30,8 @@ import re
 import secrets
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +64,7 @@ MAX_CHUNK_BYTES = 256 << 20
 LIST_PAGE = 1000
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")  # always fullmatch: "$" would allow a "\n"
 SHA256_PATTERN = "^[0-9a-f]{64}$"
+TABLE_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,62}$"
 
 router = APIRouter()
 SCHEMA_DEFS: dict[str, Any] = {}
@@ -74,6 +78,8 @@ class UploadRequest(pydantic.BaseModel):
     sha256: str = pydantic.Field(pattern=SHA256_PATTERN)
     md5: str = pydantic.Field(pattern="^[0-9a-f]{32}$")
     length: int = pydantic.Field(ge=0)
+    table: str | None = pydantic.Field(None, pattern=TABLE_PATTERN)
+    asset_types: list[str] = pydantic.Field(default_factory=list, max_length=100)
 
 
 def _role(name: str, what: str) -> Any:
@@ -134,6 +140,8 @@ async def put_object(
     request: Request,
     content_length: int | None = Header(None),
     content_md5: str | None = Header(None),
+    table: str | None = Query(None, pattern=TABLE_PATTERN, description="for store rules"),
+    asset_type: list[str] = Query([], max_length=100, description="for store rules"),
     principal: Principal = _role(WRITER, "storing objects"),
     state: ServerState = Depends(current_state),
 ) -> JSONResponse:
@@ -153,7 +161,7 @@ async def put_object(
                 f"truncated upload: {digests.length} of {content_length} bytes arrived"
             )
         _check(key, md5, digests.length, digests)
-        await run_in_threadpool(_install, state.store, tmp, digests)
+        await run_in_threadpool(_install, state.store, tmp, digests, table, asset_type)
     finally:
         tmp.unlink(missing_ok=True)
     return JSONResponse(_digest_body(digests), status_code=201)
@@ -190,6 +198,9 @@ async def start_upload(
 ) -> JSONResponse:
     # The body is read once the token is checked: no token, no parsing.
     upload = await bodies.read_model(request, UploadRequest)
+    from assetry.server.transfers import collect_now_and_then
+
+    await run_in_threadpool(collect_now_and_then, state)
     if upload.length > state.max_object_bytes:
         return _too_large(upload.length, state.max_object_bytes, "a smaller file")
     if await run_in_threadpool(state.store.stat, upload.sha256) is not None:
@@ -381,12 +392,18 @@ def _check(key: str, md5: str | None, length: int, found: Digests) -> None:
         raise ChecksumMismatch("upload", "length", str(length), str(found.length))
 
 
-def _install(store: ObjectStore, path: Path, digests: Digests) -> None:
-    """Put a verified file into the store: moved when the store can adopt it."""
+def _install(
+    store: ObjectStore,
+    path: Path,
+    digests: Digests,
+    table: str | None = None,
+    asset_types: Sequence[str] = (),
+) -> None:
+    """Put a verified file into the store the catalog's rules choose for it (by the
+    asset table and types the client named, and size): moved when it can adopt it."""
     if store.exists(digests.sha256):
         return
-    # The catalog's size rules choose among its stores (the table is not known here).
-    target = store.route(None, digests.length)
+    target = store.route(table, digests.length, asset_types)
     if target.adopt_supported and target.adopt(path, digests) is not None:
         return
     with open(path, "rb") as handle:
@@ -425,12 +442,19 @@ def _part_size(state: ServerState, upload_id: str) -> int:
 def _session(state: ServerState, upload_id: str, principal: Principal) -> dict[str, Any]:
     if not _UPLOAD_ID.fullmatch(upload_id):
         raise NotFoundError("no such upload (an upload id is 32 hex digits)")
+    path = _meta_path(state, upload_id)
     try:
-        meta: dict[str, Any] = json.loads(_meta_path(state, upload_id).read_text())
+        meta: dict[str, Any] = json.loads(path.read_text())
+        began = path.stat().st_mtime  # the record is written once, when it began
     except (FileNotFoundError, ValueError):
         raise NotFoundError(f"no upload {upload_id!r} (finished, abandoned or unknown)") from None
     if meta.get("user") != principal.user:
         raise NotFoundError(f"no upload {upload_id!r} of user {principal.user!r}")
+    if time.time() - began > state.upload_expiry:
+        raise NotFoundError(
+            f"upload {upload_id} expired ({state.upload_expiry:.0f} s after it began); "
+            "start it again"
+        )
     return meta
 
 
@@ -479,7 +503,7 @@ def _complete(state: ServerState, upload_id: str, meta: dict[str, Any]) -> tuple
         except ChecksumMismatch:
             _discard(state, upload_id)  # bad bytes are never resumed
             raise
-        _install(state.store, part, digests)
+        _install(state.store, part, digests, meta.get("table"), meta.get("asset_types", ()))
         answer = _digest_body(digests)
         _remember_finished(upload_id, str(meta.get("user")), answer)
         _discard(state, upload_id)

@@ -100,8 +100,10 @@ def serve(
     upload_dir: str | None = None,
     log_level: str = "info",
     header_timeout: float | None = None,
+    upload_expiry: float | None = None,
 ) -> None:
-    """Serve a catalog until interrupted."""
+    """Serve a catalog until interrupted (``upload_expiry``: seconds an upload session
+    lives, default a day)."""
     import uvicorn
 
     from assetry.server import app as server_app
@@ -113,12 +115,16 @@ def serve(
             raise ConfigError(f"the header timeout must be positive, got {header_timeout}")
         os.environ[ENV_HEADER_TIMEOUT] = str(header_timeout)  # read by every worker
     options = uvicorn_options()
+    expiry = server_app.UPLOAD_EXPIRY_SECONDS if upload_expiry is None else upload_expiry
+    if expiry <= 0:
+        raise ConfigError(f"the upload expiry must be positive, got {expiry}")
+    os.environ[server_app.ENV_UPLOAD_EXPIRY] = str(expiry)  # read by every worker
     if workers == 1:
-        application = server_app.create_app(catalog, store, upload_dir)
+        application = server_app.create_app(catalog, store, upload_dir, upload_expiry=expiry)
         uvicorn.run(application, host=host, port=port, log_level=log_level, **options)
         return
     # Workers are separate processes: each builds its app from the environment.
-    server_app.create_app(catalog, store, upload_dir)  # fail here, not in every worker
+    server_app.create_app(catalog, store, upload_dir, upload_expiry=expiry)  # fail here
     os.environ[server_app.ENV_CATALOG] = catalog
     if store:
         os.environ[server_app.ENV_STORE] = store

@@ -33,6 +33,10 @@ class ServerState:
     max_request_bytes: int
     max_object_bytes: int
     small_request_bytes: int
+    upload_expiry: float = 86400.0
+    """Seconds after which an upload session that began is refused and collected."""
+    abandoned_grace: float = 3600.0
+    """Seconds after which a killed single ``PUT``'s partial file is collected."""
 
 
 async def current_state(request: Request) -> ServerState:

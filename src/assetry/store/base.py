@@ -18,10 +18,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from assetry.errors import ChecksumMismatch, NotFoundError, ValidationError
 from assetry.store.hashing import Digests, copy_hashing, hash_file, is_sha256
+
+if TYPE_CHECKING:
+    from assetry.store.direct import DirectTransfers
 
 # Digests remembered per store object of this process (about 200 bytes each), and how
 # long they are trusted without looking at the store again (well under fsck's default
@@ -138,6 +141,11 @@ class ObjectStore(abc.ABC):
 
     def local_path(self, sha256: str) -> Path | None:
         """The object's file on this machine, if the store is a local directory."""
+        return None
+
+    def direct(self) -> DirectTransfers | None:
+        """Signed-URL transfers of this store (``store.direct``), or None when it cannot
+        sign URLs (a local folder): a server then carries the bytes itself."""
         return None
 
     def make_durable(self, keys: Iterable[str]) -> None:

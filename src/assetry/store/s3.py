@@ -13,7 +13,7 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -23,6 +23,9 @@ import botocore.exceptions
 from assetry.errors import ConfigError, StoreError
 from assetry.store.base import ObjectInfo, ObjectStore, missing
 from assetry.store.hashing import Digests, Hasher, is_sha256
+
+if TYPE_CHECKING:
+    from assetry.store.s3_direct import S3DirectTransfers
 
 PART_SIZE = 8 << 20
 _TMP = "tmp"
@@ -116,6 +119,7 @@ class S3Store(ObjectStore):
             raise ConfigError(f"unknown S3 store options {sorted(unknown)} in {url!r}")
         config = botocore.config.Config(
             retries={"max_attempts": attempts, "mode": "standard"},
+            signature_version="s3v4",  # presigned URLs sign Content-MD5 (SigV2 would not)
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             s3={"addressing_style": "path"} if "endpoint_url" in query else {},
@@ -160,6 +164,12 @@ class S3Store(ObjectStore):
             ) from None
         except botocore.exceptions.BotoCoreError as err:
             raise StoreError(f"{where}: the endpoint cannot be reached ({err})") from None
+
+    def direct(self) -> S3DirectTransfers:
+        """Presigned transfers (``store.s3_direct``)."""
+        from assetry.store.s3_direct import S3DirectTransfers
+
+        return S3DirectTransfers(self)
 
     def key_of(self, sha256: str) -> str:
         return "/".join(p for p in (self.prefix, sha256[:2], sha256[2:]) if p)

@@ -112,8 +112,15 @@ class StoreSet(ObjectStore):
     ) -> ObjectStore:
         """The store a new object of asset table ``table`` with ``size`` bytes and
         ``asset_types`` goes to."""
+        return self.route_named(table, size, asset_types)[1]
+
+    def route_named(
+        self, table: str | None, size: int | None, asset_types: Sequence[str] = ()
+    ) -> tuple[str, ObjectStore]:
+        """``route``, with the chosen store's name."""
         config = self._current()
-        return self.member(choose(config.rules, config.default, table, size, asset_types))
+        name = choose(config.rules, config.default, table, size, asset_types)
+        return name, self.member(name)
 
     def holder(self, sha256: str) -> tuple[str, ObjectStore] | None:
         """The store holding ``sha256`` (the default first), or None."""

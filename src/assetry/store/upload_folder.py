@@ -69,12 +69,15 @@ def collect_abandoned(
     upload_dir: str | os.PathLike[str],
     store: ObjectStore | None = None,
     grace_seconds: float = ABANDONED_GRACE_SECONDS,
+    session_expiry: float | None = None,
 ) -> list[Path]:
     """Remove what interrupted uploads left behind, untouched for ``grace_seconds``:
     ``put-*.part`` files of single ``PUT /objects`` requests, resumable sessions (their
     ``.json``, ``.part`` and ``.lock`` files; a session being completed right
     now is skipped) and, for a local ``store``, its own temporary ``.part`` files.
-    Return the paths removed. The server calls this at startup; ``fsck --repair`` too."""
+    With ``session_expiry``, a session is removed when it began that many seconds ago
+    instead (it has expired, however recently it was used). Return the paths removed.
+    The server calls this at startup and every few minutes; ``fsck --repair`` too."""
     folder = Path(upload_dir)
     cutoff = time.time() - grace_seconds
     removed: list[Path] = []
@@ -102,8 +105,12 @@ def collect_abandoned(
             found = SESSION_FILE.fullmatch(entry.name)
             if found:
                 sessions.setdefault(found.group(1), []).append(entry)
+    began_before = None if session_expiry is None else time.time() - session_expiry
     for upload_id, files in sorted(sessions.items()):
-        if not all(stale(f) or not f.exists() for f in files):
+        if began_before is not None:
+            if not _began_before(folder / f"{upload_id}.json", began_before):
+                continue
+        elif not all(stale(f) or not f.exists() for f in files):
             continue
         with locked(folder, upload_id, wait=False) as held:
             if not held:
@@ -118,6 +125,15 @@ def collect_abandoned(
             if entry.name.endswith(".part") and stale(entry):
                 remove(entry)
     return removed
+
+
+def _began_before(meta: Path, moment: float) -> bool:
+    """Whether the session whose record is ``meta`` (written once, when it began) began
+    before ``moment``; a session without a record counts as old."""
+    try:
+        return meta.stat().st_mtime < moment
+    except FileNotFoundError:
+        return True
 
 
 def _store_temp_dir(store: ObjectStore | None) -> Path | None:
