@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -76,3 +78,15 @@ def positive(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def write_json(name: str, data: dict[str, Any]) -> Path:
+    """Write a benchmark's figures to ``build/bench/<name>.json`` (beside the repository's
+    ``benchmarks/``, whatever the current directory); return the path."""
+    folder = Path(__file__).resolve().parent.parent / "build" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+    return path

@@ -139,6 +139,33 @@ class Backend(abc.ABC):
             size = PAGE_SIZE if remaining is None else min(remaining, PAGE_SIZE)
             _, page = self.rows_page(table, filters, snapshot, page[-1]["RID"], 0, size)
 
+    def column_pages(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None = None,
+        as_of: int | None = None,
+    ) -> tuple[list[tuple[str, str]], Iterator[list[Sequence[Any]]]]:
+        """(name, type) of each column of ``table`` (as of ``as_of``) and its rows as
+        pages of columns: each page one list of values per column, in that order, rows
+        ordered by RID and read at one snapshot. What a DataFrame is built from, a page
+        at a time. Written once over ``iter_rows``; a backend may read columns directly."""
+        columns = self.table_columns(table, as_of)
+        rows = self.iter_rows(table, filters, as_of)
+        return columns, self._pages_of_columns([name for name, _ in columns], rows)
+
+    @staticmethod
+    def _pages_of_columns(
+        names: list[str], rows: Iterator[dict[str, Any]]
+    ) -> Iterator[list[Sequence[Any]]]:
+        page: list[dict[str, Any]] = []
+        for row in rows:
+            page.append(row)
+            if len(page) == PAGE_SIZE:
+                yield [[r.get(name) for r in page] for name in names]
+                page = []
+        if page:
+            yield [[r.get(name) for r in page] for name in names]
+
     @abc.abstractmethod
     def rows_page(
         self,
@@ -417,10 +444,19 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def dataset_members(
-        self, ds: str, version: str | None, recurse: bool, limit: int | None = None
+        self,
+        ds: str,
+        version: str | None,
+        recurse: bool,
+        limit: int | None = None,
+        table: str | None = None,
+        after: str | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
         """Member rows by table (by RID), as of the version's snapshot; at most ``limit``
-        rows per table when given."""
+        rows per table when given; only the members of element table ``table`` when
+        given (a ``ValidationError`` naming the element types if it is none); only those
+        with RID > ``after`` when given. A page is a range of an index: any page of a
+        large dataset costs the same (keyset paging)."""
 
     @abc.abstractmethod
     def dataset_relatives(self, ds: str, children: bool, recurse: bool = False) -> list[str]:
@@ -429,10 +465,15 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def dataset_summaries(
-        self, dataset_type: str | None, deleted: bool = False
+        self,
+        dataset_type: str | None,
+        deleted: bool = False,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Every dataset with its types and latest version (optionally of one type);
-        deleted datasets only with ``deleted``."""
+        """Every dataset with its types and latest version (optionally of one type),
+        ordered by RID; deleted datasets only with ``deleted``; at most ``limit`` of
+        them, those with RID > ``after`` (keyset paging)."""
 
     @abc.abstractmethod
     def delete_dataset(self, ds: str, recurse: bool) -> list[str]:

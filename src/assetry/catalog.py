@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
     from assetry.store.base import ObjectStore
 
-_INT_TYPES = {"int2", "int4", "int8"}
 # Seconds to wait for a new catalog's GCS or Azure endpoint (per attempt, two attempts).
 _CHECK_SECONDS = 5.0
 
@@ -428,17 +427,9 @@ class Catalog:
         as_of: int | None = None,
     ) -> pd.DataFrame:
         """Rows of ``table`` (optionally filtered, or as of a snapshot) as a DataFrame."""
-        import pandas as pd
+        from assetry.api.frames import build_frame
 
-        rows = self._backend.iter_rows(table, filters, as_of)
-        columns = self._backend.table_columns(table, as_of)
-        frame = pd.DataFrame.from_records(list(rows), columns=[name for name, _ in columns])
-        for name, kind in columns:
-            if kind in _INT_TYPES:
-                frame[name] = frame[name].astype("Int64")
-            elif kind == "boolean":
-                frame[name] = frame[name].astype("boolean")
-        return frame
+        return build_frame(*self._backend.column_pages(table, filters, as_of))
 
     def search(
         self,

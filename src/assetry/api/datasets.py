@@ -89,10 +89,19 @@ class Datasets:
         version: str | None = None,
         recurse: bool = False,
         limit: int | None = None,
+        *,
+        table: str | None = None,
+        after: str | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
         """Members by table, as of ``version`` (latest when None); ``recurse`` adds the
-        members of nested datasets; at most ``limit`` rows per table (by RID)."""
-        return self._backend.dataset_members(_rid(dataset_rid), version, recurse, limit)
+        members of nested datasets; at most ``limit`` rows per table (by RID).
+
+        Paging: ``table`` keeps one element table, ``after`` the members with RID
+        greater than it; pass the last RID of a page for the next one (keyset paging:
+        every page of a large dataset costs the same)."""
+        return self._backend.dataset_members(
+            _rid(dataset_rid), version, recurse, limit, table, after
+        )
 
     def list_dataset_children(self, dataset_rid: str, recurse: bool = False) -> list[str]:
         """RIDs of the datasets nested in this one: directly, or with ``recurse`` at any
@@ -136,11 +145,17 @@ class Datasets:
         return [DatasetHistory.from_row(r) for r in rows]
 
     def find_datasets(
-        self, dataset_type: str | None = None, deleted: bool = False
+        self,
+        dataset_type: str | None = None,
+        deleted: bool = False,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Datasets (rows plus ``Dataset_Type`` and latest ``Version``); deleted ones only
-        with ``deleted=True``."""
-        return self._backend.dataset_summaries(dataset_type, deleted)
+        """Datasets (rows plus ``Dataset_Type`` and latest ``Version``) ordered by RID;
+        deleted ones only with ``deleted=True``. Paging: at most ``limit`` of them, those
+        with RID greater than ``after`` (the last RID of the previous page)."""
+        return self._backend.dataset_summaries(dataset_type, deleted, limit, after)
 
     def split_dataset(
         self,
@@ -301,9 +316,17 @@ class Dataset:
         return self._catalog.delete_dataset_members(self.rid, members, description)
 
     def list_dataset_members(
-        self, version: str | None = None, recurse: bool = False, limit: int | None = None
+        self,
+        version: str | None = None,
+        recurse: bool = False,
+        limit: int | None = None,
+        *,
+        table: str | None = None,
+        after: str | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
-        return self._catalog.list_dataset_members(self.rid, version, recurse, limit)
+        return self._catalog.list_dataset_members(
+            self.rid, version, recurse, limit, table=table, after=after
+        )
 
     def list_dataset_children(self, recurse: bool = False) -> list[str]:
         return self._catalog.list_dataset_children(self.rid, recurse)

@@ -16,6 +16,7 @@ from assetry.backend import Backend
 from assetry.client.transport import Transport
 from assetry.protocol import wire
 from assetry.protocol.operations import OPERATIONS, READER, operation_path
+from assetry.protocol.paging import paged_members, paged_summaries
 from assetry.records.bag import BagContent
 from assetry.records.definitions import ColumnDef
 from assetry.records.lineage import LineageGraph
@@ -463,12 +464,26 @@ class HttpBackend(Backend):
         return typing.cast(dict[str, Any], self._op("dataset_version", ds=ds, version=version))
 
     def dataset_members(
-        self, ds: str, version: str | None, recurse: bool, limit: int | None = None
+        self,
+        ds: str,
+        version: str | None,
+        recurse: bool,
+        limit: int | None = None,
+        table: str | None = None,
+        after: str | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
-        return typing.cast(
-            dict[str, list[dict[str, Any]]],
-            self._op("dataset_members", ds=ds, version=version, recurse=recurse, limit=limit),
-        )
+        # Paged on the wire: a large dataset comes in pages of MEMBER_PAGE rows per table,
+        # all read at one version (the latest is pinned by the first page).
+        def page(
+            version: str | None, table: str | None, after: str | None, size: int | None
+        ) -> dict[str, list[dict[str, Any]]]:
+            return typing.cast(
+                dict[str, list[dict[str, Any]]],
+                self._op("dataset_members", ds=ds, version=version, recurse=recurse,
+                         limit=size, table=table, after=after),
+            )  # fmt: skip
+
+        return paged_members(self, ds, version, limit, table, after, page)
 
     def dataset_relatives(self, ds: str, children: bool, recurse: bool = False) -> list[str]:
         return typing.cast(
@@ -476,12 +491,21 @@ class HttpBackend(Backend):
         )
 
     def dataset_summaries(
-        self, dataset_type: str | None, deleted: bool = False
+        self,
+        dataset_type: str | None,
+        deleted: bool = False,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
-        return typing.cast(
-            list[dict[str, Any]],
-            self._op("dataset_summaries", dataset_type=dataset_type, deleted=deleted),
-        )
+        # Paged on the wire, as dataset_members.
+        def page(after: str | None, size: int) -> list[dict[str, Any]]:
+            return typing.cast(
+                list[dict[str, Any]],
+                self._op("dataset_summaries", dataset_type=dataset_type, deleted=deleted,
+                         limit=size, after=after),
+            )  # fmt: skip
+
+        return paged_summaries(limit, after, page)
 
     def delete_dataset(self, ds: str, recurse: bool) -> list[str]:
         return typing.cast(list[str], self._op("delete_dataset", ds=ds, recurse=recurse))

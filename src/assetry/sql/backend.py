@@ -31,6 +31,7 @@ from assetry.sql import (
     history,
     indexes,
     internal,
+    listing,
     migrate,
     policy,
     reads,
@@ -471,33 +472,47 @@ class SqlBackend(
         limit: int | None,
         offset: int,
     ) -> Iterator[dict[str, Any]]:
-        after: str | None = None
+        # One read transaction for the whole listing, pages of ``LISTING_PAGE`` rows read
+        # as columns (see ``listing``); dicts are made one page at a time.
         to_skip, remaining = offset, limit
-        while remaining is None or remaining > 0:
-            with self.session() as s:
-                model_table = self._model_at(s, snapshot).table(table)
-                page = reads.select_page(
-                    s,
-                    model_table,
-                    snapshot=snapshot,
-                    filters=filters,
-                    after_rid=after,
-                    limit=PAGE_SIZE,
-                )
-            if not page:
-                return
-            after = page[-1]["RID"]
-            for row in page:
+        with self.session() as s:
+            model_table = self._model_at(s, snapshot).table(table)
+            prepared = listing.prepare(s, model_table, snapshot=snapshot, filters=filters)
+            column_names = prepared.column_names
+            for columns in listing.pages(s, prepared):
+                rows = listing.as_dicts(column_names, columns)
                 if to_skip:
-                    to_skip -= 1
-                    continue
-                yield row
+                    skipped = min(to_skip, len(rows))
+                    to_skip -= skipped
+                    del rows[:skipped]
                 if remaining is not None:
-                    remaining -= 1
-                    if remaining == 0:
-                        return
-            if len(page) < PAGE_SIZE:
-                return
+                    del rows[remaining:]
+                    remaining -= len(rows)
+                yield from rows
+                if remaining == 0:
+                    return
+
+    def column_pages(
+        self,
+        table: str,
+        filters: Mapping[str, Any] | None = None,
+        as_of: int | None = None,
+    ) -> tuple[list[tuple[str, str]], Iterator[list[Sequence[Any]]]]:
+        with self.session() as s:
+            snapshot = self._check_snapshot(s, as_of)
+            pinned = snapshot if snapshot is not None else s.current_snapshot()
+            model_table = self._model_at(s, snapshot).table(table)
+            wanted = reads.normalize_filters(s, model_table, filters)
+            kinds = [(c.name, c.type) for c in model_table.columns]
+        return kinds, self._column_pages(model_table.name, pinned, wanted)
+
+    def _column_pages(
+        self, table: str, snapshot: int, filters: Mapping[str, list[Any]]
+    ) -> Iterator[list[Sequence[Any]]]:
+        with self.session() as s:
+            model_table = self._model_at(s, snapshot).table(table)
+            prepared = listing.prepare(s, model_table, snapshot=snapshot, filters=filters)
+            yield from listing.pages(s, prepared)
 
     def search(
         self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None

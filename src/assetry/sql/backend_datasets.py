@@ -9,7 +9,7 @@ from typing import Any
 from assetry.errors import ValidationError
 from assetry.faults import fault_point
 from assetry.records.bag import BagContent
-from assetry.sql import datasets, reads, scope
+from assetry.sql import datasets, members, reads, rids, scope
 from assetry.sql.model import Model
 from assetry.sql.session import Session
 
@@ -82,24 +82,37 @@ class SqlDatasetsMixin:
             return datasets.resolve_version(s, ds, version)
 
     def dataset_members(
-        self, ds: str, version: str | None, recurse: bool, limit: int | None = None
+        self,
+        ds: str,
+        version: str | None,
+        recurse: bool,
+        limit: int | None = None,
+        table: str | None = None,
+        after: str | None = None,
     ) -> dict[str, list[dict[str, Any]]]:
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
+        _check_limit(limit)
+        if table is not None and not isinstance(table, str):
+            raise ValidationError(f"table must be a table name, got {table!r}")
+        start = None if after is None else rids.normalize(reads.checked_rid(after))
         with self.session() as s:
             ds = datasets.dataset_row(s, ds)["RID"]
             snapshot = int(datasets.resolve_version(s, ds, version)["Snapshot"])
             model = self._model_at(s, snapshot)
+            links = members.membership_tables(model)
+            if table is not None and table not in links:
+                known = ", ".join(links) or "none"
+                raise ValidationError(
+                    f"{table!r} is not a dataset element type (the element types: {known})"
+                )
             nested = datasets.nested_closure(s, ds, snapshot) if recurse else [ds]
             out: dict[str, list[dict[str, Any]]] = {}
-            for table, members in datasets.member_rids(s, nested, snapshot).items():
-                if table not in model.tables:
-                    continue
-                wanted = members if limit is None else members[:limit]
-                found = reads.fetch_as_of(s, model.table(table), wanted, snapshot)
-                out[table] = [found[rid] for rid in sorted(found)]
+            # A limit of 0 still names the tables that have members (an empty list each).
+            size = None if limit is None else max(limit, 1)
+            for element in [table] if table is not None else links:
+                assert element is not None
+                found = members.member_rows(s, model, nested, element, snapshot, start, size)
+                if found:
+                    out[element] = found if limit is None else found[:limit]
             return out
 
     def dataset_relatives(self, ds: str, children: bool, recurse: bool = False) -> list[str]:
@@ -119,33 +132,20 @@ class SqlDatasetsMixin:
             return datasets.delete(s, ds, bool(recurse))
 
     def dataset_summaries(
-        self, dataset_type: str | None, deleted: bool = False
+        self,
+        dataset_type: str | None,
+        deleted: bool = False,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
         """Every dataset with its types and latest version (optionally of one type)."""
+        _check_limit(limit)
+        start = None if after is None else rids.normalize(reads.checked_rid(after))
         with self.session() as s:
-            t = s.table(datasets.DATASET)
-            columns = s.model.table(datasets.DATASET).column_names
-            found = [dict(r) for r in s.conn.execute(
-                t.select().order_by(t.c.RID)).mappings()]  # fmt: skip
-            kinds = datasets.dataset_types(s, [r["RID"] for r in found])
             wanted = None
             if dataset_type is not None:
                 wanted = datasets._dataset_types(s, [dataset_type])[0]
-            out = []
-            for row in found:
-                if wanted is not None and wanted not in kinds.get(row["RID"], []):
-                    continue
-                if row.get("Deleted") and not deleted:
-                    continue
-                known = datasets.version_rows(s, row["RID"])
-                out.append(
-                    {
-                        **{c: row[c] for c in columns},
-                        "Dataset_Type": kinds.get(row["RID"], []),
-                        "Version": known[-1]["Version"] if known else None,
-                    }
-                )
-            return out
+            return datasets.summaries(s, wanted, bool(deleted), start, limit)
 
     def import_rows(
         self, model_doc: dict[str, Any], tables: dict[str, list[dict[str, Any]]]
@@ -177,3 +177,8 @@ class SqlDatasetsMixin:
             row = datasets.resolve_version(s, ds, version)
             model = self._model_at(s, int(row["Snapshot"]))
             return scope.compute(s, model, ds, row, self.settings["rid_prefix"])
+
+
+def _check_limit(limit: object) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")

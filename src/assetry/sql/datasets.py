@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from assetry.errors import ConflictError, RIDNotFound, StateError, ValidationError
 from assetry.records import versions
-from assetry.sql import ddl, internal, reads, rids, rows, types
+from assetry.sql import ddl, internal, reads, rids, rows, types, valuelists
 from assetry.sql.lineage import live_edges
 from assetry.sql.session import Session
 from assetry.sql.vocab import resolve
@@ -187,12 +187,12 @@ def _group_members(session: Session, ds: str, members: Iterable[str]) -> dict[st
     bad = [m for m in members if not isinstance(m, str) or not m.strip()]
     if bad:
         raise ValidationError([f"{m!r} is not a RID" for m in bad])
-    found = reads.tables_of(session, wanted)
+    known = element_types(session)
+    found = reads.tables_of(session, wanted, likely=[DATASET, *known])
     missing = sorted(set(wanted) - set(found))
     if missing:
         raise RIDNotFound(missing[0], f"no row has RID {', '.join(missing[:10])}")
     grouped: dict[str, list[str]] = defaultdict(list)
-    known = element_types(session)
     problems = []
     for rid in dict.fromkeys(wanted):
         table = found[rid]
@@ -214,12 +214,10 @@ def _present(session: Session, ds: str, table: str, members: Sequence[str]) -> d
     """member RID -> link row RID for members of ``ds`` already in ``table``."""
     link = session.table(NESTED if table == DATASET else link_table(table))
     column = link.c.Nested_Dataset if table == DATASET else link.c[table]
-    out: dict[str, str] = {}
-    for start in range(0, len(members), 900):
-        chunk = list(members[start : start + 900])
-        query = sa.select(column, link.c.RID).where(link.c.Dataset == ds, column.in_(chunk))
-        out.update({m: r for m, r in session.conn.execute(query)})
-    return out
+    query = sa.select(column, link.c.RID).where(
+        link.c.Dataset == ds, column.in_(valuelists.json_values(members))
+    )
+    return dict(reads.plain_rows(session, query))
 
 
 def add_members(
@@ -383,9 +381,52 @@ def dataset_types(session: Session, datasets: Sequence[str]) -> dict[str, list[s
     out: dict[str, list[str]] = defaultdict(list)
     query = (
         sa.select(link.c.Dataset, link.c.Dataset_Type)
-        .where(link.c.Dataset.in_(list(datasets)))
+        .where(link.c.Dataset.in_(valuelists.json_values(datasets)))
         .order_by(link.c.Dataset_Type)
     )
     for ds, term in session.conn.execute(query):
         out[ds].append(term)
     return out
+
+
+def summaries(
+    session: Session,
+    dataset_type: str | None,
+    deleted: bool,
+    after: str | None,
+    limit: int | None,
+) -> list[dict[str, Any]]:
+    """Datasets ordered by RID (those after ``after``, at most ``limit``; of one type
+    when ``dataset_type``, a canonical term; deleted ones only with ``deleted``), each
+    with its ``Dataset_Type`` list and latest ``Version``: three queries a page."""
+    t = session.table(DATASET)
+    columns = session.model.table(DATASET).column_names
+    query = sa.select(*(t.c[c] for c in columns)).order_by(t.c.RID)
+    if after is not None:
+        query = query.where(t.c.RID > after)
+    if not deleted:
+        query = query.where(sa.or_(t.c.Deleted.is_(None), t.c.Deleted.is_(False)))
+    if dataset_type is not None:
+        kinds = session.table("Dataset_Dataset_Type")
+        query = query.where(
+            sa.exists().where(kinds.c.Dataset == t.c.RID, kinds.c.Dataset_Type == dataset_type)
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    found = [dict(zip(columns, row, strict=True)) for row in reads.plain_columns(session, query)]
+    if not found:
+        return []
+    wanted = [row["RID"] for row in found]
+    kinds_of = dataset_types(session, wanted)
+    v = session.table("Dataset_Version")
+    latest: dict[str, str] = {}
+    for ds, version in reads.plain_rows(
+        session,
+        sa.select(v.c.Dataset, v.c.Version).where(v.c.Dataset.in_(valuelists.json_values(wanted))),
+    ):
+        if ds not in latest or versions.key(version) > versions.key(latest[ds]):
+            latest[ds] = version
+    return [
+        {**row, "Dataset_Type": kinds_of.get(row["RID"], []), "Version": latest.get(row["RID"])}
+        for row in found
+    ]

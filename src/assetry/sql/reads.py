@@ -7,17 +7,15 @@ images valid at it (see ``history``).
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from assetry.errors import ValidationError
-from assetry.sql import history, names, rids, types
+from assetry.sql import history, listing, names, rids, types, valuelists
 from assetry.sql.model import TableModel
-from assetry.sql.rows import CHUNK, chunks, raise_problems
+from assetry.sql.rows import chunks, raise_problems
 from assetry.sql.session import Session
 from assetry.sql.vocab import resolve
 
@@ -84,38 +82,16 @@ def select_page(
     """Rows of ``table`` ordered by RID, current or as of ``snapshot``.
 
     ``table`` is the table's model at that snapshot, so later columns are not shown.
+    Without ``limit``, every row (read in pages of ``listing.LISTING_PAGE``).
     """
-    t = session.table(table.name)
-    columns = [t.c[name] for name in table.column_names]
-    query = sa.select(*columns).order_by(t.c.RID)
-    for column, values in filters.items():
-        col = t.c[column]
-        if table.column(column).builtin_type.value == "float4":
-            # PostgreSQL compares a real column with a double parameter in double
-            # precision; compare as the column's own type.
-            values = [sa.cast(sa.literal(v, col.type), col.type) for v in values]
-        query = query.where(col == values[0]) if len(values) == 1 else query.where(col.in_(values))
-    if after_rid is not None:
-        query = query.where(t.c.RID > after_rid)
-    if snapshot is not None:
-        query = query.where(t.c[names.SNAPSHOT_COLUMN] <= snapshot)
+    prepared = listing.prepare(session, table, snapshot=snapshot, filters=filters)
     if limit is not None:
-        query = query.limit(limit)
-    current = [dict(row) for row in session.conn.execute(query).mappings()]
-    if snapshot is None:
-        return current
-    old = [
-        row
-        for row in history.valid_at(session, table, snapshot, after_rid, None if filters else limit)
-        if all(row.get(c) in values for c, values in filters.items())
-    ]
-    if not old:
-        return current
-    for row in old:
-        for name in table.column_names:
-            row.setdefault(name, None)
-    merged = sorted(current + old, key=lambda r: r["RID"])
-    return merged[:limit] if limit is not None else merged
+        columns = listing.page(session, prepared, after_rid, limit)
+        return listing.as_dicts(prepared.column_names, columns)
+    out: list[dict[str, Any]] = []
+    for columns in listing.pages(session, prepared, after_rid):
+        out += listing.as_dicts(prepared.column_names, columns)
+    return out
 
 
 def fetch_as_of(
@@ -144,75 +120,55 @@ def fetch_unchanged(
     """Current rows of ``table`` (the columns of its model at ``snapshot``) whose
     ``column`` holds one of ``values``, keyed by RID; with ``snapshot``, only those not
     changed since (with the history images valid at ``snapshot`` they make the table as of
-    it)."""
+    it). The values travel as one JSON parameter when they are text."""
     ordered = sorted(set(values))
+    if not ordered:
+        return {}
     column_names = table.column_names
     t = session.table(table.name)
     at = column_names.index("RID")
-    conn = session.conn
+    if all(isinstance(v, str) for v in ordered):
+        groups: Iterable[Sequence[Any]] = [ordered]
+    else:
+        groups = chunks(ordered)
     found: dict[str, dict[str, Any]] = {}
-    for chunk in chunks(ordered):
-        size = next(n for n in _IN_SIZES if n >= len(chunk))
-        statement = _in_statement(t, column_names, column, snapshot is not None, size)
-        params = dict(zip(_IN_PARAMS, chunk, strict=False))
-        for name in _IN_PARAMS[len(chunk) : size]:
-            params[name] = chunk[-1]
+    for group in groups:
+        wanted = (
+            valuelists.json_values(group) if group is ordered else [sa.literal(v) for v in group]
+        )
+        statement = sa.select(*(t.c[name] for name in column_names)).where(t.c[column].in_(wanted))
         if snapshot is not None:
-            params["snapshot"] = snapshot
-        plan = _read_plan(conn, statement)
-        if plan is None:
-            for current in conn.execute(statement, params).all():  # one fetchall
-                found[current[at]] = dict(zip(column_names, current, strict=True))
-            continue
-        got = conn.exec_driver_sql(plan.sql, tuple(params[k] for k in plan.positions)).all()
-        if not got:
-            continue
-        by_column: list[Sequence[Any]] = list(zip(*got, strict=True))
-        for i, process in plan.processors:
-            by_column[i] = list(map(process, by_column[i]))
-        for values in zip(*by_column, strict=True):
-            found[values[at]] = dict(zip(column_names, values, strict=True))
+            statement = statement.where(t.c[names.SNAPSHOT_COLUMN] <= snapshot)
+        for values_ in plain_columns(session, statement):
+            found[values_[at]] = dict(zip(column_names, values_, strict=True))
     return found
 
 
-@dataclass(frozen=True)
-class _ReadPlan:
-    sql: str
-    positions: tuple[str, ...]
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, processor)
-
-
-_READ_PLANS: weakref.WeakKeyDictionary[sa.Select[Any], _ReadPlan | None]
-_READ_PLANS = weakref.WeakKeyDictionary()
-
-
-def _read_plan(conn: sa.Connection, statement: sa.Select[Any]) -> _ReadPlan | None:
-    """On SQLite, ``statement`` compiled once by SQLAlchemy, to run through the driver
-    with each column's result processor applied column by column: SQLAlchemy's own path
-    builds a ``Row`` per row and calls the processors per value, which costs more than
-    SQLite's reading. None elsewhere (other drivers' processors depend on the cursor's
-    column types), or when a parameter would need a bind processor."""
+def plain_columns(session: Session, statement: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``statement`` as tuples of processed values: on SQLite straight from
+    the driver's cursor with each column's result processor applied column by column (no
+    ``Row`` per row), elsewhere through SQLAlchemy."""
+    conn = session.conn
     if conn.dialect.name != "sqlite":
-        return None
-    if statement in _READ_PLANS:
-        return _READ_PLANS[statement]
+        return [tuple(row) for row in conn.execute(statement)]
     dialect = conn.dialect
-    compiled = statement.compile(dialect=dialect)
-    plan = None
-    needs_binding = any(
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    if compiled.positiontup is None or any(
         bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
         for bind in compiled.binds.values()
-    )
-    if compiled.positiontup is not None and not needs_binding:
-        processors = []
-        for i, column in enumerate(statement.selected_columns):
-            # SQLite's cursor reports no column types, so SQLAlchemy passes None too.
-            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-            if process is not None:
-                processors.append((i, process))
-        plan = _ReadPlan(str(compiled), tuple(compiled.positiontup), tuple(processors))
-    _READ_PLANS[statement] = plan
-    return plan
+    ):
+        return [tuple(row) for row in conn.execute(statement)]
+    params = tuple(compiled.params[name] for name in compiled.positiontup)
+    rows = conn.exec_driver_sql(str(compiled), params).all()
+    if not rows:
+        return []
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    del rows
+    for i, column in enumerate(statement.selected_columns):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if process is not None:
+            columns[i] = list(map(process, columns[i]))
+    return list(zip(*columns, strict=True))
 
 
 def plain_rows(session: Session, statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> list[Any]:
@@ -244,44 +200,30 @@ def plain_rows(session: Session, statement: sa.Select[Any] | sa.CompoundSelect[A
     return [tuple(row) for row in conn.execute(statement)]
 
 
-# ``IN`` lists of a few fixed lengths, each statement built once per table and shape, so
-# that every chunk reuses a compiled statement (a fresh ``IN`` list would be rendered and
-# keyed again for each chunk). A short chunk repeats its last value: ``IN`` ignores that.
-_IN_SIZES = (8, 64, CHUNK)
-_IN_PARAMS = tuple(f"in_{i}" for i in range(CHUNK))
-_StatementKey = tuple[tuple[str, ...], str, bool, int]
-_IN_STATEMENTS: weakref.WeakKeyDictionary[sa.Table, dict[_StatementKey, sa.Select[Any]]]
-_IN_STATEMENTS = weakref.WeakKeyDictionary()
+def tables_of(
+    session: Session, wanted: Iterable[str], likely: Iterable[str] = ()
+) -> dict[str, str]:
+    """The table of each existing RID in ``wanted``.
 
-
-def _in_statement(
-    t: sa.Table, column_names: Sequence[str], column: str, as_of: bool, size: int
-) -> sa.Select[Any]:
-    """``SELECT columns WHERE column IN (:in_0 .. :in_<size-1>)``, and ``AND _snapshot <=
-    :snapshot`` when ``as_of``."""
-    statements = _IN_STATEMENTS.setdefault(t, {})
-    key = (tuple(column_names), column, as_of, size)
-    statement = statements.get(key)
-    if statement is None:
-        where = t.c[column].in_([sa.bindparam(name) for name in _IN_PARAMS[:size]])
-        statement = sa.select(*(t.c[name] for name in column_names)).where(where)
-        if as_of:
-            statement = statement.where(t.c[names.SNAPSHOT_COLUMN] <= sa.bindparam("snapshot"))
-        statements[key] = statement
-    return statement
-
-
-def tables_of(session: Session, wanted: Iterable[str]) -> dict[str, str]:
-    """The table of each existing RID in ``wanted`` (one query per chunk)."""
+    The RIDs travel as one JSON parameter. The tables in ``likely`` (e.g. the dataset
+    element types) are probed first, and only the RIDs not found there are looked for in
+    every other table: each probe is one index look-up per RID, so probing every table
+    with every RID would cost the number of tables times more."""
     out: dict[str, str] = {}
-    ordered = sorted(set(wanted))
-    for chunk in chunks(ordered, 500):
+    left = sorted(set(wanted))
+    tables = session.model.tables
+    first = [name for name in dict.fromkeys(likely) if name in tables]
+    rest = [name for name in tables if name not in set(first)]
+    for group in (first, rest):
+        if not left or not group:
+            continue
         queries = [
             sa.select(sa.literal(name).label("t"), session.table(name).c.RID).where(
-                session.table(name).c.RID.in_(chunk)
+                session.table(name).c.RID.in_(valuelists.json_values(left))
             )
-            for name in session.model.tables
+            for name in group
         ]
-        for table, rid in session.conn.execute(sa.union_all(*queries)):
+        for table, rid in plain_rows(session, sa.union_all(*queries)):
             out[rid] = table
+        left = [rid for rid in left if rid not in out]
     return out

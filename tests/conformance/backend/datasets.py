@@ -7,7 +7,7 @@ import functools
 
 import pytest
 
-from assetry import Catalog, ColumnDef
+from assetry import Catalog, ColumnDef, ValidationError
 from tests.conformance.backend import Build
 from tests.helpers import stored_file, subject_image_model
 
@@ -81,3 +81,47 @@ class AbstractDatasetTests:
         assert cat.list_dataset_children(parent) == [child]
         assert cat.list_dataset_parents(grandchild) == [child]
         assert cat.list_dataset_parents(parent) == []
+
+    def test_members_and_summaries_page_by_rid_at_one_version(
+        self, cat: Catalog, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from assetry.protocol import paging
+
+        monkeypatch.setattr(paging, "WIRE_PAGE", 3)  # a remote listing travels in pages
+        s = sorted(subjects(cat, 8))
+        ds = cat.create_dataset("Training")
+        v = cat.add_dataset_members(ds, s)
+        cat.delete_dataset_members(ds, s[:2])  # the latest version has 6 members
+        names = {r["RID"]: r["Name"] for r in cat.list_dataset_members(ds, version=v)["Subject"]}
+        cat.update("Subject", [{"RID": s[4], "Name": "changed"}])
+        page_at_v = cat.list_dataset_members(ds, version=v, table="Subject", after=s[3], limit=2)
+        assert [r["Name"] for r in page_at_v["Subject"]] == [names[s[4]], names[s[5]]]
+        assert cat.list_dataset_members(ds, after=s[3], limit=1)["Subject"][0]["Name"] != "changed"
+        cat.increment_dataset_version(ds, "patch")  # 0.3.1 reads the changed row
+        assert cat.list_dataset_members(ds, after=s[3], limit=1)["Subject"][0]["Name"] == "changed"
+        assert rids_by_table(cat.list_dataset_members(ds, version=v)) == {"Subject": s}
+        first = cat.list_dataset_members(ds, version=v, limit=3, table="Subject")
+        assert rids_by_table(first) == {"Subject": s[:3]}
+        more = cat.list_dataset_members(ds, version=v, table="Subject", after=s[2], limit=4)
+        assert rids_by_table(more) == {"Subject": s[3:7]}
+        assert rids_by_table(cat.list_dataset_members(ds, after=s[6])) == {"Subject": s[7:]}
+        assert cat.list_dataset_members(ds, after=s[7]) == {}
+        assert rids_by_table(cat.list_dataset_members(ds)) == {"Subject": s[2:]}
+        with pytest.raises(ValidationError, match="not a dataset element type.*Subject"):
+            cat.list_dataset_members(ds, table="Species")
+        with pytest.raises(ValidationError, match="is not a RID"):
+            cat.list_dataset_members(ds, after=" ")
+        with pytest.raises(ValidationError, match="limit"):
+            cat.list_dataset_members(ds, limit=-1)
+
+        made = sorted([ds] + [cat.create_dataset("Testing") for _ in range(6)])
+        assert [d["RID"] for d in cat.find_datasets()] == made
+        page = cat.find_datasets(limit=2, after=made[2])
+        assert [d["RID"] for d in page] == made[3:5]
+        assert [d["RID"] for d in cat.find_datasets("Testing", limit=10)] == made[:0] + [
+            d for d in made if d != ds
+        ]
+        [mine] = cat.find_datasets("Training")
+        assert (mine["RID"], mine["Version"], mine["Dataset_Type"]) == (ds, "0.3.1", ["Training"])
+        with pytest.raises(ValidationError, match="limit"):
+            cat.find_datasets(limit="ten")  # type: ignore[arg-type]
