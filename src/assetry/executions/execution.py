@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from assetry.errors import StateError
-from assetry.executions import features, owner, upload
+from assetry.executions import batch, features, owner, upload
 from assetry.executions.assetpath import AssetFilePath
 from assetry.executions.filecapture import FileCapture
 from assetry.executions.staging import StagedFile, WorkingDir
@@ -100,6 +100,10 @@ class Execution:
         self._upload_lock = threading.Lock()
         self._context_token: contextvars.Token[Execution | None] | None = None
         self._staged_entries: dict[str, StagedFile] = {}
+        self._uploaded: bool | None = None  # None: not asked yet
+        self._last_status: str | None = None  # the Status this object last wrote
+        self._checked: dict[Any, tuple[list[str], dict[str, Any]]] = {}
+        self._made_folders: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Execution({self.rid!r})"
@@ -138,7 +142,22 @@ class Execution:
         if self._dry_run:
             self._local[column] = new
         else:
-            self._backend.set_status(self.rid, column, new, detail)
+            row = self._backend.set_status(self.rid, column, new, detail)
+            self._last_status = str(row["Status"])
+
+    def _finish(self, status: str, detail: str | None) -> None:
+        """End the run as ``status`` when the ``with`` block ends, unless it has ended
+        already. The status this object last wrote is taken as current (no read); when
+        another caller ended the run meanwhile (``abort_execution``), the refused
+        transition is read back and the run left as it is."""
+        current = self._last_status if self._last_status is not None else self.status
+        if current not in _UNFINISHED:
+            return  # the block ended the run itself (e.g. update_status("Completed"))
+        try:
+            self._set_status("Status", status, detail)
+        except StateError:
+            if self.status in _UNFINISHED:
+                raise
 
     def execute(self) -> Execution:
         """Start the run (Running) and return this execution, for DerivaML's
@@ -177,14 +196,12 @@ class Execution:
                 except ValueError:  # left in another context than it was entered in
                     _CURRENT.set(None)
                 self._context_token = None
-        if self.status not in ("Created", "Running"):
-            return  # the block ended the run itself (e.g. update_status("Completed"))
         if exc is None:
             detail = "; ".join(filter(None, [self.completion_detail, *problems]))[:4000] or None
-            self.update_status("Completed", detail)
+            self._finish("Completed", detail)
         else:
             detail = "; ".join([f"{type(exc).__name__}: {exc}", *problems])
-            self._set_status("Status", "Failed", detail[:4000])
+            self._finish("Failed", detail[:4000])
 
     def update_status(self, status: str, detail: str | None = None) -> None:
         """Move the run to ``status`` (a term or synonym of Execution_Status)."""
@@ -225,6 +242,20 @@ class Execution:
             raise StateError(f"execution {self.rid}: its outputs are already uploaded")
         return features.stage(self._work, self._backend, features_)
 
+    @overload
+    def asset_file_path(
+        self,
+        asset_name: str,
+        file_name: list[str | os.PathLike[str]] | tuple[str | os.PathLike[str], ...],
+        asset_types: list[str] | str | None = None,
+        copy_file: bool = False,
+        rename_file: str | None = None,
+        description: str | None = None,
+        metadata: Any = None,
+        **kwargs: Any,
+    ) -> list[AssetFilePath]: ...
+
+    @overload
     def asset_file_path(
         self,
         asset_name: str,
@@ -235,7 +266,19 @@ class Execution:
         description: str | None = None,
         metadata: Any = None,
         **kwargs: Any,
-    ) -> AssetFilePath:
+    ) -> AssetFilePath: ...
+
+    def asset_file_path(
+        self,
+        asset_name: str,
+        file_name: Any,
+        asset_types: list[str] | str | None = None,
+        copy_file: bool = False,
+        rename_file: str | None = None,
+        description: str | None = None,
+        metadata: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         """Stage a file for upload into asset table ``asset_name``; return its staged path
         (an ``AssetFilePath``: a ``Path`` carrying ``asset_table``, ``asset_types`` and
         ``metadata``, changeable until the upload with ``set_asset_types`` and
@@ -246,53 +289,135 @@ class Execution:
         relative name (sub-folders allowed) and the returned path is where to write it.
         ``rename_file`` sets the staged name. ``metadata`` (a mapping) and extra keyword
         arguments are the table's own columns, checked now.
+
+        **Many files at once.** If ``file_name`` is a list (or tuple) of existing files,
+        or names an existing folder, every file is staged with the same types, metadata
+        and description, and a list of ``AssetFilePath`` is returned (for a folder, in
+        the order of the staged names). A folder stages every regular file under it
+        (links to files included, links to folders not followed, nothing for an empty
+        folder), named by its path relative to the folder (``a/b.png``); a list stages
+        each file under its own name (``b.png``). ``rename_file`` puts them under that
+        sub-folder of the staging folder (``rename_file="masks"`` gives
+        ``masks/a/b.png``). The table, types and metadata are checked once; the batch is
+        journaled as one line, so it is staged whole or not at all. Without
+        ``copy_file`` the files are staged by reference (nothing is written per file;
+        the paths returned are the files' own, and their bytes are read, and copied into
+        the store, at upload); with it they are copied into the staging folder now and
+        the paths returned are the copies. Refused with a ``ValidationError`` listing
+        every problem, staging nothing: a missing file or a folder in the list, a name
+        given twice or already staged in this execution, a name that is both a file and
+        a folder, a ``rename_file`` leaving the staging folder; a table that is not an
+        asset table, an unknown type or a bad column value as for one file.
         """
-        if self.upload_status == "Uploaded":
-            raise StateError(f"execution {self.rid}: its outputs are already uploaded")
+        self._check_not_uploaded()
         if isinstance(asset_types, str):
             asset_types = [asset_types]
         if metadata is not None:
             kwargs = {**_mapping(metadata), **kwargs}
-        types, columns = self._backend.check_staging(asset_name, list(asset_types or []), kwargs)
-        source = Path(file_name)
+        types, columns = self._checked_staging(asset_name, list(asset_types or []), kwargs)
+        if batch.is_batch(file_name):
+            return self._stage_batch(
+                asset_name, file_name, types, columns, copy_file, rename_file, description
+            )
+        source = os.fspath(file_name)
         try:
-            existing = source.is_file()
+            existing = os.path.isfile(source)
         except (OSError, ValueError):  # a name too long (or not text) for any file
             existing = False
         if rename_file is not None:
             name = rename_file
         elif existing:
-            name = source.name
+            name = os.path.basename(source)
         else:
-            name = os.fspath(file_name)
+            name = source
         staged, relative = self._work.staged_place(asset_name, name)
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        if existing and source.resolve() != staged:
-            if staged.exists() or staged.is_symlink():
-                staged.unlink()
-            if copy_file:
-                shutil.copyfile(source, staged)
-            else:
-                staged.symlink_to(source.resolve())
+        where = os.fspath(staged)
+        folder = os.path.dirname(where)
+        if folder not in self._made_folders:
+            os.makedirs(folder, exist_ok=True)
+            self._made_folders.add(folder)
+        if existing:
+            real = os.path.realpath(source)
+            if real != where:
+                if os.path.lexists(where):
+                    os.unlink(where)
+                if copy_file:
+                    shutil.copyfile(source, where)
+                else:
+                    os.symlink(real, where)
         entry = StagedFile(asset_name, relative, staged, types, description, columns)
         self._work.record_staging(entry)
         path = AssetFilePath(staged, asset_name, types, columns, restage=self._restage)
         path.file_name = relative
-        self._staged_entries[os.fspath(staged)] = entry
+        self._staged_entries[where] = entry
         return path
+
+    def _check_not_uploaded(self) -> None:
+        """``StateError`` once this execution's outputs are uploaded. The catalog is
+        asked once (a restored execution may be done); afterwards this object knows,
+        since only its own upload changes that here."""
+        if self._uploaded is None:
+            self._uploaded = self.upload_status == "Uploaded"
+        if self._uploaded:
+            raise StateError(f"execution {self.rid}: its outputs are already uploaded")
+
+    def _checked_staging(
+        self, table: str, types: list[str], columns: dict[str, Any]
+    ) -> tuple[list[str], dict[str, Any]]:
+        """``Backend.check_staging``, remembered per table, types and column values: a
+        run stages thousands of files with the same ones. The upload checks every row
+        again, so a term or column removed meanwhile is still refused there."""
+        try:
+            key: Any = (table, tuple(types), tuple(sorted(columns.items())))
+            hash(key)
+        except TypeError:  # a column value that is a list or dict
+            return self._backend.check_staging(table, types, columns)
+        found = self._checked.get(key)
+        if found is None:
+            found = self._checked[key] = self._backend.check_staging(table, types, columns)
+        return list(found[0]), dict(found[1])
+
+    def _stage_batch(
+        self,
+        table: str,
+        file_name: Any,
+        types: list[str],
+        columns: dict[str, Any],
+        copy_file: bool,
+        rename_file: str | None,
+        description: str | None,
+    ) -> list[AssetFilePath]:
+        """Stage a folder's or a list's files (see ``asset_file_path``)."""
+        planned = batch.plan(file_name, rename_file)
+        batch.check_against(self._work, table, planned)
+        if copy_file:
+            paths = batch.copy_in(self._work, table, planned)
+            files: list[tuple[str, str | None]] = [(p.name, None) for p in planned]
+        else:
+            paths = [p.source for p in planned]
+            files = [(p.name, p.source) for p in planned]
+        self._work.record_batch(table, files, types, description, columns)
+        out = []
+        for (name, source), where in zip(files, paths, strict=True):
+            path = AssetFilePath(where, table, types, columns, restage=self._restage)
+            path.file_name = name
+            self._staged_entries[where] = StagedFile(
+                table, name, Path(where), types, description, columns, source
+            )
+            out.append(path)
+        return out
 
     def _restage(
         self, path: AssetFilePath, types: list[str] | None, metadata: dict[str, Any] | None
     ) -> None:
         """Change a staged file's asset types or metadata (checked, then journaled)."""
-        if self.upload_status == "Uploaded":
-            raise StateError(f"execution {self.rid}: its outputs are already uploaded")
+        self._check_not_uploaded()
         entry = self._staged_entries[os.fspath(path)]
         new_types = path.asset_types if types is None else types
         new_columns = path.asset_metadata if metadata is None else metadata
         checked, columns = self._backend.check_staging(entry.table, new_types, new_columns)
         entry = StagedFile(entry.table, entry.name, entry.path, checked, entry.description,
-                           columns)  # fmt: skip
+                           columns, entry.source)  # fmt: skip
         self._work.record_staging(entry)
         self._staged_entries[os.fspath(path)] = entry
         path.asset_types, path.asset_metadata = checked, columns
@@ -486,6 +611,7 @@ class Execution:
             raise
         if current != "Uploaded":
             backend.set_status(self.rid, "Upload_Status", "Uploaded")
+        self._uploaded = True
         by_table: dict[str, list[str]] = defaultdict(list)
         for table, rid in report.recorded.values():
             by_table[table].append(rid)

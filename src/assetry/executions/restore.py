@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assetry.errors import NotFoundError, RIDNotFound, ValidationError
-from assetry.executions.staging import STATE_FILE, WorkingDir
+from assetry.executions.staging import STAGING_JOURNAL, STATE_FILE, WorkingDir
 
 if TYPE_CHECKING:
     from assetry.backend import Backend
@@ -34,7 +34,8 @@ def unfinished(root: Path, catalog: str, backend: Backend) -> list[tuple[str, st
             row = backend.get_row("Execution", state["execution"])
         except RIDNotFound:
             continue  # a folder of an execution this catalog no longer has
-        staged = any((folder / "assets").rglob("*"))
+        # Files staged by reference are only in the journal.
+        staged = (folder / STAGING_JOURNAL).is_file() or any((folder / "assets").rglob("*"))
         upload = row["Upload_Status"]
         if (
             row["Status"] in ("Created", "Running")

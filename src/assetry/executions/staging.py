@@ -3,7 +3,9 @@
 Layout of ``<root>/<execution RID>/``::
 
     execution.json   which catalog and execution this directory belongs to
-    staging.jsonl    one line per asset_file_path call (table, name, types, columns)
+    staging.jsonl    one line per asset_file_path call (table, name, types, columns; a
+                     file staged by reference also its source path), or one line for a
+                     whole batch (``files``: [[name, source or null], ...])
     stored.jsonl     digests of files moved into the store (so a crash after the move
                      still knows what the object is)
     assets/<Table>/<staged name>   files to upload (regular files or links to user files)
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -30,6 +33,7 @@ STAGING_JOURNAL = "staging.jsonl"
 STORED_JOURNAL = "stored.jsonl"
 ASSETS_DIR = "assets"
 INPUTS_DIR = "inputs"
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -42,6 +46,9 @@ class StagedFile:
     asset_types: list[str] = field(default_factory=list)
     description: str | None = None
     columns: dict[str, Any] = field(default_factory=dict)
+    # A user's file staged by reference (a batch): its bytes are read from here at upload
+    # and always copied, never moved, into the store.
+    source: str | None = None
 
     @property
     def staged_name(self) -> str:
@@ -113,17 +120,36 @@ class WorkingDir:
         # Staged in this process, per table: names, and the folders they need.
         self._names: dict[str, set[str]] = {}
         self._folders: dict[str, set[str]] = {}
+        self._verified: dict[str, set[str]] = {}  # table -> folders checked by staged_place
 
     def create(self, state: dict[str, Any]) -> None:
-        """Make the directory and write its state file (atomically)."""
-        self.assets.mkdir(parents=True, exist_ok=True)
+        """Make the directory and write its state file (``assets/`` is made when the
+        first file is staged). A new directory's state file is written in place: a crash
+        before it is complete leaves a folder with no state and nothing staged, which
+        nothing restores, as if the crash had come a moment earlier."""
+        text = json.dumps(state, indent=2, sort_keys=True, default=str).encode()
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path / STATE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            self._write_state(text)
+            return
+        try:
+            while text:
+                text = text[os.write(fd, text) :]
+        finally:
+            os.close(fd)
+
+    def _write_state(self, text: bytes) -> None:
         tmp = self.path / f".{STATE_FILE}.tmp"
-        tmp.write_text(json.dumps(state, indent=2, sort_keys=True, default=str))
+        tmp.write_bytes(text)
         os.replace(tmp, self.path / STATE_FILE)
 
     def update_state(self, values: dict[str, Any]) -> None:
         """Add ``values`` to the state file (atomically)."""
-        self.create({**(self.state() or {}), **values})
+        state = {**(self.state() or {}), **values}
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._write_state(json.dumps(state, indent=2, sort_keys=True, default=str).encode())
 
     def state(self) -> dict[str, Any] | None:
         try:
@@ -139,16 +165,46 @@ class WorkingDir:
     def staged_place(self, table: str, name: str) -> tuple[Path, str]:
         """``staged_path`` and the checked name relative to ``assets/<table>/``."""
         name = checked_relative_name(name, "staged file name")
+        base = self.base(table)
+        path = f"{base}/{name}"
+        parent = name.rpartition("/")[0]
+        try:
+            info: os.stat_result | None = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            info = None
+        verified = self._verified.setdefault(table, set())
+        if parent not in verified or (info is not None and not stat.S_ISREG(info.st_mode)):
+            target = os.path.realpath(path)
+            if os.path.commonpath([base, target]) != base:
+                raise ValidationError(f"staged file name {name!r} would leave the staging folder")
+            self._check_file_or_folder(table, base, name)
+            # A folder checked once stays checked in this process: staging many files
+            # into one folder resolves it once, not once per file.
+            verified.add(parent)
+        else:
+            self._check_names(table, name)
+        return Path(path), name
+
+    def base(self, table: str) -> str:
+        """``assets/<table>``, resolved once per table: a folder swapped for a link later
+        makes the checks of ``staged_place`` fail (the target resolves elsewhere)."""
         base = self._bases.get(table)
         if base is None:
-            # Resolved once per table: a folder swapped for a link later makes the
-            # check below fail (the target resolves elsewhere), never pass wrongly.
             base = self._bases[table] = os.path.realpath(self.assets / table)
-        target = os.path.realpath(os.path.join(base, name))
-        if os.path.commonpath([base, target]) != base:
-            raise ValidationError(f"staged file name {name!r} would leave the staging folder")
-        self._check_file_or_folder(table, base, name)
-        return Path(base, name), name
+        return base
+
+    def _check_names(self, table: str, name: str) -> None:
+        """The in-process half of ``_check_file_or_folder`` (no file-system look-ups)."""
+        parents = name.split("/")[:-1]
+        names = self._names.get(table, set())
+        for i in range(len(parents)):
+            prefix = "/".join(parents[: i + 1])
+            if prefix in names:
+                raise ValidationError(
+                    f"staged file name {name!r} needs a folder {prefix!r}, which is a staged file"
+                )
+        if name in self._folders.get(table, set()):
+            raise ValidationError(f"staged file name {name!r} is a folder of other staged files")
 
     def _check_file_or_folder(self, table: str, base: str, name: str) -> None:
         """One name cannot be both a staged file and a folder of staged files."""
@@ -166,22 +222,65 @@ class WorkingDir:
             raise ValidationError(f"staged file name {name!r} is a folder of other staged files")
 
     def record_staging(self, entry: StagedFile) -> None:
-        self._names.setdefault(entry.table, set()).add(entry.name)
-        parts = entry.name.split("/")[:-1]
-        self._folders.setdefault(entry.table, set()).update(
-            "/".join(parts[: i + 1]) for i in range(len(parts))
-        )
-        self.path.mkdir(parents=True, exist_ok=True)
-        _append(
-            self.path / STAGING_JOURNAL,
-            {
-                "table": entry.table,
-                "name": entry.name,
-                "asset_types": entry.asset_types,
-                "description": entry.description,
-                "columns": entry.columns,
-            },
-        )
+        self._remember(entry.table, [entry.name])
+        record = {
+            "table": entry.table,
+            "name": entry.name,
+            "asset_types": entry.asset_types,
+            "description": entry.description,
+            "columns": entry.columns,
+        }
+        if entry.source is not None:
+            record["source"] = entry.source
+        self._journal(json.dumps(record, sort_keys=True, default=str) + "\n")
+
+    def record_batch(
+        self,
+        table: str,
+        files: list[tuple[str, str | None]],
+        asset_types: list[str],
+        description: str | None,
+        columns: dict[str, Any],
+    ) -> None:
+        """Journal many staged files of one table and metadata as one line (``files``:
+        ``(name, source or None)``): a crash mid-write tears that line, and a torn line
+        is ignored, so a batch is staged whole or not at all."""
+        record = {
+            "table": table,
+            "files": [[name, source] for name, source in files],
+            "asset_types": asset_types,
+            "description": description,
+            "columns": columns,
+        }
+        self._journal(json.dumps(record, sort_keys=True, default=str) + "\n")
+        self._remember(table, [name for name, _ in files])
+
+    def _journal(self, line: str) -> None:
+        # One write(2) on an O_APPEND descriptor: cheaper than a buffered file object,
+        # and a line is never interleaved with another process's.
+        try:
+            fd = os.open(self.path / STAGING_JOURNAL, _APPEND, 0o644)
+        except FileNotFoundError:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / STAGING_JOURNAL, _APPEND, 0o644)
+        try:
+            data = line.encode("utf-8")
+            while data:
+                data = data[os.write(fd, data) :]
+        finally:
+            os.close(fd)
+
+    def _remember(self, table: str, names: list[str]) -> None:
+        self._names.setdefault(table, set()).update(names)
+        folders = self._folders.setdefault(table, set())
+        for name in names:
+            parts = name.split("/")[:-1]
+            folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+
+    def staged_names(self, table: str) -> set[str]:
+        """Names staged for ``table`` so far, by any process (journal and folder)."""
+        found = {e.name for e in self.staged() if e.table == table}
+        return found | self._names.get(table, set())
 
     def record_stored(self, staged_name: str, digests: Digests) -> None:
         """Remember (durably) the digests of a file about to be moved into the store."""
@@ -219,18 +318,27 @@ class WorkingDir:
         entries: dict[str, StagedFile] = {}
         for record in _read(self.path / STAGING_JOURNAL):
             try:
-                table, name = record["table"], record["name"]
-                entry = StagedFile(
-                    table=table,
-                    name=name,
-                    path=Path(f"{assets}/{table}/{name}"),
-                    asset_types=list(record.get("asset_types") or []),
-                    description=record.get("description"),
-                    columns=dict(record.get("columns") or {}),
-                )
-            except (KeyError, TypeError):
+                table = record["table"]
+                if "files" in record:
+                    files = record["files"]
+                else:
+                    files = [[record["name"], record.get("source")]]
+                types = list(record.get("asset_types") or [])
+                description = record.get("description")
+                columns = dict(record.get("columns") or {})
+                for name, source in files:
+                    entry = StagedFile(
+                        table=table,
+                        name=name,
+                        path=Path(source if source is not None else f"{assets}/{table}/{name}"),
+                        asset_types=types,
+                        description=description,
+                        columns=columns,
+                        source=source,
+                    )
+                    entries[entry.staged_name] = entry
+            except (KeyError, TypeError, ValueError):
                 continue
-            entries[entry.staged_name] = entry
         for table, name, path in _walk_assets(assets):
             key = f"{table}/{name}"
             if key not in entries:

@@ -160,7 +160,7 @@ def _store_batch(
         # The catalog's rules choose the store by table and size (one store: itself).
         size = os.stat(item.path).st_size if stat.S_ISLNK(info.st_mode) else info.st_size
         target = store.route(item.table, size, item.asset_types)
-        if _movable(target, info, move):
+        if item.source is None and _movable(target, info, move):
             to_move.append((item, hash_file(item.path)))
             continue
         done.append((item, target.put_file(item.path, durable=False)))
