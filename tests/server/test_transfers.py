@@ -376,3 +376,55 @@ def test_serve_refuses_a_bad_upload_expiry(
         code = main(["--catalog", str(tmp_path / "c"), "serve", f"--upload-expiry={span}"])
         err = capsys.readouterr().err
         assert code == 1 and "--upload-expiry" in err and span in err, err
+
+
+# --- Azure (Azurite): SAS-signed blocks -----------------------------------------------------
+
+
+@pytest.fixture
+def azure_server(
+    azure_url: str, sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RemoteServer]:
+    from assetry.store import azure_direct
+
+    monkeypatch.setattr(azure_direct, "SINGLE_MAX_BYTES", 1 * MiB)
+    monkeypatch.setattr(azure_direct, "PART_BYTES", 1 * MiB)
+    monkeypatch.setattr(client_direct, "DIRECT_MIN_BYTES", 512 * 1024)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "client-cache"))
+    cat = clone_sqlite(sqlite_template, tmp_path / "served")
+    cat._backend.set_setting("store", azure_url)
+    cat.close()
+    yield from start_server(str(tmp_path / "served"))
+
+
+@pytest.mark.parametrize("size", [700_000, 3 * MiB + 5])
+def test_azure_objects_go_straight_to_the_container_and_back(
+    azure_server: RemoteServer, no_bytes_through_server: None, tmp_path: Path, size: int
+) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    store = HttpObjectStore(azure_server.catalog("writer")._backend.transport)  # type: ignore[attr-defined]
+    digests = store.put_file(path)
+    assert digests == digests_of(data)
+    assert store.get_file(digests.sha256, tmp_path / "back", expected=digests).read_bytes() == data
+    signed = call(azure_server, "GET", f"/transfers/objects/{digests.sha256}", role="reader")
+    assert "sig=" in signed.json()["request"]["url"]
+
+
+def test_azure_bytes_that_do_not_match_are_never_stored(
+    azure_server: RemoteServer, tmp_path: Path
+) -> None:
+    data = os.urandom(3 * MiB)
+    path = tmp_path / "x.bin"
+    path.write_bytes(data)
+    lie = Digests(
+        md5=hashlib.md5(data).hexdigest(),
+        sha256=hashlib.sha256(b"other").hexdigest(),
+        length=len(data),
+    )
+    store = HttpObjectStore(azure_server.catalog("writer")._backend.transport)  # type: ignore[attr-defined]
+    with pytest.raises(ChecksumMismatch), open(path, "rb") as handle:
+        client_direct.upload(store.transport, handle.fileno(), lie)
+    assert store.stat(lie.sha256) is None
+    assert list(store.iter_objects()) == []

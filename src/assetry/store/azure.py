@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from adlfs import AzureBlobFileSystem
@@ -22,6 +22,9 @@ from azure.storage.blob.aio import BlobServiceClient
 
 from assetry.errors import ConfigError
 from assetry.store.fsspec_store import PART_SIZE, FsspecStore
+
+if TYPE_CHECKING:
+    from assetry.store.direct import DirectTransfers
 
 _OPTIONS = {"account_name", "endpoint_url"}
 # azure-core's default: 3 retries with an exponential back-off.
@@ -56,6 +59,25 @@ class _Connection:
             from azure.identity.aio import DefaultAzureCredential
 
             self.credential = DefaultAzureCredential()
+
+    def signing_key(self) -> tuple[str, str, str] | None:
+        """(blob endpoint, account name, account key) when the account key is known, so
+        that SAS URLs can be signed; else None."""
+        if self.connection_string is not None:
+            fields = dict(
+                part.split("=", 1) for part in self.connection_string.split(";") if "=" in part
+            )
+            name, key = fields.get("AccountName"), fields.get("AccountKey")
+            if not name or not key:
+                return None
+            endpoint = fields.get("BlobEndpoint") or (
+                f"{fields.get('DefaultEndpointsProtocol', 'https')}://{name}.blob."
+                f"{fields.get('EndpointSuffix', 'core.windows.net')}"
+            )
+            return endpoint, name, key
+        if isinstance(self.credential, dict) and self.account_name:
+            return self.account_url, self.account_name, str(self.credential["account_key"])
+        return None
 
 
 class _AzureFileSystem(AzureBlobFileSystem):  # type: ignore[misc]
@@ -93,6 +115,7 @@ class AzureStore(FsspecStore):
     """Objects in an Azure Blob Storage container under a prefix."""
 
     scheme = "az"
+    _direct: DirectTransfers | None = None
 
     @classmethod
     def from_url(
@@ -117,7 +140,20 @@ class AzureStore(FsspecStore):
             )
         fs = _AzureFileSystem(_Connection(url, query), attempts, timeout)
         root = parsed.netloc + parsed.path.rstrip("/")
-        return cls(url, fs, root, part_size, protocol="az")
+        store = cls(url, fs, root, part_size, protocol="az")
+        store._direct = None
+        return store
+
+    def direct(self) -> DirectTransfers | None:
+        """SAS-signed transfers (``store.azure_direct``) when the account key is known."""
+        if self._direct is None:
+            signing = self.fs._connection.signing_key()
+            if signing is None:
+                return None
+            from assetry.store.azure_direct import AzureDirectTransfers
+
+            self._direct = AzureDirectTransfers(self, *signing)
+        return self._direct
 
     def stored_md5(self, info: dict[str, Any]) -> str | None:
         """Azure reports a Content-MD5 for blobs uploaded in one request; a blob

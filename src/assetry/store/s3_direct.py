@@ -25,6 +25,7 @@ SINGLE_MAX_BYTES = 64 << 20
 """Objects up to this size go in one presigned PUT; larger ones as a multipart upload."""
 PART_BYTES = 32 << 20
 MAX_PARTS = 10_000  # S3's limit
+COPY_OBJECT_MAX_BYTES = 5 << 30  # the most one CopyObject request copies
 _MIB = 1 << 20
 
 
@@ -132,11 +133,14 @@ class S3DirectTransfers(DirectTransfers):
         key, _ = _state(state)
         with self._errors("placing an uploaded object"):
             if self.store.stat(digests.sha256) is None:
-                self.client.copy(
-                    {"Bucket": self.bucket, "Key": key},
-                    self.bucket,
-                    self.store.key_of(digests.sha256),
-                )
+                source = {"Bucket": self.bucket, "Key": key}
+                target = self.store.key_of(digests.sha256)
+                if digests.length <= COPY_OBJECT_MAX_BYTES:
+                    # One request, copied inside S3 (boto3's managed copy would split it
+                    # into part copies, which only pays for objects over 5 GiB).
+                    self.client.copy_object(CopySource=source, Bucket=self.bucket, Key=target)
+                else:
+                    self.client.copy(source, self.bucket, target)
             self.client.delete_object(Bucket=self.bucket, Key=key)
         self.store._check_written(digests)
 
