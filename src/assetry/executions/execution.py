@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import contextvars
 import os
-import shutil
 import threading
 import warnings
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
 
 from assetry.errors import StateError
-from assetry.executions import batch, features, owner, upload
+from assetry.executions import features, outputs, upload
 from assetry.executions.assetpath import AssetFilePath
 from assetry.executions.filecapture import FileCapture
-from assetry.executions.staging import StagedFile, WorkingDir
+from assetry.executions.stager import Stager
+from assetry.executions.staging import WorkingDir
 from assetry.executions.watch import (
     DEFAULT_TABLE,
     FolderWatcher,
@@ -99,11 +98,8 @@ class Execution:
         self._watch_lock = threading.Lock()
         self._upload_lock = threading.Lock()
         self._context_token: contextvars.Token[Execution | None] | None = None
-        self._staged_entries: dict[str, StagedFile] = {}
-        self._uploaded: bool | None = None  # None: not asked yet
         self._last_status: str | None = None  # the Status this object last wrote
-        self._checked: dict[Any, tuple[list[str], dict[str, Any]]] = {}
-        self._made_folders: set[str] = set()
+        self._stager = Stager(self._work, backend, rid, lambda: self.upload_status)
 
     def __repr__(self) -> str:
         return f"Execution({self.rid!r})"
@@ -238,8 +234,7 @@ class Execution:
         this execution; ``upload_execution_outputs`` records them, after the files they
         name (an asset column may hold the path ``asset_file_path`` returned). Returns
         how many were staged."""
-        if self.upload_status == "Uploaded":
-            raise StateError(f"execution {self.rid}: its outputs are already uploaded")
+        self._stager.check_not_uploaded()
         return features.stage(self._work, self._backend, features_)
 
     @overload
@@ -309,118 +304,10 @@ class Execution:
         a folder, a ``rename_file`` leaving the staging folder; a table that is not an
         asset table, an unknown type or a bad column value as for one file.
         """
-        self._check_not_uploaded()
-        if isinstance(asset_types, str):
-            asset_types = [asset_types]
-        if metadata is not None:
-            kwargs = {**_mapping(metadata), **kwargs}
-        types, columns = self._checked_staging(asset_name, list(asset_types or []), kwargs)
-        if batch.is_batch(file_name):
-            return self._stage_batch(
-                asset_name, file_name, types, columns, copy_file, rename_file, description
-            )
-        source = os.fspath(file_name)
-        try:
-            existing = os.path.isfile(source)
-        except (OSError, ValueError):  # a name too long (or not text) for any file
-            existing = False
-        if rename_file is not None:
-            name = rename_file
-        elif existing:
-            name = os.path.basename(source)
-        else:
-            name = source
-        staged, relative = self._work.staged_place(asset_name, name)
-        where = os.fspath(staged)
-        folder = os.path.dirname(where)
-        if folder not in self._made_folders:
-            os.makedirs(folder, exist_ok=True)
-            self._made_folders.add(folder)
-        if existing:
-            real = os.path.realpath(source)
-            if real != where:
-                if os.path.lexists(where):
-                    os.unlink(where)
-                if copy_file:
-                    shutil.copyfile(source, where)
-                else:
-                    os.symlink(real, where)
-        entry = StagedFile(asset_name, relative, staged, types, description, columns)
-        self._work.record_staging(entry)
-        path = AssetFilePath(staged, asset_name, types, columns, restage=self._restage)
-        path.file_name = relative
-        self._staged_entries[where] = entry
-        return path
-
-    def _check_not_uploaded(self) -> None:
-        """``StateError`` once this execution's outputs are uploaded. The catalog is
-        asked once (a restored execution may be done); afterwards this object knows,
-        since only its own upload changes that here."""
-        if self._uploaded is None:
-            self._uploaded = self.upload_status == "Uploaded"
-        if self._uploaded:
-            raise StateError(f"execution {self.rid}: its outputs are already uploaded")
-
-    def _checked_staging(
-        self, table: str, types: list[str], columns: dict[str, Any]
-    ) -> tuple[list[str], dict[str, Any]]:
-        """``Backend.check_staging``, remembered per table, types and column values: a
-        run stages thousands of files with the same ones. The upload checks every row
-        again, so a term or column removed meanwhile is still refused there."""
-        try:
-            key: Any = (table, tuple(types), tuple(sorted(columns.items())))
-            hash(key)
-        except TypeError:  # a column value that is a list or dict
-            return self._backend.check_staging(table, types, columns)
-        found = self._checked.get(key)
-        if found is None:
-            found = self._checked[key] = self._backend.check_staging(table, types, columns)
-        return list(found[0]), dict(found[1])
-
-    def _stage_batch(
-        self,
-        table: str,
-        file_name: Any,
-        types: list[str],
-        columns: dict[str, Any],
-        copy_file: bool,
-        rename_file: str | None,
-        description: str | None,
-    ) -> list[AssetFilePath]:
-        """Stage a folder's or a list's files (see ``asset_file_path``)."""
-        planned = batch.plan(file_name, rename_file)
-        batch.check_against(self._work, table, planned)
-        if copy_file:
-            paths = batch.copy_in(self._work, table, planned)
-            files: list[tuple[str, str | None]] = [(p.name, None) for p in planned]
-        else:
-            paths = [p.source for p in planned]
-            files = [(p.name, p.source) for p in planned]
-        self._work.record_batch(table, files, types, description, columns)
-        out = []
-        for (name, source), where in zip(files, paths, strict=True):
-            path = AssetFilePath(where, table, types, columns, restage=self._restage)
-            path.file_name = name
-            self._staged_entries[where] = StagedFile(
-                table, name, Path(where), types, description, columns, source
-            )
-            out.append(path)
-        return out
-
-    def _restage(
-        self, path: AssetFilePath, types: list[str] | None, metadata: dict[str, Any] | None
-    ) -> None:
-        """Change a staged file's asset types or metadata (checked, then journaled)."""
-        self._check_not_uploaded()
-        entry = self._staged_entries[os.fspath(path)]
-        new_types = path.asset_types if types is None else types
-        new_columns = path.asset_metadata if metadata is None else metadata
-        checked, columns = self._backend.check_staging(entry.table, new_types, new_columns)
-        entry = StagedFile(entry.table, entry.name, entry.path, checked, entry.description,
-                           columns, entry.source)  # fmt: skip
-        self._work.record_staging(entry)
-        self._staged_entries[os.fspath(path)] = entry
-        path.asset_types, path.asset_metadata = checked, columns
+        return self._stager.stage(
+            asset_name, file_name, asset_types, copy_file, rename_file, description,
+            {**_mapping(metadata), **kwargs} if metadata is not None else kwargs,
+        )  # fmt: skip
 
     def download_asset(
         self, asset_rid: str, dest_dir: str | os.PathLike[str], update_catalog: bool = True
@@ -571,85 +458,12 @@ class Execution:
         if self._dry_run:
             return UploadedAssets()
         ends_run = self._context_token is None and not self._restored and self.status in _UNFINISHED
-        result = self._upload(clean_folder, progress, dedupe)
+        result = outputs.upload_outputs(self, clean_folder, progress, dedupe)
         if ends_run and self.status in _UNFINISHED:
             if self.status == "Created":
                 self.update_status("Running")
             self.update_status("Completed", "outputs uploaded")
         return result
-
-    def _upload(self, clean_folder: bool, progress: bool | None, dedupe: bool) -> UploadedAssets:
-        backend = self._backend
-        current = self.upload_status
-        # Read before the upload (which may remove the folder): who ran it, and how.
-        state = self._work.state() if self._restored else None
-        if current != "Uploaded":
-            backend.set_status(self.rid, "Upload_Status", "Pending")
-        store = self._store()
-        try:
-            report = upload.run(
-                execution=self.rid,
-                work=self._work,
-                store=store,
-                record=lambda entries: backend.record_outputs(self.rid, entries, dedupe),
-                already=backend.recorded_outputs(self.rid),
-                move=clean_folder,
-                progress=progress,
-            )
-        except BaseException:
-            if current != "Uploaded":
-                backend.set_status(self.rid, "Upload_Status", "Failed")
-            raise
-        if report.missing:
-            backend.set_status(self.rid, "Upload_Status", "Failed")
-            raise upload.missing_error(self.rid, report.missing)
-        try:
-            features.record(self._work, backend, self.rid, report.recorded)
-        except BaseException:
-            if current != "Uploaded":
-                backend.set_status(self.rid, "Upload_Status", "Failed")
-            raise
-        if current != "Uploaded":
-            backend.set_status(self.rid, "Upload_Status", "Uploaded")
-        self._uploaded = True
-        by_table: dict[str, list[str]] = defaultdict(list)
-        for table, rid in report.recorded.values():
-            by_table[table].append(rid)
-        result = UploadedAssets(
-            {
-                table: [
-                    AssetRecord(row, table)
-                    for row in backend.asset_dicts(table, list(dict.fromkeys(rids)))
-                ]
-                for table, rids in sorted(by_table.items())
-            }
-        )
-        if state is not None:
-            self._finish_stale_run(state)
-        if clean_folder:
-            _remove_tree(self._work.path)
-        return result
-
-    def _finish_stale_run(self, state: dict[str, Any]) -> None:
-        """A restored run whose process is gone gets its final status: Completed when
-        its work was the upload (an ingest), Failed when it died while running, Aborted
-        when it never started."""
-        if not owner.is_gone(state):
-            return
-        status = self.status
-        where = f"pid {state.get('pid')} on {state.get('host')}"
-        if status == "Created":
-            self.update_status("Aborted", f"its process ({where}) ended before it started")
-        elif status == "Running" and state.get("finishes_with_upload"):
-            self.update_status("Completed", "upload finished by restore_execution")
-        elif status == "Running":
-            self._backend.set_status(
-                self.rid,
-                "Status",
-                "Failed",
-                f"its process ({where}) ended while it was running; restore_execution "
-                "uploaded what it had staged",
-            )
 
 
 _UNFINISHED = ("Created", "Running")
@@ -665,9 +479,3 @@ def _mapping(values: Any) -> dict[str, Any]:
     from assetry.errors import ValidationError
 
     raise ValidationError(f"metadata must be a mapping of column values, got {values!r:.60}")
-
-
-def _remove_tree(path: Path) -> None:
-    # Read-only files (inputs) go with their writable directories.
-    if path.is_dir():
-        shutil.rmtree(path)
