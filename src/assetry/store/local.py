@@ -154,7 +154,12 @@ class LocalStore(ObjectStore):
         return f"{self._objects_prefix}{sha256[:2]}/{sha256[2:]}"
 
     def fetch_url(self, sha256: str) -> str:
-        return self.path_of(sha256).as_uri()
+        # Built as a string: Path.as_uri() per object was most of writing the fetch.txt
+        # of a large bag. Object names are hex, so only the root needs quoting.
+        uri = self.__dict__.get("_objects_uri")
+        if uri is None:
+            uri = self.__dict__["_objects_uri"] = self.root.as_uri().rstrip("/") + "/"
+        return f"{uri}{sha256[:2]}/{sha256[2:]}"
 
     def local_path(self, sha256: str) -> Path | None:
         return self.path_of(sha256)
