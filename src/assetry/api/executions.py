@@ -125,7 +125,12 @@ class Executions:
             raise ValidationError("dry_run must be True or False")
         dry_run = dry_run or configuration.dry_run
         wf = workflow_rid(configuration.workflow)
-        if wf is not None:
+        # Checked first when inputs are to be fetched (fail before that work); otherwise
+        # recording the execution checks it, and a refusal is explained below.
+        early = dry_run or bool(
+            configuration.assets or configuration.artifacts or configuration.datasets
+        )
+        if wf is not None and early:
             self.lookup_workflow(wf)
         _check_capture(configuration)
         inputs = self._input_assets(configuration.assets)
@@ -146,7 +151,12 @@ class Executions:
             rid = restore.DRY_RUN_RID
             work = WorkingDir(self._workdir_root() / restore.DRY_RUNS / uuid.uuid4().hex)
         else:
-            rid = self._record(configuration, values, inputs, versions, datasets)
+            try:
+                rid = self._record(configuration, values, inputs, versions, datasets)
+            except ValidationError:
+                if wf is not None and not early:
+                    self.lookup_workflow(wf)  # the precise error when the workflow is wrong
+                raise
             work = WorkingDir(self._workdir_root() / rid)
         work.create(
             {
@@ -250,15 +260,15 @@ class Executions:
         if new; and whether it was remembered from earlier. The parameters are checked
         here (JSON) but live in the Execution row, so runs that differ only in their
         parameters share one environment asset."""
-        from assetry.executions.environment import capture_environment, environment_document
+        from assetry.executions.environment import environment_document, process_document
 
         environment_document({"parameters": parameters}, "the execution's parameters")
-        document = environment_document(capture_environment())
-        store = self._context.store()
-        key = (self._context.rid_prefix, _sha256(document))
+        document, sha256 = process_document()
+        key = (self._context.rid_prefix, sha256)
         cached = _ENVIRONMENT_ASSETS.get(key)
         if cached is not None:
             return cached, True
+        store = self._context.store()
         digests = store.put_stream(io.BytesIO(document))
         rid = self._backend.ensure_asset(
             OutputEntry(
@@ -539,12 +549,6 @@ def _pinned(bag: DatasetBag) -> tuple[str, str]:
     if rid is None or version is None:
         raise BagError(f"bag {bag.path} does not name its dataset version")
     return rid, version
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _has_parameters(given: object, wanted: dict[str, Any]) -> bool:

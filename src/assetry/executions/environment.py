@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import hashlib
 import importlib.metadata
 import json
 import platform
@@ -65,6 +66,19 @@ def _captured() -> dict[str, Any]:
         "git": gitinfo.repository_state(script) if script is not None else None,
         "argv": list(sys.argv),
     }
+
+
+_DOCUMENT: list[tuple[dict[str, Any], bytes, str]] = []  # (captured, document, SHA-256)
+
+
+def process_document() -> tuple[bytes, str]:
+    """This process's environment as its canonical document, and the document's SHA-256
+    (made once per capture: every execution records it, thousands may run in a process)."""
+    env = _captured()
+    if not _DOCUMENT or _DOCUMENT[0][0] is not env:
+        document = environment_document(env)
+        _DOCUMENT[:] = [(env, document, hashlib.sha256(document).hexdigest())]
+    return _DOCUMENT[0][1], _DOCUMENT[0][2]
 
 
 def installed_packages() -> dict[str, str]:

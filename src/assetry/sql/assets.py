@@ -22,6 +22,7 @@ from assetry.sql import history, internal, policy, rids, rows
 from assetry.sql.model import TableModel
 from assetry.sql.session import Session
 from assetry.sql.vocab import resolve
+from assetry.sql.vocab.builtin import BUILTIN_TERMS
 
 ROLES = ("Input", "Output")
 _RELATION_ROLE = {"used": "Input", "generated": "Output"}
@@ -269,7 +270,10 @@ def set_status(
     # Callers nearly always pass the canonical name: one indexed look-up finds it (names
     # are unique ignoring case, so an exact match is the canonical spelling); anything
     # else (a synonym, another case) is resolved against the whole vocabulary.
-    canonical = session.conn.execute(statements.term[vocabulary], {"name": new}).scalar()
+    # Built-in terms cannot be deleted or renamed: their exact names need no look-up.
+    canonical = new if isinstance(new, str) and new in BUILTIN_TERMS[vocabulary] else None
+    if canonical is None:
+        canonical = session.conn.execute(statements.term[vocabulary], {"name": new}).scalar()
     if canonical is None:
         canonical = resolve.term_map(session, vocabulary).get(str(new).casefold())
     if canonical is None:
