@@ -63,6 +63,8 @@ MAX_NAME_BYTES = 200
 
 def checked_relative_name(name: object, what: str) -> str:
     """``name`` as a safe relative path inside the staging folder, or ``ValidationError``."""
+    if isinstance(name, str) and _plain_name(name):
+        return name  # the common case, decided without pathlib (it runs once per file)
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(f"{what} must be a non-empty relative file name, got {name!r}")
     if "\x00" in name or "\\" in name:
@@ -85,6 +87,23 @@ def checked_relative_name(name: object, what: str) -> str:
             f"{MAX_NAME_BYTES} (file systems allow 255, and downloads add a temporary suffix)"
         )
     return "/".join(parts)
+
+
+def _plain_name(name: str) -> bool:
+    """Whether ``name`` is already what ``checked_relative_name`` would make of it: not
+    blank, relative, no NUL or backslash, every part neither empty, ``.`` nor ``..``,
+    valid text and short enough."""
+    if "\x00" in name or "\\" in name or name.startswith("/") or not name.strip():
+        return False
+    for part in name.split("/"):
+        if part in ("", ".", ".."):
+            return False
+        try:
+            if len(part.encode("utf-8")) > MAX_NAME_BYTES:
+                return False
+        except UnicodeEncodeError:
+            return False
+    return True
 
 
 def _append(path: Path, record: dict[str, Any], sync: bool = False) -> None:
@@ -121,6 +140,7 @@ class WorkingDir:
         self._names: dict[str, set[str]] = {}
         self._folders: dict[str, set[str]] = {}
         self._verified: dict[str, set[str]] = {}  # table -> folders checked by staged_place
+        self._fd: int | None = None  # the staging journal, open for appending
 
     def create(self, state: dict[str, Any]) -> None:
         """Make the directory and write its state file (``assets/`` is made when the
@@ -256,19 +276,26 @@ class WorkingDir:
         self._remember(table, [name for name, _ in files])
 
     def _journal(self, line: str) -> None:
-        # One write(2) on an O_APPEND descriptor: cheaper than a buffered file object,
-        # and a line is never interleaved with another process's.
-        try:
-            fd = os.open(self.path / STAGING_JOURNAL, _APPEND, 0o644)
-        except FileNotFoundError:
-            self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path / STAGING_JOURNAL, _APPEND, 0o644)
-        try:
-            data = line.encode("utf-8")
-            while data:
-                data = data[os.write(fd, data) :]
-        finally:
+        # One write(2) on an O_APPEND descriptor kept open while staging goes on (a line
+        # is never interleaved with another process's); ``close`` ends it.
+        data = line.encode("utf-8")
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path / STAGING_JOURNAL, _APPEND, 0o644)
+            except FileNotFoundError:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path / STAGING_JOURNAL, _APPEND, 0o644)
+        while data:
+            data = data[os.write(self._fd, data) :]
+
+    def close(self) -> None:
+        """Close the staging journal (staging again reopens it)."""
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is not None:
             os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
 
     def _remember(self, table: str, names: list[str]) -> None:
         self._names.setdefault(table, set()).update(names)
@@ -346,6 +373,7 @@ class WorkingDir:
         return sorted(entries.values(), key=lambda e: e.staged_name)
 
     def sync_journals(self) -> None:
+        self.close()
         for name in (STAGING_JOURNAL, STORED_JOURNAL):
             path = self.path / name
             if path.is_file():
