@@ -138,10 +138,27 @@ def _empty(listing: Listing) -> Columns:
 def _current(session: Session, listing: Listing, after: str | None, limit: int) -> Columns:
     # "" sorts before every RID: the first page.
     params = {"after": "" if after is None else after, "limit": limit}
-    plan = listing.plan
-    conn = session.conn
+    columns = _run(session.conn, listing.statement, listing.plan, params)
+    return columns if columns else _empty(listing)
+
+
+def columns_of(
+    session: Session, statement: sa.Select[Any], params: dict[str, Any] | None = None
+) -> Columns:
+    """The result of ``statement`` (with ``params`` for its bound parameters) as columns
+    (an empty list when it has no row), read as a listing's pages are. A statement used
+    again is compiled once."""
+    return _run(session.conn, statement, _driver_plan(session.conn, statement), params or {})
+
+
+def _run(
+    conn: sa.Connection,
+    statement: sa.Select[Any],
+    plan: _DriverPlan | None,
+    params: dict[str, Any],
+) -> Columns:
     if plan is None:
-        rows: Sequence[Any] = conn.execute(listing.statement, params).all()
+        rows: Sequence[Any] = conn.execute(statement, params).all()
     else:
         values = {**plan.params, **params}
         result = conn.exec_driver_sql(plan.sql, tuple(values[k] for k in plan.positions))
@@ -152,7 +169,7 @@ def _current(session: Session, listing: Listing, after: str | None, limit: int) 
         finally:
             result.close()
     if not rows:
-        return _empty(listing)
+        return []
     columns: Columns = list(zip(*rows, strict=True))
     del rows
     if plan is not None:

@@ -10,12 +10,13 @@ changed or deleted since are read from their history images.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.sql import history, names, reads, valuelists
+from assetry.sql import history, listing, names, reads, valuelists
 from assetry.sql.model import Model, TableModel
 from assetry.sql.provenance import element_of_dataset_link
 from assetry.sql.session import Session
@@ -93,15 +94,16 @@ def _current(
     at = names.SNAPSHOT_COLUMN
     columns = [t.c[name] for name in table.column_names]
     if len(datasets) == 1:
-        # One range of the (Dataset, member) index, in member order.
-        query = (
-            sa.select(*columns)
-            .select_from(link.join(t, t.c.RID == link.c[member]))
-            .where(link.c.Dataset == datasets[0], link.c[at] <= snapshot, t.c[at] <= snapshot)
-            .order_by(link.c[member])
-        )
+        # One range of the (Dataset, member) index, in member order; the statement is
+        # built and compiled once per table and shape (a page is then a few ms).
+        query = _page_statement(t, link, table.column_names, member, after is not None,
+                                limit is not None)  # fmt: skip
+        params: dict[str, Any] = {"ds": datasets[0], "snapshot": snapshot}
         if after is not None:
-            query = query.where(link.c[member] > after)
+            params["after"] = after
+        if limit is not None:
+            params["limit"] = limit
+        return listing.as_dicts(table.column_names, listing.columns_of(session, query, params))
     else:
         # A member of several of the datasets is listed once.
         members = sa.select(link.c[member]).where(
@@ -114,10 +116,41 @@ def _current(
             query = query.where(t.c.RID > after)
     if limit is not None:
         query = query.limit(limit)
-    column_names = table.column_names
-    return [
-        dict(zip(column_names, row, strict=True)) for row in reads.plain_columns(session, query)
-    ]
+    return listing.as_dicts(table.column_names, listing.columns_of(session, query))
+
+
+_Key = tuple[tuple[str, ...], str, bool, bool]
+_PAGES: weakref.WeakKeyDictionary[sa.Table, dict[_Key, sa.Select[Any]]]
+_PAGES = weakref.WeakKeyDictionary()
+
+
+def _page_statement(
+    t: sa.Table, link: sa.Table, column_names: list[str], member: str, after: bool, limit: bool
+) -> sa.Select[Any]:
+    """Members of dataset ``:ds`` in ``link`` joined to their rows in ``t``, both
+    unchanged since ``:snapshot``, in member order (``> :after``, ``LIMIT :limit``)."""
+    statements = _PAGES.setdefault(link, {})
+    key = (tuple(column_names), member, after, limit)
+    query = statements.get(key)
+    if query is None:
+        at = names.SNAPSHOT_COLUMN
+        snapshot = sa.bindparam("snapshot", 0, type_=sa.BigInteger())
+        query = (
+            sa.select(*(t.c[name] for name in column_names))
+            .select_from(link.join(t, t.c.RID == link.c[member]))
+            .where(
+                link.c.Dataset == sa.bindparam("ds", "", type_=sa.Text()),
+                link.c[at] <= snapshot,
+                t.c[at] <= snapshot,
+            )
+            .order_by(link.c[member])
+        )
+        if after:
+            query = query.where(link.c[member] > sa.bindparam("after", "", type_=sa.Text()))
+        if limit:
+            query = query.limit(sa.bindparam("limit", 1, type_=sa.Integer()))
+        statements[key] = query
+    return query
 
 
 def _still_members(

@@ -148,27 +148,7 @@ def plain_columns(session: Session, statement: sa.Select[Any]) -> list[tuple[Any
     """The rows of ``statement`` as tuples of processed values: on SQLite straight from
     the driver's cursor with each column's result processor applied column by column (no
     ``Row`` per row), elsewhere through SQLAlchemy."""
-    conn = session.conn
-    if conn.dialect.name != "sqlite":
-        return [tuple(row) for row in conn.execute(statement)]
-    dialect = conn.dialect
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    if compiled.positiontup is None or any(
-        bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
-        for bind in compiled.binds.values()
-    ):
-        return [tuple(row) for row in conn.execute(statement)]
-    params = tuple(compiled.params[name] for name in compiled.positiontup)
-    rows = conn.exec_driver_sql(str(compiled), params).all()
-    if not rows:
-        return []
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-    del rows
-    for i, column in enumerate(statement.selected_columns):
-        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        if process is not None:
-            columns[i] = list(map(process, columns[i]))
-    return list(zip(*columns, strict=True))
+    return list(zip(*listing.columns_of(session, statement), strict=True))
 
 
 def plain_rows(session: Session, statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> list[Any]:
