@@ -9,10 +9,18 @@ part in its own fresh temporary catalog:
   with ``clean_folder=False`` (copied while hashed). Baseline, in the same run: a plain
   single pass of MD5 + SHA-256 over the same bytes with ``hashlib`` in 1 MiB chunks.
   Ratio = baseline time / upload time, aim >= 0.8 for each mode.
-* (b) many small files: ``--files`` files of ``--file-kib`` KiB staged with
-  ``asset_file_path`` and written in the working directory (staging timed separately),
-  then ``upload_execution_outputs()`` (default ``clean_folder=True``) timed; aim >= 5,000
-  assets/s for the upload call.
+* (b) many small files, two figures against peers measured in the same run:
+  - (b1) a folder of ``--folder-files`` (1,000) files of ``--file-kib`` KiB: one
+    execution that stages it and uploads it, end to end (``create_execution``, staging,
+    ``upload_execution_outputs()``), once through the batch call
+    ``exe.asset_file_path("Bench", folder)`` and once through the per-file path (one
+    ``asset_file_path`` per file), against MLflow's ``log_artifacts`` of the same folder in
+    a run (``exec_peers.py``; skipped when MLflow is not installed). Ratio = MLflow's
+    time / ours, aim >= 0.5 each.
+  - (b2) ``--files`` (10,000) files written at ``asset_file_path`` paths in the working
+    directory, then ``upload_execution_outputs()`` timed against the floor script of
+    ``exec_peers.py`` (raw sqlite3 + os: the same reads, hashes, renames, inserts and
+    syncs) on the same number of files. Ratio = floor time / upload time, aim >= 0.7.
 * (c) lineage: a chain of ``--chain`` executions, execution i reading asset i-1 and
   writing asset i. The first link is made through the public API; the rest is inserted
   through the catalog's row layer (Execution, Bench, Bench_Asset_Type, Bench_Execution and
@@ -20,28 +28,29 @@ part in its own fresh temporary catalog:
   graph has the same shape as one built through the API. Timed: the recursive SQL query
   alone (aim <= 20 ms) and ``cat.lineage(rid)`` end to end (aim <= 50 ms), upstream of
   the last asset.
-* (d) bare executions: ``with cat.create_execution(cfg) as exe: exe.update_status(
-  "Running", "step")`` with three parameters and no files; aim >= 500 executions/s.
+* (d) executions: ``with cat.create_execution(cfg) as exe: exe.update_status("Running",
+  detail)`` with three parameters and three metrics (in the detail: assetry has no
+  metrics API), against MLflow's ``start_run`` + ``log_params`` + ``log_metrics`` on its
+  SQLite store in the same run; aim >= 5x MLflow's runs/s.
 
 Every part checks what it made (lengths, asset counts, node and edge counts). Figures are
 medians; ``--repeat`` sets the rounds of (a) and the lineage calls of (c), ``--bulk-repeat``
-the rounds of (b) and (d), which already time thousands of operations each.
+the interleaved rounds of (b) and (d). The figures are also written as JSON to
+``build/bench/executions.json``.
 
     .venv/bin/python benchmarks/bench_executions.py [--quick] [--parts abcd] [--repeat N]
-        [--bulk-repeat N] [--big-mib N] [--files N] [--file-kib N] [--chain N]
+        [--bulk-repeat N] [--big-mib N] [--files N] [--folder-files N] [--file-kib N] [--chain N]
         [--executions N] [--json] [--dir DIR] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import hashlib
 import io
 import json
 import os
 import platform
-import pstats
 import random
 import shutil
 import sqlite3
@@ -49,8 +58,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -61,7 +69,9 @@ from assetry import Catalog, ExecutionConfiguration
 from assetry.sql import rows
 from assetry.sql.lineage import walk
 from assetry.store.hashing import Digests
-from common import Figure, Report, Timing, load, median_wall, positive
+from common import Figure, Report, Timing, load, median_wall, positive, write_json
+from exec_parts_bd import part_executions, part_small
+from exec_shared import SEED, TABLE, Clock, bench_workflow, new_catalog
 
 # Imported up front: other work may edit the package while a long run is going.
 _walk_statement: Callable[..., Any] | None
@@ -70,69 +80,10 @@ try:
 except ImportError:  # private; the benchmark then times walk() instead
     _walk_statement = None
 
-TABLE = "Bench"
-SEED = 20240601
 CHUNK = 1 << 20
-# MLflow start_run + 3 params + 3 metrics, runs/s measured on these machines (a given
-# reference figure: this script does not run MLflow).
-MLFLOW_RUNS_PER_S = 54.0
-PARAMETERS = {"learning_rate": 1e-3, "epochs": 10, "optimizer": "adam"}
-DEFAULTS = {"big_mib": 1024, "files": 10_000, "chain": 10_000, "executions": 500}
-QUICK = {"big_mib": 64, "files": 1_000, "chain": 1_000, "executions": 200}
-
-
-# --- helpers --------------------------------------------------------------------------
-
-
-class Clock:
-    """Times sections (wall and CPU), optionally under one shared profiler."""
-
-    def __init__(self, profile_dir: Path | None) -> None:
-        self.profile_dir = profile_dir
-        self.profiles: dict[str, cProfile.Profile] = {}
-
-    @contextmanager
-    def section(self, name: str, runs: list[Timing]) -> Iterator[None]:
-        profile = None
-        if self.profile_dir is not None:
-            profile = self.profiles.setdefault(name, cProfile.Profile())
-            profile.enable()
-        wall, cpu = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:
-            timing = Timing(time.perf_counter() - wall, time.process_time() - cpu)
-            if profile is not None:
-                profile.disable()
-            runs.append(timing)
-
-    def dump(self) -> None:
-        if self.profile_dir is None:
-            return
-        self.profile_dir.mkdir(parents=True, exist_ok=True)
-        for name, profile in self.profiles.items():
-            path = self.profile_dir / f"{name}.pstats"
-            profile.dump_stats(path)
-            print(f"\n=== profile of {name} ({path}), by own time ===", file=sys.stderr)
-            stats = pstats.Stats(profile, stream=sys.stderr)
-            stats.sort_stats("tottime").print_stats(20)
-
-
-def cpu_share(runs: Sequence[Timing]) -> float:
-    wall = sum(t.wall for t in runs)
-    return sum(t.cpu for t in runs) / wall if wall else 0.0
-
-
-def new_catalog(root: Path, name: str) -> Catalog:
-    cat = Catalog.create(root / name)
-    cat.create_asset(TABLE, comment="execution benchmark")
-    return cat
-
-
-def bench_workflow(cat: Catalog, name: str) -> str:
-    # url/checksum given, so no git detection of this script.
-    wf = cat.create_workflow(name, "Training", url="bench://" + name, checksum="bench")
-    return wf.rid
+DEFAULTS = {"big_mib": 1024, "files": 10_000, "folder_files": 1_000, "chain": 10_000,
+            "executions": 500}  # fmt: skip
+QUICK = {"big_mib": 64, "files": 1_000, "folder_files": 1_000, "chain": 1_000, "executions": 200}
 
 
 def fsync_file(path: Path) -> None:
@@ -231,42 +182,6 @@ def part_big(args: argparse.Namespace, root: Path, clock: Clock, report: Report)
         "baseline_mib_per_s": round(args.big_mib / base, 1),
         "move_mib_per_s": round(args.big_mib / median_wall(move_runs), 1),
         "copy_mib_per_s": round(args.big_mib / median_wall(copy_runs), 1),
-    }
-
-
-# --- (b) many small files -------------------------------------------------------------
-
-
-def part_files(args: argparse.Namespace, root: Path, clock: Clock, report: Report) -> None:
-    rng = random.Random(SEED + 2)
-    size = args.file_kib * 1024
-    stage_runs: list[Timing] = []
-    upload_runs: list[Timing] = []
-    for i in range(args.bulk_repeat):
-        payloads = [rng.randbytes(size) for _ in range(args.files)]
-        cat = new_catalog(root, f"files-{i}")
-        wf = bench_workflow(cat, "bench-files")
-        cfg = ExecutionConfiguration(workflow=wf, description="small files")
-        with cat.create_execution(cfg) as exe:
-            with clock.section("b_staging", stage_runs):
-                for n, payload in enumerate(payloads):
-                    exe.asset_file_path(TABLE, f"f{n // 1000:02d}/{n:06d}.bin").write_bytes(payload)
-            with clock.section("b_upload", upload_runs):
-                out = exe.upload_execution_outputs(progress=False)
-        if len(out[TABLE]) != args.files:
-            raise SystemExit(f"files: {len(out[TABLE])} assets recorded, expected {args.files}")
-        cat.close()
-        shutil.rmtree(root / f"files-{i}")
-    report.runs.update(b_staging=stage_runs, b_upload=upload_runs)
-    report.figures.append(
-        Figure("b", f"{args.files:,} x {args.file_kib} KiB files: upload assets/s",
-               round(args.files / median_wall(upload_runs), 1), "/s", 5000, True)
-    )  # fmt: skip
-    report.notes["b"] = {
-        "staging_s": round(median_wall(stage_runs), 3),
-        "staging_files_per_s": round(args.files / median_wall(stage_runs), 1),
-        "upload_s": round(median_wall(upload_runs), 3),
-        "upload_cpu_share": round(cpu_share(upload_runs), 3),
     }
 
 
@@ -442,43 +357,6 @@ def part_lineage(args: argparse.Namespace, root: Path, clock: Clock, report: Rep
     }
 
 
-# --- (d) bare executions --------------------------------------------------------------
-
-
-def part_executions(args: argparse.Namespace, root: Path, clock: Clock, report: Report) -> None:
-    runs: list[Timing] = []
-    for i in range(args.bulk_repeat):
-        cat = new_catalog(root, f"exes-{i}")
-        wf = bench_workflow(cat, "bench-executions")
-
-        def one(n: int, cat: Catalog = cat, wf: str = wf) -> None:
-            cfg = ExecutionConfiguration(workflow=wf, parameters={**PARAMETERS, "seed": n})
-            with cat.create_execution(cfg) as exe:
-                exe.update_status("Running", "step")
-
-        one(-1)  # warm: environment capture happens once per process
-        with clock.section("d_executions", runs):
-            for n in range(args.executions):
-                one(n)
-        done = cat.list_executions(status="Completed", workflow=wf)
-        if len(done) != args.executions + 1:
-            raise SystemExit(f"executions: {len(done)} completed, expected {args.executions}")
-        cat.close()
-        shutil.rmtree(root / f"exes-{i}")
-    report.runs["d_executions"] = runs
-    rate = args.executions / median_wall(runs)
-    report.figures.append(
-        Figure("d", "executions (3 params, status update, no files)/s", round(rate, 1), "/s",
-               500, True)
-    )  # fmt: skip
-    report.notes["d"] = {
-        "ms_per_execution": round(1000 / rate, 2),
-        "cpu_share": round(cpu_share(runs), 3),
-        "mlflow_runs_per_s": MLFLOW_RUNS_PER_S,
-        "vs_mlflow": round(rate / MLFLOW_RUNS_PER_S, 2),
-    }
-
-
 # --- main -----------------------------------------------------------------------------
 
 
@@ -498,12 +376,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: 64 MiB, 1,000 files, chain of 1,000, 200 executions, repeat 1 "
+        help="smoke run: 64 MiB, 1,000 files, chain of 1,000, 200 executions, repeat 1, "
+        "bulk-repeat 1 "
         "(explicit options still win)",
     )
     parser.add_argument("--parts", default="abcd", help="which parts to run (default abcd)")
     parser.add_argument("--big-mib", type=positive, help="(a) size of the big file in MiB (1024)")
-    parser.add_argument("--files", type=positive, help="(b) number of small files (10000)")
+    parser.add_argument("--files", type=positive, help="(b2) files uploaded (10000)")
+    parser.add_argument(
+        "--folder-files", type=positive, help="(b1) files in the folder staged (1000)"
+    )
     parser.add_argument("--file-kib", type=positive, default=4, help="(b) KiB per file (4)")
     parser.add_argument("--chain", type=positive, help="(c) executions in the chain (10000)")
     parser.add_argument("--executions", type=positive, help="(d) executions to time (500)")
@@ -515,8 +397,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--bulk-repeat",
         type=positive,
-        default=1,
-        help="rounds of (b) and (d), each already thousands of operations; medians (default 1)",
+        help="interleaved rounds of (b) and (d) (ours and the peer's); medians (default 3)",
     )
     parser.add_argument("--json", action="store_true", help="also print a JSON object")
     parser.add_argument("--dir", type=Path, help="where to make the temporary directory")
@@ -530,13 +411,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             setattr(args, name, value)
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
+    if args.bulk_repeat is None:
+        args.bulk_repeat = 1 if args.quick else 3
     unknown = set(args.parts) - set("abcd")
     if unknown or not args.parts:
         parser.error(f"--parts takes letters from 'abcd', got {args.parts!r}")
     return args
 
 
-PARTS = {"a": part_big, "b": part_files, "c": part_lineage, "d": part_executions}
+PARTS = {"a": part_big, "b": part_small, "c": part_lineage, "d": part_executions}
 
 
 def print_report(report: Report, args: argparse.Namespace) -> None:
@@ -555,13 +438,25 @@ def print_report(report: Report, args: argparse.Namespace) -> None:
             f"copy {a['copy_mib_per_s']:,} MiB/s (all from the page cache: each file is "
             "fsynced and read once before its timed phase; phase order alternates)"
         )
-    if "b" in notes:
-        b = notes["b"]
+    if "b1" in notes:
+        b1 = notes["b1"]
+        rates = ", ".join(
+            f"{way} {b1[f'{way}_files_per_s']:,.0f}"
+            for way in ("batch", "perfile", "mlflow")
+            if f"{way}_files_per_s" in b1
+        )
         print(
-            f"(b) median of {args.bulk_repeat} round(s); staging {args.files:,} files: "
-            f"{b['staging_s']:.2f} s "
-            f"({b['staging_files_per_s']:,.0f} files/s); upload {b['upload_s']:.2f} s, "
-            f"cpu share {b['upload_cpu_share']:.0%} (the rest is fsync and waiting)"
+            f"(b1) folder of {b1['files']:,} files, staged + uploaded end to end, median of "
+            f"{args.bulk_repeat} interleaved round(s), files/s: {rates}"
+            + (f" ({b1['mlflow']})" if "mlflow" in b1 else "")
+        )
+    if "b2" in notes:
+        b = notes["b2"]
+        print(
+            f"(b2) median of {args.bulk_repeat} round(s); staging {args.files:,} files (and "
+            f"writing them): {b['staging_s']:.2f} s ({b['staging_us_per_file']:.0f} us per "
+            f"file); upload {b['upload_s']:.2f} s, cpu share {b['upload_cpu_share']:.0%}; "
+            f"floor {b['floor_s']:.2f} s ({b['floor_files_per_s']:,.0f} files/s)"
         )
     if "c" in notes:
         c = notes["c"]
@@ -573,11 +468,16 @@ def print_report(report: Report, args: argparse.Namespace) -> None:
         )
     if "d" in notes:
         d = notes["d"]
+        peer = (
+            f"MLflow start_run + 3 params + 3 metrics {d['mlflow_runs_per_s']:.1f} runs/s "
+            "in the same rounds"
+            if "mlflow_runs_per_s" in d
+            else d["mlflow"]
+        )
         print(
             f"(d) {args.executions:,} executions, median of {args.bulk_repeat} round(s): "
-            f"{d['ms_per_execution']:.2f} ms each, cpu share {d['cpu_share']:.0%}; "
-            f"reference: MLflow start_run + 3 params + 3 metrics {d['mlflow_runs_per_s']:.0f} "
-            f"runs/s on these machines ({d['vs_mlflow']:.1f}x)"
+            f"{d['ms_per_execution']:.2f} ms each ({d['cpu_ms_per_execution']:.2f} ms cpu); "
+            f"{peer}"
         )
     width = max(len(f.name) for f in report.figures) if report.figures else 10
     print()
@@ -591,9 +491,9 @@ def print_report(report: Report, args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     report = Report(
-        settings={k: getattr(args, k) for k in ("big_mib", "files", "file_kib", "chain",
-                                                "executions", "repeat", "bulk_repeat",
-                                                "parts")},
+        settings={k: getattr(args, k) for k in ("big_mib", "files", "folder_files", "file_kib",
+                                                "chain", "executions", "repeat",
+                                                "bulk_repeat", "parts")},
         machine=machine(),
     )  # fmt: skip
     clock = Clock(args.profile)
@@ -609,10 +509,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.notes["total_s"] = round(time.perf_counter() - started, 1)
     print_report(report, args)
     print(f"total {report.notes['total_s']:.0f} s")
+    data = asdict(report)
+    for f, source in zip(data["figures"], report.figures, strict=True):
+        f["passed"] = source.passed
+    print(f"figures written to {write_json('executions', data)}")
     if args.json:
-        data = asdict(report)
-        for f, source in zip(data["figures"], report.figures, strict=True):
-            f["passed"] = source.passed
         print(json.dumps(data, sort_keys=True))
     clock.dump()
     return 0
