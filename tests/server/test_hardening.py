@@ -536,7 +536,7 @@ def test_error_bodies_carry_no_server_paths(
 ) -> None:
     uploads = (Path(remote_server.location) / "server-uploads").resolve()
 
-    def broken(store: Any, path: Path, digests: Any) -> None:
+    def broken(store: Any, path: Path, digests: Any, *routing: Any) -> None:
         raise StoreError(
             f"moving {path} into the store {Path(remote_server.location).as_uri()}/objects: "
             f"[Errno 2] No such file or directory: '{path}' and '/srv/elsewhere/x.part'"
@@ -651,13 +651,16 @@ def test_the_server_collects_abandoned_uploads_at_startup(
     made: dict[str, list[Path]] = {}
 
     def prepare(folder: Path) -> None:
-        made["old"] = make_leftovers(folder / "server-uploads", 7200)
+        # Sessions expire a day after they began; a killed PUT's file after an hour.
+        made["expired"] = make_leftovers(folder / "server-uploads", 2 * 86400)
+        made["hours old"] = make_leftovers(folder / "server-uploads", 7200)
         made["fresh"] = make_leftovers(folder / "server-uploads", 10)
 
     with own_server(sqlite_template, tmp_path / "served", prepare=prepare):
-        old, fresh = made["old"], made["fresh"]
-        assert not any(p.exists() for p in old)
-        assert all(p.exists() for p in fresh)
+        assert not any(p.exists() for p in made["expired"])
+        put_part, *session = made["hours old"]
+        assert not put_part.exists() and all(p.exists() for p in session)
+        assert all(p.exists() for p in made["fresh"])
 
 
 # --- 7. no parsing before authentication; exact upload ids; tar free space -----------------

@@ -280,3 +280,21 @@ def test_sizes() -> None:
     for bad in ("", "MB", "12XB", True, 1.5, "-3"):
         with pytest.raises(ValidationError):
             parse_size(bad)  # type: ignore[arg-type]
+
+
+def test_the_stores_list_their_objects_merged_in_key_order(cat: Catalog, tmp_path: Path) -> None:
+    import io
+
+    cat.add_store("archive", str(tmp_path / "archive"))
+    stores = store_set(cat)
+    default, archive = stores.member("default"), stores.member("archive")
+    put = [
+        (default if n % 2 else archive).put_stream(io.BytesIO(b"obj %d" % n)).sha256
+        for n in range(10)
+    ]
+    both = archive.put_stream(io.BytesIO(b"obj 1")).sha256  # held by both while it moves
+    assert both in put
+    listed = [o.sha256 for o in stores.iter_objects()]
+    assert listed == sorted(set(put))
+    middle = sorted(put)[4]
+    assert [o.sha256 for o in stores.iter_objects_after(middle)] == sorted(put)[5:]

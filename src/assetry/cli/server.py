@@ -37,6 +37,13 @@ def register(command: AddCommand, sub: Group) -> None:
         help="an upload session is refused and collected this long after it began (24h)",
     )
     p.add_argument(
+        "--rate-limit",
+        metavar="N",
+        type=float,
+        default=None,
+        help="requests per second per token, bursts of 10x (1000; 0: no limit); more get 429",
+    )
+    p.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
 
@@ -72,6 +79,7 @@ def cmd_serve(args: argparse.Namespace, out: Output) -> None:
         upload_dir=args.upload_dir,
         log_level=args.log_level,
         upload_expiry=_seconds(args.upload_expiry, "--upload-expiry"),
+        rate_limit=args.rate_limit,
     )
 
 

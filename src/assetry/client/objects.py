@@ -241,7 +241,9 @@ class HttpObjectStore(ObjectStore):
         self.transport.request("DELETE", f"/objects/{key}", idempotent=True, expect=(200, 404))
 
     def iter_objects(self) -> Iterator[ObjectInfo]:
-        after: str | None = None
+        return self.iter_objects_after(None)
+
+    def iter_objects_after(self, after: str | None) -> Iterator[ObjectInfo]:
         while True:
             params = {"after": after} if after else {}
             page: dict[str, Any] = self.transport.request(

@@ -6,12 +6,14 @@ dropped connections only for requests that are safe to repeat (GET, HEAD, PUT of
 content-addressed object, DELETE, and the read-only operations). A request whose body
 is a stream is repeated only if the stream can be rewound (``seek``/``tell``) to where
 it started: a retried upload sends its bytes again, never an empty body under the
-first attempt's ``Content-Length``.
+first attempt's ``Content-Length``. A request answered ``429`` (over the server's
+per-token limit) waits the ``Retry-After`` it names and is sent again, a few times.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +28,8 @@ from assetry.protocol import wire
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 600.0
 RETRIES = 5
+RATE_LIMITED_ATTEMPTS = 8  # times a request answered 429 is sent again
+MAX_RETRY_AFTER = 30.0
 
 _BY_STATUS: dict[int, type[errors.AssetryError]] = {
     401: errors.AuthenticationError,
@@ -34,6 +38,7 @@ _BY_STATUS: dict[int, type[errors.AssetryError]] = {
     409: errors.ConflictError,
     413: errors.ValidationError,
     422: errors.ValidationError,
+    429: errors.ConflictError,
 }
 
 
@@ -102,26 +107,34 @@ class Transport:
             kwargs.setdefault("headers", {})["Content-Type"] = "application/json"
         data: Any = kwargs.get("data")
         start = _position(data)
-        if _is_stream(data) and start is None:
+        resendable = not _is_stream(data) or start is not None
+        if not resendable:
             idempotent = False  # the body cannot be sent twice
         session = self._session_for(data)
         attempts = 3 if idempotent else 1
-        for attempt in range(attempts):
-            if attempt and start is not None:
-                data.seek(start)  # the body again from where it started
-            try:
-                with translated(self.url):
-                    response = session.request(
-                        method,
-                        self.url + path,
-                        timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-                        stream=stream,
-                        **kwargs,
-                    )
+        for limited in range(RATE_LIMITED_ATTEMPTS + 1):
+            for attempt in range(attempts):
+                if (attempt or limited) and start is not None:
+                    data.seek(start)  # the body again from where it started
+                try:
+                    with translated(self.url):
+                        response = session.request(
+                            method,
+                            self.url + path,
+                            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                            stream=stream,
+                            **kwargs,
+                        )
+                    break
+                except errors.StoreError:
+                    if attempt == attempts - 1:
+                        raise
+            # Over the server's request limit: nothing was done, so any request may be
+            # sent again once the server says it may.
+            if response.status_code != 429 or not resendable or limited == RATE_LIMITED_ATTEMPTS:
                 break
-            except errors.StoreError:
-                if attempt == attempts - 1:
-                    raise
+            response.close()
+            time.sleep(_retry_after(response))
         if response.status_code not in expect:
             raise error_of(response)
         return response
@@ -159,6 +172,15 @@ def error_of(response: requests.Response) -> errors.AssetryError:
     if response.status_code >= 500:
         cls = errors.StoreError
     return cls(f"{fallback} {text}".strip())
+
+
+def _retry_after(response: requests.Response) -> float:
+    """Seconds the server asks to wait (``Retry-After``, in seconds), within bounds."""
+    try:
+        seconds = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.05), MAX_RETRY_AFTER)
 
 
 def _is_stream(data: Any) -> bool:

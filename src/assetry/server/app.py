@@ -31,7 +31,7 @@ from assetry.api import context
 from assetry.errors import AssetryError, ConfigError, ValidationError
 from assetry.protocol.errors import with_status
 from assetry.protocol.operations import OPERATIONS, operation_path
-from assetry.server import admin, auth, errors, objects, ops, pages, transfers
+from assetry.server import admin, auth, errors, limits, objects, ops, pages, transfers
 from assetry.server.state import ServerState
 from assetry.sql.backend import SqlBackend
 from assetry.store import upload_folder
@@ -61,6 +61,7 @@ ENV_CATALOG = "ASSETRY_SERVE_CATALOG"
 ENV_STORE = "ASSETRY_SERVE_STORE"
 ENV_UPLOADS = "ASSETRY_SERVE_UPLOADS"
 ENV_UPLOAD_EXPIRY = "ASSETRY_SERVE_UPLOAD_EXPIRY"
+ENV_RATE_LIMIT = "ASSETRY_SERVE_RATE_LIMIT"
 
 log = logging.getLogger("assetry.server")
 
@@ -75,6 +76,8 @@ def create_app(
     body_timeout: float = BODY_TIMEOUT,
     abandoned_grace: float = upload_folder.ABANDONED_GRACE_SECONDS,
     upload_expiry: float = UPLOAD_EXPIRY_SECONDS,
+    rate_limit: float | None = limits.DEFAULT_RATE,
+    rate_burst: float | None = None,
 ) -> FastAPI:
     """The app serving the catalog at ``catalog`` (a directory or database URL), with its
     recorded object store or ``store``.
@@ -83,7 +86,10 @@ def create_app(
     operations that carry rows; a body that pauses for ``body_timeout`` seconds is
     dropped (408). An upload session expires ``upload_expiry`` seconds after it began;
     expired sessions, and partial files of single uploads untouched for
-    ``abandoned_grace`` seconds, are removed now, at startup, and every few minutes."""
+    ``abandoned_grace`` seconds, are removed now, at startup, and every few minutes.
+    Each token may make ``rate_limit`` requests per second (bursts of ``rate_burst``,
+    by default ten times that; None: no limit); more are answered 429 with
+    ``Retry-After``."""
     if config.resolve_location(catalog).remote:
         raise ConfigError("a server serves a directory or database catalog, not another server")
     location = config.resolve_location(catalog)
@@ -133,6 +139,11 @@ def create_app(
         body_timeout=body_timeout,
         scrub=app.state.scrubber,
     )
+    if rate_limit is not None:
+        # Added last, so it runs first: a caller over its limit costs the server nothing.
+        burst = rate_burst if rate_burst is not None else rate_limit * limits.BURST_SECONDS
+        buckets = limits.TokenBuckets(rate_limit, max(1.0, burst))
+        app.add_middleware(limits.RateLimit, buckets=buckets)
     app.state.schema_defs = {}
     for name, role in OPERATIONS.items():
         ops.add_operation(app, name, role)
@@ -168,11 +179,13 @@ def app_from_environment() -> FastAPI:
     if not catalog:
         raise ConfigError(f"{ENV_CATALOG} is not set")
     expiry = os.environ.get(ENV_UPLOAD_EXPIRY)
+    rate = float(os.environ.get(ENV_RATE_LIMIT) or limits.DEFAULT_RATE)
     return create_app(
         catalog,
         os.environ.get(ENV_STORE),
         os.environ.get(ENV_UPLOADS),
         upload_expiry=float(expiry) if expiry else UPLOAD_EXPIRY_SECONDS,
+        rate_limit=rate if rate > 0 else None,
     )
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import itertools
 import json
 import os
 import re
@@ -329,11 +330,9 @@ def _range_start(header: str | None, length: int) -> int | None:
 
 
 def _page(store: ObjectStore, after: str | None, limit: int) -> list[dict[str, Any]]:
-    """Up to ``limit`` stored objects with keys after ``after``, by key."""
-    found = sorted(
-        (o for o in store.iter_objects() if after is None or o.sha256 > after),
-        key=lambda o: o.sha256,
-    )[:limit]
+    """Up to ``limit`` stored objects with keys after ``after``, by key (the store
+    starts its listing there: a page never lists the whole store)."""
+    found = list(itertools.islice(store.iter_objects_after(after), limit))
     return [{"sha256": o.sha256, "length": o.length, "modified": o.modified} for o in found]
 
 

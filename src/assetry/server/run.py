@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from assetry.errors import ConfigError, StoreError
+from assetry.server import limits
 
 HEADER_TIMEOUT = 30.0
 KEEP_ALIVE = 5
@@ -101,9 +102,11 @@ def serve(
     log_level: str = "info",
     header_timeout: float | None = None,
     upload_expiry: float | None = None,
+    rate_limit: float | None = None,
 ) -> None:
     """Serve a catalog until interrupted (``upload_expiry``: seconds an upload session
-    lives, default a day)."""
+    lives, default a day; ``rate_limit``: requests per second per token, default
+    ``limits.DEFAULT_RATE``, 0 for none)."""
     import uvicorn
 
     from assetry.server import app as server_app
@@ -119,12 +122,20 @@ def serve(
     if expiry <= 0:
         raise ConfigError(f"the upload expiry must be positive, got {expiry}")
     os.environ[server_app.ENV_UPLOAD_EXPIRY] = str(expiry)  # read by every worker
+    rate = limits.DEFAULT_RATE if rate_limit is None else rate_limit
+    if rate < 0:
+        raise ConfigError(f"the rate limit must be 0 (none) or positive, got {rate}")
+    os.environ[server_app.ENV_RATE_LIMIT] = str(rate)
+    per_token = rate if rate > 0 else None
     if workers == 1:
-        application = server_app.create_app(catalog, store, upload_dir, upload_expiry=expiry)
+        application = server_app.create_app(
+            catalog, store, upload_dir, upload_expiry=expiry, rate_limit=per_token
+        )
         uvicorn.run(application, host=host, port=port, log_level=log_level, **options)
         return
     # Workers are separate processes: each builds its app from the environment.
-    server_app.create_app(catalog, store, upload_dir, upload_expiry=expiry)  # fail here
+    # Fail here, not in every worker.
+    server_app.create_app(catalog, store, upload_dir, upload_expiry=expiry, rate_limit=per_token)
     os.environ[server_app.ENV_CATALOG] = catalog
     if store:
         os.environ[server_app.ENV_STORE] = store

@@ -125,7 +125,15 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def iter_objects(self) -> Iterator[ObjectInfo]:
-        """Every stored object."""
+        """Every stored object, in key order."""
+
+    def iter_objects_after(self, after: str | None) -> Iterator[ObjectInfo]:
+        """The stored objects with keys after ``after`` (all, when None), in key order:
+        a page of a listing costs what it returns, not the whole store (stores skip to
+        ``after`` where they can)."""
+        for info in self.iter_objects():
+            if after is None or info.sha256 > after:
+                yield info
 
     @abc.abstractmethod
     def fetch_url(self, sha256: str) -> str:

@@ -229,18 +229,24 @@ class FsspecStore(ObjectStore):
             self.fs.rm_file(self.key_of(sha256))
 
     def iter_objects(self) -> Iterator[ObjectInfo]:
-        """Listed one two-character folder at a time (bounded memory per listing)."""
+        return self.iter_objects_after(None)
+
+    def iter_objects_after(self, after: str | None) -> Iterator[ObjectInfo]:
+        """Listed one two-character folder at a time (bounded memory per listing),
+        skipping the folders of keys before ``after``."""
         with store_errors(f"listing {self.url}"):
             folders = self._listing(self.root)
         for folder in sorted(folders):
             name = folder.rstrip("/").rsplit("/", 1)[-1]
-            if len(name) != 2 or name == _TMP:
+            if len(name) != 2 or name == _TMP or (after is not None and name < after[:2]):
                 continue
             with store_errors(f"listing {self.url}"):
                 entries = self._listing(folder, detail=True)
             for entry in sorted(entries, key=lambda e: str(e["name"])):
                 key = name + str(entry["name"]).rstrip("/").rsplit("/", 1)[-1]
                 if entry.get("type") != "directory" and is_sha256(key):
+                    if after is not None and key <= after:
+                        continue
                     yield ObjectInfo(key, int(entry["size"]), _modified(entry))
 
     def _listing(self, path: str, detail: bool = False) -> list[Any]:

@@ -267,13 +267,21 @@ class LocalStore(ObjectStore):
             self.path_of(sha256).unlink(missing_ok=True)
 
     def iter_objects(self) -> Iterator[ObjectInfo]:
+        return self.iter_objects_after(None)
+
+    def iter_objects_after(self, after: str | None) -> Iterator[ObjectInfo]:
         if not self.root.is_dir():
             return
         for sub in sorted(self.root.iterdir()):
             if sub.name == _TMP or not sub.is_dir() or len(sub.name) != 2:
                 continue
+            if after is not None and sub.name < after[:2]:
+                continue  # a whole folder of smaller keys: not even listed
             for item in sorted(sub.iterdir()):
                 key = sub.name + item.name
-                if is_sha256(key):
-                    stat = item.stat()
+                if is_sha256(key) and (after is None or key > after):
+                    try:
+                        stat = item.stat()
+                    except FileNotFoundError:
+                        continue  # deleted while listed
                     yield ObjectInfo(key, stat.st_size, stat.st_mtime)

@@ -280,10 +280,16 @@ class S3Store(ObjectStore):
             self.client.delete_object(Bucket=self.bucket, Key=self.key_of(sha256))
 
     def iter_objects(self) -> Iterator[ObjectInfo]:
+        return self.iter_objects_after(None)
+
+    def iter_objects_after(self, after: str | None) -> Iterator[ObjectInfo]:
+        """S3 lists keys in order, and ``prefix/ab/cdef...`` sorts as the SHA-256 does:
+        the listing starts right after ``after``."""
         prefix = f"{self.prefix}/" if self.prefix else ""
+        start = {"StartAfter": self.key_of(after)} if after else {}
         with _s3_errors(f"listing {self.url}"):
             pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix
+                Bucket=self.bucket, Prefix=prefix, **start
             )
             for page in pages:
                 for item in page.get("Contents", []):

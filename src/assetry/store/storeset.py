@@ -14,6 +14,7 @@ holds it whole.
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -182,15 +183,20 @@ class StoreSet(ObjectStore):
         for _, store in self.members():
             store.delete(sha256)
 
+    def iter_objects_after(self, after: str | None) -> Iterator[ObjectInfo]:
+        """The objects of every store after ``after``, once each, in key order (the
+        stores' ordered listings merged)."""
+        listings = [store.iter_objects_after(after) for _, store in self.members()]
+        previous: str | None = None
+        for info in heapq.merge(*listings, key=lambda o: o.sha256):
+            if info.sha256 != previous:  # held by two stores while it moves: once
+                previous = info.sha256
+                yield info
+
     def iter_objects(self) -> Iterator[ObjectInfo]:
         """Every object of every store, once (one held by two stores, as while it is
-        being moved, is listed from the first)."""
-        seen: set[str] = set()
-        for _, store in self.members():
-            for info in store.iter_objects():
-                if info.sha256 not in seen:
-                    seen.add(info.sha256)
-                    yield info
+        being moved, is listed once), in key order."""
+        return self.iter_objects_after(None)
 
     def fetch_url(self, sha256: str) -> str:
         found = self.holder(sha256)

@@ -44,6 +44,17 @@ class AbstractStoreTests:
         assert a == b != c
         assert sorted(o.sha256 for o in store.iter_objects()) == sorted({a.sha256, c.sha256})
 
+    def test_listings_are_in_key_order_and_start_after_a_key(self, store: ObjectStore) -> None:
+        keys = sorted(store.put_stream(io.BytesIO(b"object %d" % n)).sha256 for n in range(12))
+        assert [o.sha256 for o in store.iter_objects()] == keys
+        assert [o.sha256 for o in store.iter_objects_after(None)] == keys
+        for cut in (0, 1, 5, 11):
+            assert [o.sha256 for o in store.iter_objects_after(keys[cut])] == keys[cut + 1 :]
+        between = keys[3][:2] + "0" * 62  # a key that is not stored
+        assert [o.sha256 for o in store.iter_objects_after(between)] == [
+            k for k in keys if k > between
+        ]
+
     def test_missing_objects(self, store: ObjectStore, tmp_path: Path) -> None:
         key = hashlib.sha256(b"never stored").hexdigest()
         assert store.stat(key) is None
