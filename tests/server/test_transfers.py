@@ -428,3 +428,94 @@ def test_azure_bytes_that_do_not_match_are_never_stored(
         client_direct.upload(store.transport, handle.fileno(), lie)
     assert store.stat(lie.sha256) is None
     assert list(store.iter_objects()) == []
+
+
+# --- GCS (the emulator): V4-signed parts, composed -----------------------------------------
+
+
+def signing_key_file(folder: Path) -> Path:
+    """A service account's JSON key (a fresh RSA key) that signs V4 URLs."""
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path = folder / "signer.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "test",
+                "private_key_id": "1",
+                "private_key": pem,
+                "client_email": "signer@test.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def gcs_server(
+    gcs_url: str, sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RemoteServer]:
+    from assetry.store import gcs_direct
+
+    monkeypatch.setattr(gcs_direct, "SINGLE_MAX_BYTES", 1 * MiB)
+    monkeypatch.setattr(gcs_direct, "PART_BYTES", 1 * MiB)
+    monkeypatch.setattr(gcs_direct, "COMPOSE_AT_ONCE", 2)  # two levels of composing
+    monkeypatch.setattr(client_direct, "DIRECT_MIN_BYTES", 512 * 1024)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "client-cache"))
+    cat = clone_sqlite(sqlite_template, tmp_path / "served")
+    signer = signing_key_file(tmp_path)
+    cat._backend.set_setting("store", f"{gcs_url}&signing_key={signer}")
+    cat.close()
+    yield from start_server(str(tmp_path / "served"))
+
+
+@pytest.mark.parametrize("size", [700_000, 3 * MiB + 5])
+def test_gcs_objects_go_straight_to_the_bucket_and_back(
+    gcs_server: RemoteServer, no_bytes_through_server: None, tmp_path: Path, size: int
+) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    store = HttpObjectStore(gcs_server.catalog("writer")._backend.transport)  # type: ignore[attr-defined]
+    digests = store.put_file(path)
+    assert digests == digests_of(data)
+    assert store.get_file(digests.sha256, tmp_path / "back", expected=digests).read_bytes() == data
+    assert [o.sha256 for o in store.iter_objects()] == [digests.sha256]  # no parts left
+    signed = call(gcs_server, "GET", f"/transfers/objects/{digests.sha256}", role="reader")
+    assert "X-Goog-Signature=" in signed.json()["request"]["url"]
+
+
+def test_gcs_without_a_signing_key_streams_through_the_server(
+    gcs_url: str, sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "client-cache"))
+    cat = clone_sqlite(sqlite_template, tmp_path / "served")
+    cat._backend.set_setting("store", gcs_url)
+    cat.close()
+    with contextlib.contextmanager(start_server)(str(tmp_path / "served")) as server:
+        data = os.urandom(MiB)
+        d = digests_of(data)
+        body = {"sha256": d.sha256, "md5": d.md5, "length": d.length}
+        answer = call(server, "POST", "/transfers/uploads", json=body)
+        assert answer.json() == {"stored": False, "direct": False}
+
+
+def test_a_gcs_signing_key_that_cannot_be_read_is_named(tmp_path: Path, gcs_url: str) -> None:
+    from assetry import ConfigError
+    from assetry.store.gcs import GcsStore
+
+    store = GcsStore.from_url(f"{gcs_url}&signing_key={tmp_path / 'missing.json'}")
+    with pytest.raises(ConfigError, match="signing_key"):
+        store.direct()

@@ -5,7 +5,10 @@ else ``$STORAGE_EMULATOR_HOST`` or Google's), ``project`` and ``token``. Without
 ``token``, credentials come from Google's usual settings (``GOOGLE_APPLICATION_CREDENTIALS``,
 the gcloud login, the metadata server on Google Cloud); ``token=anon`` sends none (an
 emulator, a public bucket); any other value names a service-account JSON file. Large
-objects travel as resumable uploads of ``part_size`` bytes each.
+objects travel as resumable uploads of ``part_size`` bytes each. ``signing_key`` names
+a service-account JSON file whose key signs URLs for direct transfers in server mode
+(``store.gcs_direct``); without it, the store's own credentials sign when they are a
+service account's.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 # gcsfs.core's file system speaks GCS's JSON API only; the one ``gcsfs`` exports by
@@ -25,7 +28,10 @@ from gcsfs.retry import retry_request
 from assetry.errors import ConfigError
 from assetry.store.fsspec_store import PART_SIZE, FsspecStore
 
-_OPTIONS = {"endpoint_url", "project", "token"}
+if TYPE_CHECKING:
+    from assetry.store.direct import DirectTransfers
+
+_OPTIONS = {"endpoint_url", "project", "token", "signing_key"}
 # gcsfs's own number of attempts per request (with a back-off of up to 32 s between).
 DEFAULT_ATTEMPTS = 6
 
@@ -50,6 +56,9 @@ class GcsStore(FsspecStore):
     """Objects in a Google Cloud Storage bucket under a prefix."""
 
     scheme = "gs"
+    _signing_key: str | None = None
+    _endpoint: str | None = None
+    _direct: DirectTransfers | None = None
 
     @classmethod
     def from_url(
@@ -88,7 +97,37 @@ class GcsStore(FsspecStore):
         except Exception as err:  # google-auth: no or unusable credentials
             raise ConfigError(f"the GCS store {url!r}: {err}") from None
         root = parsed.netloc + parsed.path.rstrip("/")
-        return cls(url, fs, root, part_size, protocol="gs")
+        store = cls(url, fs, root, part_size, protocol="gs")
+        store._signing_key = query.get("signing_key")
+        store._endpoint = query.get("endpoint_url") or getattr(fs, "_endpoint", None)
+        return store
+
+    def direct(self) -> DirectTransfers | None:
+        """V4-signed transfers (``store.gcs_direct``) when a service account's key is at
+        hand (``signing_key``, or the store's own credentials); else None."""
+        if self._direct is None:
+            credentials = self._signer()
+            if credentials is None:
+                return None
+            from assetry.store.gcs_direct import GcsDirectTransfers
+
+            self._direct = GcsDirectTransfers(self, credentials, self._endpoint)
+        return self._direct
+
+    def _signer(self) -> Any:
+        if self._signing_key:
+            from google.oauth2 import service_account
+
+            try:
+                return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                    self._signing_key
+                )
+            except (OSError, ValueError) as err:
+                raise ConfigError(
+                    f"the GCS store {self.url!r}: signing_key {self._signing_key!r}: {err}"
+                ) from None
+        own = getattr(getattr(self.fs, "credentials", None), "credentials", None)
+        return own if hasattr(own, "sign_bytes") and hasattr(own, "signer_email") else None
 
     def abandon_upload(self, handle: Any) -> None:
         """Leave the resumable upload unfinished: GCS never shows an object whose upload
