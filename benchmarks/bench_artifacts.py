@@ -39,7 +39,7 @@ from typing import Any
 from assetry import Catalog, NotFoundError
 from assetry.sql import names
 from assetry.sql.backend import SqlBackend
-from common import load, positive
+from common import load, positive, write_json
 
 NAMES_IN_BIG = 1000
 REGIONS = [f"r{n:02d}" for n in range(20)]
@@ -238,6 +238,14 @@ def main() -> None:
                     f"  mlflow log_dict  {peer:8.0f} dicts/s   ratio {ratio:.2f}x (aim >= 3) "
                     + verdict
                 )
+        summary: dict[str, object] = {"load": load()}
+        if not args.skip_register:
+            summary["register"] = {
+                "versions_per_s": ours,
+                "floor_per_s": floor,
+                "mlflow_per_s": peer,
+                "aim_ratio_to_mlflow": 3,
+            }
         results = {}
         for size in sizes:
             print(f"reads over {size:,} versions:")
@@ -256,6 +264,8 @@ def main() -> None:
                 f"{what:7s} at {largest:,}: {value:.2f} ms (aim <= {aim:g}) {verdict}; "
                 f"x{growth:.2f} from {smallest:,} to {largest:,} versions"
             )
+        summary["reads_ms"] = results
+        write_json("artifacts", summary)
 
 
 if __name__ == "__main__":

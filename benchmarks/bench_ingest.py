@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from assetry import Catalog, ExecutionConfiguration
-from common import load, positive
+from common import load, positive, write_json
 
 TABLE = "Scan"
 AIM = 1.5
@@ -99,6 +99,10 @@ def main() -> None:
     print(
         f"ingest time, {max(sizes):,} rows / {min(sizes):,} rows: {ratio:.2f} x "
         f"(aim <= {AIM}) {verdict}; load average after {load()}"
+    )
+    write_json(
+        "ingest",
+        {"files": args.files, "seconds_by_rows": results, "growth": ratio, "aim": AIM},
     )
 
 

@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from assetry import Catalog, ColumnDef, TableDef
-from common import positive
+from common import load, positive, write_json
 
 TABLE = "Bench"
 SEED = 20240601
@@ -374,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"api: {api_rate:,.0f} rows/s  raw core: {raw_rate:,.0f} rows/s  "
         f"ratio: {result.ratio:.2f} (aim >= {AIM})"
     )
+    write_json("insert", asdict(result) | {"aim": AIM, "load": load()})
     if args.json:
         print(json.dumps(asdict(result), sort_keys=True))
     if profile is not None:

@@ -47,7 +47,7 @@ from assetry.client.objects import HttpObjectStore
 from assetry.client.transport import Transport
 from assetry.server import auth
 from assetry.store.local import LocalStore
-from common import load, positive
+from common import load, positive, write_json
 
 ROWS_PER_INSERT = 1000
 
@@ -231,6 +231,7 @@ def main() -> None:
         finally:
             stop_server(server)
     report["machine"]["load_after"] = load()
+    write_json("server", report)
     if args.json:
         print(json.dumps(report, indent=2))
         return
