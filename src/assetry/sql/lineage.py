@@ -31,6 +31,7 @@ read for all such nodes in one more query (None when it has no version then).
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -88,16 +89,20 @@ def walk(
         statement = _walk_statement(root, direction, depth, as_of, dialect=session.dialect)
         edge_rows = reads.plain_rows(session, statement)
 
-    # Plain tuples from here on: attribute access on 40,000 result rows is what a long
-    # chain would otherwise spend its time on.
-    edges: set[tuple[str, str, str]] = set()
-    tables: dict[str, str] = {}
+    # Plain tuples, taken apart column by column (zip and set run in C): a long chain
+    # returns tens of thousands of rows, and a Python loop over them costs more than
+    # the query.
+    columns = list(zip(*edge_rows, strict=True)) if edge_rows else [()] * 6
+    from_rids, to_rids, relations, from_tables, to_tables, details = columns
+    edges: set[tuple[str, str, str]] = set(zip(from_rids, to_rids, relations, strict=True))
+    tables: dict[str, str] = dict(zip(from_rids, from_tables, strict=True))
+    tables.update(zip(to_rids, to_tables, strict=True))
     used: dict[str, dict[str, str]] = {}  # execution -> dataset -> version it used
-    for from_rid, to_rid, relation, from_table, to_table, detail in edge_rows:
-        edges.add((from_rid, to_rid, relation))
-        tables[from_rid] = from_table
-        tables[to_rid] = to_table
-        if detail and relation == USED:
+    with_detail = itertools.compress(
+        zip(from_rids, to_rids, relations, details, strict=True), details
+    )
+    for from_rid, to_rid, relation, detail in with_detail:
+        if relation == USED:
             known = used.setdefault(from_rid, {}).get(to_rid)
             if known is None or _version_key(detail) > _version_key(known):
                 used[from_rid][to_rid] = detail
