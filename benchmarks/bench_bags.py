@@ -396,11 +396,9 @@ def part_files(args: argparse.Namespace, root: Path, clock: Clock, report: Repor
                 with clock.section("a_link", link_runs):
                     cat.export_dataset_bag(DatasetSpec(ds), root / f"a-link-{i}", link=True)
             elif phase == "validate":
-                # Both validators on the same exported bag (made untimed when the
-                # validation comes first in the round), each after a settle.
-                target = root / f"a-validate-{i}"
-                if not target.exists():
-                    cat.export_dataset_bag(DatasetSpec(ds), target)
+                # Both validators on the same exported bag (made untimed), each after
+                # a settle.
+                target = cat.export_dataset_bag(DatasetSpec(ds), root / f"a-validate-{i}")
                 payload = files_under(target)
                 for who in ("ours", "bagit") if i % 2 == 0 else ("bagit", "ours"):
                     settle(payload)
@@ -806,7 +804,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     clock = Clock(args.profile)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="assetry-bench-bags-", dir=args.dir) as tmp:
+    tmp = tempfile.mkdtemp(prefix="assetry-bench-bags-", dir=args.dir)
+    try:
         for key, run in PARTS.items():
             if not set(key) & set(args.parts):
                 continue
@@ -815,6 +814,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             seconds = time.perf_counter() - part_started
             report.notes.setdefault("part_s", {})[key] = round(seconds, 1)
             print(f"[part {key}: {seconds:.1f} s, load average now {load()}]", flush=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     report.machine["load_after"] = load()
     report.notes["total_s"] = round(time.perf_counter() - started, 1)
     print_report(report, args)
@@ -826,6 +828,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(data, sort_keys=True))
     clock.dump()
+    # Deleted last, after the figures are out: a run leaves some 150,000 files.
+    print(f"deleting {tmp} ...", flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

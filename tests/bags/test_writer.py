@@ -477,3 +477,14 @@ def test_invalid_content_is_refused_with_every_problem(tmp_path: Path, store: Lo
         write_bag(content, tmp_path / "bag", store)
     assert len(info.value.problems) == 6, info.value.problems
     assert not (tmp_path / "bag").exists()
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_an_object_away_from_its_likely_place_is_found_by_the_store(
+    tmp_path: Path, store: LocalStore, monkeypatch: pytest.MonkeyPatch, link: bool
+) -> None:
+    # The export opens where the object most likely is without looking first; when it is
+    # not there (e.g. kept in another of the catalog's stores), the store finds it.
+    monkeypatch.setattr(store, "likely_local_path", lambda sha256: tmp_path / "nowhere" / sha256)
+    bag = write_bag(make_content(store), tmp_path / "bag", store, link=link)
+    assert bagit.Bag(str(bag)).is_valid()

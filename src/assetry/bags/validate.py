@@ -45,6 +45,7 @@ from assetry.errors import BagChecksumMismatch, BagError
 
 CHUNK_SIZE = 1 << 20
 HASH_THREADS = 4
+HASH_BATCH = 64  # files per hashing task
 MAX_LISTED_PROBLEMS = 25
 _SYSTEM_FILES = frozenset(
     {".ds_store", "thumbs.db", "desktop.ini", ".spotlight-v100", ".trashes", ".fseventsd"}
@@ -272,7 +273,11 @@ def _parse_fetch(bag: BagStructure, text: str) -> list[FetchEntry]:
 
 
 def _walk_payload(root: Path, problems: list[BagError]) -> dict[str, int]:
-    """Bag-relative path -> size of every regular file under data/."""
+    """Bag-relative path -> size of every regular file under data/.
+
+    Walked with ``os.scandir`` on strings: the entry types come with the listing, so a
+    regular file costs one ``lstat`` (its size) and no path objects; a symbolic link is
+    judged by ``regular_file``, the one rule for every read of a bag file."""
     data = root / "data"
     if data.is_symlink():
         problems.append(BagError("the payload directory data/ is a symbolic link"))
@@ -281,25 +286,36 @@ def _walk_payload(root: Path, problems: list[BagError]) -> dict[str, int]:
         problems.append(BagError("the payload directory data/ is missing"))
         return {}
     files: dict[str, int] = {}
-
-    def failed(err: OSError) -> None:
-        problems.append(BagError(f"cannot read {err.filename}: {err.strerror}"))
-
-    for dirpath, dirnames, filenames in os.walk(data, onerror=failed):
-        here = Path(dirpath)
-        for name in list(dirnames):
-            if (here / name).is_symlink():
-                dirnames.remove(name)
-                rel = (here / name).relative_to(root).as_posix()
-                problems.append(BagError(f"{rel} is a symbolic link to a directory"))
-        for name in filenames:
-            full = here / name
-            rel = full.relative_to(root).as_posix()
-            info, problem = regular_file(full, root, rel)
-            if info is None:
-                problems.append(BagError(problem or f"cannot read {rel}"))
-                continue
-            files[rel] = info.st_size
+    base = os.fspath(root)
+    folders = [(os.fspath(data), "data")]
+    while folders:
+        folder, rel_folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as err:
+            problems.append(BagError(f"cannot read {err.filename}: {err.strerror}"))
+            continue
+        for entry in entries:
+            rel = f"{rel_folder}/{entry.name}"
+            try:
+                if entry.is_symlink():
+                    if os.path.isdir(entry.path):
+                        problems.append(BagError(f"{rel} is a symbolic link to a directory"))
+                        continue
+                    info, problem = regular_file(Path(entry.path), Path(base), rel)
+                    if info is None:
+                        problems.append(BagError(problem or f"cannot read {rel}"))
+                    else:
+                        files[rel] = info.st_size
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, rel))
+                elif entry.is_file(follow_symlinks=False):
+                    files[rel] = entry.stat(follow_symlinks=False).st_size
+                else:
+                    problems.append(BagError(f"{rel} is not a regular file"))
+            except OSError as err:
+                problems.append(BagError(f"cannot read {rel}: {err.strerror}"))
     return dict(sorted(files.items()))
 
 
@@ -440,9 +456,17 @@ def _verify(root: Path, expected: Expected) -> list[BagError]:
             if found[alg] != digest
         ]
 
+    def check_batch(batch: list[tuple[str, list[tuple[str, str, str]]]]) -> list[BagError]:
+        return [err for item in batch for err in check(item)]
+
+    # Files in batches: a thread pool's bookkeeping per task costs more than hashing a
+    # small file; the hashing and reads release the GIL, so threads still overlap.
     items = sorted(expected.items())
+    batches = [items[i : i + HASH_BATCH] for i in range(0, len(items), HASH_BATCH)]
+    if len(batches) <= 1:
+        return [err for batch in batches for err in check_batch(batch)]
     with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
-        return [err for errors in pool.map(check, items) for err in errors]
+        return [err for errors in pool.map(check_batch, batches) for err in errors]
 
 
 def _check_oxum(bag: BagStructure, disk: dict[str, int]) -> list[BagError]:

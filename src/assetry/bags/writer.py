@@ -364,13 +364,23 @@ def _fill_folder(
     os.mkdir(folder)
     for asset in members:
         target = f"{folder}/{asset.filename}"
-        source = store.local_path(asset.sha256)
-        if source is None or not (
-            (link and _link(source, target, asset)) or _copy(source, target, asset, times)
-        ):
-            _download(store, target, asset, times)  # no local file: the store says why
+        # Where the file most likely is, without a look first (the open looks); if it is
+        # not there, where the store finds it.
+        if not _place(store.likely_local_path(asset.sha256), target, asset, link, times):
+            source = store.local_path(asset.sha256)
+            if not _place(source, target, asset, link, times):
+                _download(store, target, asset, times)  # no local file: the store says why
         fault_point("export.after_asset")
     os.utime(folder, ns=times)
+
+
+def _place(
+    source: Path | None, target: str, asset: AssetFile, link: bool, times: tuple[int, int]
+) -> bool:
+    """Link or copy ``source`` to ``target``; False when there is no such file."""
+    if source is None:
+        return False
+    return (link and _link(source, target, asset)) or _copy(source, target, asset, times)
 
 
 def _link(source: Path, target: str, asset: AssetFile) -> bool:

@@ -139,8 +139,9 @@ def fetch_unchanged(
         statement = sa.select(*(t.c[name] for name in column_names)).where(t.c[column].in_(wanted))
         if snapshot is not None:
             statement = statement.where(t.c[names.SNAPSHOT_COLUMN] <= snapshot)
-        for values_ in plain_columns(session, statement):
-            found[values_[at]] = dict(zip(column_names, values_, strict=True))
+        columns = listing.columns_of(session, statement)
+        if columns:
+            found.update(zip(columns[at], listing.as_dicts(column_names, columns), strict=True))
     return found
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry.records.bag import AssetFile, BagContent, ReferenceFile, TableRows
-from assetry.sql import datasets, history, internal, provenance, reads
+from assetry.sql import datasets, history, internal, provenance, reads, valuelists
 from assetry.sql.lineage import live_edges
 from assetry.sql.model import ForeignKeyModel, Model, TableModel
 from assetry.sql.session import Session
@@ -154,14 +154,12 @@ def _generators(
     e = internal.edges
     out: set[str] = set()
     for table in assets:
-        members = sorted(pending[table])
-        for start in range(0, len(members), 900):
-            query = sa.select(e.c.from_rid).where(
-                e.c.to_rid.in_(members[start : start + 900]),
-                e.c.relation == "generated",
-                live_edges(snapshot),
-            )
-            out.update(session.conn.execute(query).scalars())
+        query = sa.select(e.c.from_rid).where(
+            e.c.to_rid.in_(valuelists.json_values(sorted(pending[table]))),
+            e.c.relation == "generated",
+            live_edges(snapshot),
+        )
+        out.update(rid for (rid,) in reads.plain_rows(session, query))
     return out
 
 

@@ -151,6 +151,12 @@ class ObjectStore(abc.ABC):
         """The object's file on this machine, if the store is a local directory."""
         return None
 
+    def likely_local_path(self, sha256: str) -> Path | None:
+        """Where the object's file would be if it is on this machine, without looking
+        (no system call): for readers that open it anyway and ask ``local_path`` when it
+        is not there. None for a store without local files."""
+        return self.local_path(sha256)
+
     def direct(self) -> DirectTransfers | None:
         """Signed-URL transfers of this store (``store.direct``), or None when it cannot
         sign URLs (a local folder): a server then carries the bytes itself."""

@@ -206,6 +206,11 @@ class StoreSet(ObjectStore):
         found = self.holder(sha256) if is_sha256(sha256) else None
         return (found[1] if found else self.default_member()).local_path(sha256)
 
+    def likely_local_path(self, sha256: str) -> Path | None:
+        # The default store holds most objects; looking (a stat per object) is left to
+        # the caller's open.
+        return self.default_member().likely_local_path(sha256)
+
     def make_durable(self, keys: Iterable[str]) -> None:
         """Each key is made durable in the store that holds it."""
         by_store: dict[str, list[str]] = {}
