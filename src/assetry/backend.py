@@ -569,8 +569,9 @@ class Backend(abc.ABC):
         ``alias`` (with ``name``), ``artifact_type``, ``tags`` and ``partitions`` (key ->
         value, all must match), ``time_partition``, ``time_range`` ([start, end)),
         ``words`` (each in the name, description or type), ``include_deleted``,
-        ``limit`` (default 100), ``offset``, ``as_of`` (a snapshot: tags, aliases and
-        deletions as they were then)."""
+        ``limit`` (default 100), ``offset``, ``after`` (a version's RID: the versions
+        after it in this order, for keyset paging), ``as_of`` (a snapshot: tags, aliases
+        and deletions as they were then)."""
 
     @abc.abstractmethod
     def tag_artifact(

@@ -434,3 +434,22 @@ def test_raw_http_calls_meet_the_same_artifact_rules(remote_server: object) -> N
     assert forged_file.status_code in (404, 422), forged_file.text
     assert [x.version for x in admin.artifacts.list(name="raw_rules")] == [1]
     assert admin.artifacts.list(name="y") == []
+
+
+def test_listings_page_after_a_version_whatever_is_registered_meanwhile(cat: Catalog) -> None:
+    for n in range(5):
+        cat.artifacts.register(f"a{n}", artifact_type="Model", data={"n": n})
+    first = cat.artifacts.list(limit=2)
+    assert [v.name for v in first] == ["a4", "a3"]
+    cat.artifacts.register("a5", artifact_type="Model", data={"n": 5})  # lands on top
+    rest = cat.artifacts.list(limit=10, after=first[-1])
+    assert [v.name for v in rest] == ["a2", "a1", "a0"]
+    assert [v.name for v in cat.artifacts.list(after=rest[0].rid, limit=1)] == ["a1"]
+    for n in range(3):
+        cat.artifacts.register("b", artifact_type="Model", data={"n": n})
+    newest = cat.artifacts.list(name="b", limit=1)
+    assert [v.version for v in cat.artifacts.list(name="b", after=newest[0])] == [2, 1]
+    with pytest.raises(ValidationError, match="after: no artifact version has RID"):
+        cat.artifacts.list(after="NOT-1")
+    with pytest.raises(ValidationError, match="is not a RID"):
+        cat.artifacts.list(after=" ")

@@ -272,8 +272,12 @@ class Artifacts:
         include_deleted: bool = False,
         limit: int = 100,
         offset: int = 0,
+        *,
+        after: ArtifactVersion | str | None = None,
     ) -> builtins.list[ArtifactVersion]:
-        """Versions, newest first (highest first within a name), filtered and paged."""
+        """Versions, newest first (highest first within a name), filtered and paged:
+        ``limit`` and ``offset``, or ``after`` (the last version of the previous page, or
+        its RID), whose pages stay the same while versions are registered meanwhile."""
         query = {
             "artifact_type": artifact_type,
             "name": name,
@@ -282,6 +286,7 @@ class Artifacts:
             "include_deleted": include_deleted,
             "limit": limit,
             "offset": offset,
+            "after": getattr(after, "rid", after),
         }
         return self._find({k: v for k, v in query.items() if v is not None})
 

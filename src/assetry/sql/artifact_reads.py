@@ -23,6 +23,7 @@ from assetry.sql.session import Session
 FIND_KEYS = {
     "rid", "name", "version", "alias", "artifact_type", "tags", "partitions",
     "time_partition", "time_range", "words", "include_deleted", "limit", "offset", "as_of",
+    "after",
 }  # fmt: skip
 MAX_LIMIT = 10_000
 
@@ -92,6 +93,8 @@ def find(session: Session, query: Mapping[str, Any]) -> list[dict[str, Any]]:
         conditions.append(v.c[names.SNAPSHOT_COLUMN] <= as_of)
     elif not query.get("include_deleted"):
         conditions.append(v.c.Deleted.is_(False))
+    if query.get("after") is not None:
+        conditions.append(_after(session, v, query["after"], by_version=name is not None))
     statement = statement.where(*conditions)
     if name is not None:
         statement = statement.order_by(v.c.Version.desc())
@@ -103,6 +106,19 @@ def find(session: Session, query: Mapping[str, Any]) -> list[dict[str, Any]]:
     if as_of is not None:
         found = _as_of(session, found, as_of, bool(query.get("include_deleted")))
     return _described(session, found, as_of)
+
+
+def _after(session: Session, v: sa.Table, after: object, by_version: bool) -> Any:
+    """The versions listed after version ``after`` (a RID) in a listing's order: newest
+    first (created time, then RID), or by version number within one name. Keyset paging:
+    a page is the same whatever was registered since the previous one."""
+    rid = rids.normalize(reads.checked_rid(after))
+    found = session.conn.execute(sa.select(v.c.RCT, v.c.Version).where(v.c.RID == rid)).first()
+    if found is None:
+        raise ValidationError(f"after: no artifact version has RID {rid!r}")
+    if by_version:
+        return v.c.Version < found.Version
+    return sa.or_(v.c.RCT < found.RCT, sa.and_(v.c.RCT == found.RCT, v.c.RID < rid))
 
 
 def _page(limit: object, offset: object) -> tuple[int, int]:
