@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=positive, default=100_000, help="rows of Item (100000)")
     parser.add_argument("--members", type=positive, help="dataset members (min(rows, 100000))")
-    parser.add_argument("--repeat", type=positive, default=3, help="rounds (3)")
+    parser.add_argument("--repeat", type=positive, default=5, help="rounds (5)")
     parser.add_argument("--dir", type=Path, help="where to make the temporary directory")
     args = parser.parse_args(argv)
     members = args.members or min(args.rows, 100_000)

@@ -103,3 +103,21 @@ def test_memory_of_a_listing_does_not_grow_with_the_table(
     # Five times the rows: a listing that held them all would need about five times the
     # memory; a streamed one needs about the same (one page).
     assert large < 2 * small, (small, large)
+
+
+def test_the_collector_is_left_as_it_was(cat: Catalog) -> None:
+    import gc
+
+    cat.insert("Thing", [{"N": 1}])
+    assert gc.isenabled()
+    cat.get_table_as_dataframe("Thing")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        cat.get_table_as_dataframe("Thing")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ValidationError):
+        cat.get_table_as_dataframe("Thing", filters={"N": "one"})
+    assert gc.isenabled()

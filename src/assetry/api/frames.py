@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from assetry.records.bulk import collector_paused
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -26,15 +28,16 @@ def build_frame(
     import pandas as pd
 
     gathered: list[list[Any]] = [[] for _ in columns]
-    for page in pages:
-        for values, more in zip(gathered, page, strict=True):
-            values += more
-    data: dict[str, Any] = {}
-    for i, (name, kind) in enumerate(columns):
-        values, gathered[i] = gathered[i], []
-        data[name] = _array(pd, values, kind)
-        del values
-    return pd.DataFrame(data, columns=[name for name, _ in columns])
+    with collector_paused():
+        for page in pages:
+            for values, more in zip(gathered, page, strict=True):
+                values += more
+        data: dict[str, Any] = {}
+        for i, (name, kind) in enumerate(columns):
+            values, gathered[i] = gathered[i], []
+            data[name] = _array(pd, values, kind)
+            del values
+        return pd.DataFrame(data, columns=[name for name, _ in columns])
 
 
 def _array(pd: Any, values: list[Any], kind: str) -> Any:

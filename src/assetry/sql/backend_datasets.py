@@ -9,6 +9,7 @@ from typing import Any
 from assetry.errors import ValidationError
 from assetry.faults import fault_point
 from assetry.records.bag import BagContent
+from assetry.records.bulk import collector_paused
 from assetry.sql import datasets, members, reads, rids, scope
 from assetry.sql.model import Model
 from assetry.sql.session import Session
@@ -108,11 +109,12 @@ class SqlDatasetsMixin:
             out: dict[str, list[dict[str, Any]]] = {}
             # A limit of 0 still names the tables that have members (an empty list each).
             size = None if limit is None else max(limit, 1)
-            for element in [table] if table is not None else links:
-                assert element is not None
-                found = members.member_rows(s, model, nested, element, snapshot, start, size)
-                if found:
-                    out[element] = found if limit is None else found[:limit]
+            with collector_paused():
+                for element in [table] if table is not None else links:
+                    assert element is not None
+                    found = members.member_rows(s, model, nested, element, snapshot, start, size)
+                    if found:
+                        out[element] = found if limit is None else found[:limit]
             return out
 
     def dataset_relatives(self, ds: str, children: bool, recurse: bool = False) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ def pages(
 
 def as_dicts(column_names: Sequence[str], columns: Columns) -> list[dict[str, Any]]:
     """The rows of ``columns`` as dicts."""
-    return [dict(zip(column_names, values, strict=True)) for values in zip(*columns, strict=True)]
+    return list(map(dict, map(zip, itertools.repeat(column_names), zip(*columns, strict=True))))
 
 
 def _empty(listing: Listing) -> Columns:
