@@ -89,3 +89,15 @@ def test_an_execution_aborted_meanwhile_stays_aborted(catalog: Catalog) -> None:
         catalog.abort_execution(other.rid, "stopped")
         raise RuntimeError("then it failed")
     assert other.status == "Aborted"
+
+
+def test_a_wrong_workflow_stores_no_environment(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetry.api import executions
+
+    monkeypatch.setattr(executions, "_ENVIRONMENT_ASSETS", {})  # as in a new process
+    with pytest.raises(Exception, match="ZZZZ"):
+        catalog.create_execution(ExecutionConfiguration(workflow="ZZZZ"))
+    assert catalog.list_assets("Execution_Metadata") == []
+    assert catalog.list_executions() == []

@@ -125,11 +125,13 @@ class Executions:
             raise ValidationError("dry_run must be True or False")
         dry_run = dry_run or configuration.dry_run
         wf = workflow_rid(configuration.workflow)
-        # Checked first when inputs are to be fetched (fail before that work); otherwise
-        # recording the execution checks it, and a refusal is explained below.
+        # Checked first when inputs are to be fetched or the environment stored (nothing
+        # is done for a wrong workflow); otherwise recording the execution checks it, and
+        # a refusal is explained below.
         early = dry_run or bool(
             configuration.assets or configuration.artifacts or configuration.datasets
         )
+        early = early or not self._environment_known()
         if wf is not None and early:
             self.lookup_workflow(wf)
         _check_capture(configuration)
@@ -254,6 +256,12 @@ class Executions:
         if problems:
             raise ValidationError(problems)
         return out
+
+    def _environment_known(self) -> bool:
+        """Whether this process has stored its environment in this catalog already."""
+        from assetry.executions.environment import process_document
+
+        return (self._context.rid_prefix, process_document()[1]) in _ENVIRONMENT_ASSETS
 
     def _environment_asset(self, parameters: dict[str, Any] | None) -> tuple[str, bool]:
         """The RID of the Execution_Metadata asset of this process's environment, stored
