@@ -39,7 +39,7 @@ from typing import Any
 from assetry import Catalog, NotFoundError
 from assetry.sql import names
 from assetry.sql.backend import SqlBackend
-from common import load, positive, write_json
+from common import Figure, load, positive, save_figures
 
 NAMES_IN_BIG = 1000
 REGIONS = [f"r{n:02d}" for n in range(20)]
@@ -265,7 +265,18 @@ def main() -> None:
                 f"x{growth:.2f} from {smallest:,} to {largest:,} versions"
             )
         summary["reads_ms"] = results
-        write_json("artifacts", summary)
+        figures = [
+            Figure("", f"{what} at {largest:,} versions", results[largest][what], "ms", aim, False)
+            for what, aim in (("get", 5.0), ("query", 5.0), ("search", 50.0))
+        ]
+        register = summary.get("register")
+        if isinstance(register, dict) and register["mlflow_per_s"]:
+            figures.insert(
+                0,
+                Figure("", "register / MLflow log_dict", register["versions_per_s"]
+                       / register["mlflow_per_s"], "x", 3.0, True),
+            )  # fmt: skip
+        save_figures("artifacts", figures, summary=summary)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from assetry import Catalog, ExecutionConfiguration
-from common import load, positive, write_json
+from common import Figure, load, positive, save_figures
 
 TABLE = "Scan"
 AIM = 1.5
@@ -100,10 +100,14 @@ def main() -> None:
         f"ingest time, {max(sizes):,} rows / {min(sizes):,} rows: {ratio:.2f} x "
         f"(aim <= {AIM}) {verdict}; load average after {load()}"
     )
-    write_json(
+    save_figures(
         "ingest",
-        {"files": args.files, "seconds_by_rows": results, "growth": ratio, "aim": AIM},
-    )
+        [
+            Figure("f", f"upload_assets of {args.files} files, {max(sizes):,} / {min(sizes):,} "
+                   "rows (time ratio)", ratio, "x", AIM, False),
+        ],
+        seconds_by_rows=results,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from assetry import Catalog, ColumnDef, TableDef
-from common import load, positive, write_json
+from common import Figure, positive, save_figures
 
 TABLE = "Bench"
 SEED = 20240601
@@ -374,7 +374,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"api: {api_rate:,.0f} rows/s  raw core: {raw_rate:,.0f} rows/s  "
         f"ratio: {result.ratio:.2f} (aim >= {AIM})"
     )
-    write_json("insert", asdict(result) | {"aim": AIM, "load": load()})
+    save_figures(
+        "insert",
+        [
+            Figure("", "Catalog.insert rows/s / raw Core rows/s", result.ratio, "x", AIM, True),
+            Figure("", "Catalog.insert", api_rate, "rows/s", None, True),
+            Figure("", "raw SQLAlchemy Core", raw_rate, "rows/s", None, True),
+        ],
+        result=asdict(result),
+    )
     if args.json:
         print(json.dumps(asdict(result), sort_keys=True))
     if profile is not None:

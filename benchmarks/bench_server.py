@@ -47,7 +47,7 @@ from assetry.client.objects import HttpObjectStore
 from assetry.client.transport import Transport
 from assetry.server import auth
 from assetry.store.local import LocalStore
-from common import load, positive, write_json
+from common import Figure, load, positive, save_figures
 
 ROWS_PER_INSERT = 1000
 
@@ -231,7 +231,18 @@ def main() -> None:
         finally:
             stop_server(server)
     report["machine"]["load_after"] = load()
-    write_json("server", report)
+    figures = [
+        Figure(
+            "e",
+            f"{name}: remote/embedded calls/s, {args.clients} clients",
+            result["remote_over_embedded"],
+            "x",
+            0.5 if name == "lookup_term" else None,
+            True,
+        )
+        for name, result in report["operations"].items()
+    ]
+    save_figures("server", figures, report=report)
     if args.json:
         print(json.dumps(report, indent=2))
         return

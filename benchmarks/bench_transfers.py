@@ -46,7 +46,7 @@ from assetry import Catalog
 from assetry.client import direct
 from assetry.client.objects import HttpObjectStore
 from assetry.server import auth
-from common import Figure, load, positive, write_json
+from common import Figure, load, positive, save_figures
 
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
@@ -209,7 +209,7 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> None:
         "rounds": results,
         "figures": [vars(f) | {"verdict": f.verdict} for f in figures],
     }
-    path = write_json("transfers", data)
+    path = save_figures("transfers", figures, mib_per_s=median, rounds=results, settings=vars(args))
     print(f"figures written to {path}")
     if args.json:
         print(json.dumps(data, indent=1))

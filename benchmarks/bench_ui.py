@@ -32,7 +32,7 @@ import requests
 from assetry import BuiltinType, Catalog, ColumnDef, ExecutionConfiguration, TableDef
 from assetry.server.run import background_server
 from assetry.ui.app import local_app
-from common import load, positive, write_json
+from common import Figure, load, positive, save_figures
 
 AIM_MS = 200.0
 BATCH = 20_000
@@ -152,9 +152,15 @@ def main() -> None:
                 else:
                     aim = f"aim <= {AIM_MS:g} " + ("PASS" if ms <= AIM_MS else "MISS")
                 print(f"  {name:32s} {ms:8.1f} ms  {size / 1000:8.1f} kB   {aim}")
-        write_json(
-            "ui", {"rows": args.rows, "repeat": args.repeat, "load": load(), "pages": figures}
-        )
+        save_figures(
+            "ui",
+            [
+                Figure("", f"{name}, {args.rows:,} rows", float(str(v["ms"])), "ms",
+                       None if v["aim_ms"] is None else AIM_MS, False)
+                for name, v in figures.items()
+            ],
+            pages=figures,
+        )  # fmt: skip
         cat.close()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import sqlite3
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,3 +92,32 @@ def write_json(name: str, data: dict[str, Any]) -> Path:
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def machine() -> dict[str, Any]:
+    """The machine a benchmark ran on, and how loaded it was, for its JSON figures."""
+    return {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load": load(),
+    }
+
+
+def save_figures(name: str, figures: Sequence[Figure], **extra: Any) -> Path:
+    """``write_json`` in the shape ``benchmarks/figures.py`` tabulates: the machine, every
+    figure with its aim and verdict, and whatever else the benchmark wants kept."""
+    rows = [
+        {
+            "part": f.part,
+            "name": f.name,
+            "value": f.value,
+            "unit": f.unit,
+            "aim": f.aim,
+            "higher_is_better": f.higher_is_better,
+            "passed": f.passed,
+        }
+        for f in figures
+    ]
+    return write_json(name, {"machine": machine(), "figures": rows, **extra})
