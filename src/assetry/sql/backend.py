@@ -35,6 +35,7 @@ from assetry.sql import (
     migrate,
     policy,
     reads,
+    registry,
     rids,
     rows,
     search,
@@ -372,16 +373,14 @@ class SqlBackend(
             snapshot = self._check_snapshot(s, as_of)
             if snapshot is not None:
                 return self._resolve_as_of(s, wanted, snapshot)
-            queries = [
-                sa.select(sa.literal(name).label("t")).where(s.table(name).c.RID == wanted)
-                for name in s.model.tables
-            ]
-            found = s.conn.execute(sa.union_all(*queries)).scalars().first()
-            if found is not None:
-                table = s.model.table(found)
-                row = rows.fetch_current(s, found, [wanted])[wanted]
-                return ResolvedRID(found, {c: row[c] for c in table.column_names})
-            past = history.entries_for(s, wanted)
+            # One probe of the RID registry, then one of the row's own table.
+            found = registry.table_of(s.conn, wanted)
+            if found is not None and found in s.model.tables:
+                row = rows.fetch_current(s, found, [wanted]).get(wanted)
+                if row is not None:
+                    table = s.model.table(found)
+                    return ResolvedRID(found, {c: row[c] for c in table.column_names})
+            past = history.entries_for(s, wanted) if found is not None else []
             if past:
                 last = past[-1]
                 raise RIDNotFound(
@@ -395,18 +394,14 @@ class SqlBackend(
         """``wanted`` as it was at ``snapshot``: a current row unchanged since, else the
         history image valid then; its columns those of the model at ``snapshot``."""
         model = self._model_at(s, snapshot)
-        queries = [
-            sa.select(sa.literal(name).label("t")).where(
-                s.table(name).c.RID == wanted,
-                s.table(name).c[SNAPSHOT_COLUMN] <= snapshot,
-            )
-            for name in model.tables
-        ]
-        found = s.conn.execute(sa.union_all(*queries)).scalars().first()
-        if found is not None:
-            table = model.table(found)
-            row = rows.fetch_current(s, found, [wanted])[wanted]
-            return ResolvedRID(found, {c: row[c] for c in table.column_names})
+        found = registry.table_of(s.conn, wanted)
+        if found is None:
+            raise RIDNotFound(wanted, f"RID {wanted!r} did not exist at snapshot {snapshot}")
+        if found in model.tables and found in s.model.tables:
+            row = rows.fetch_current(s, found, [wanted]).get(wanted)
+            if row is not None and row[SNAPSHOT_COLUMN] <= snapshot:
+                table = model.table(found)
+                return ResolvedRID(found, {c: row.get(c) for c in table.column_names})
         for entry in history.entries_for(s, wanted):
             if entry.snap_from <= snapshot < entry.snap_to and entry.table_name in model.tables:
                 table = model.table(entry.table_name)
@@ -532,9 +527,7 @@ class SqlBackend(
         wanted = rids.normalize(reads.checked_rid(rid))
         with self.session() as s:
             versions: list[dict[str, Any]] = []
-            table_name = None
             for entry in history.entries_for(s, wanted):
-                table_name = entry.table_name
                 table = self._model_at(s, entry.snap_from).table(entry.table_name)
                 row = history.decode_row(table, entry.row)
                 versions.append(
@@ -554,15 +547,14 @@ class SqlBackend(
                             "row": None,
                         }
                     )
-            names_ = [table_name] if table_name else list(s.model.tables)
-            for name in names_:
-                if name not in s.model.tables:
-                    continue
+            # The registry names the table of the current row (history names the table
+            # of the older ones).
+            name = registry.table_of(s.conn, wanted)
+            if name is not None and name in s.model.tables:
                 current = rows.fetch_current(s, name, [wanted]).get(wanted)
                 if current is not None:
                     snap = current.pop("_snapshot")
                     versions.append(_version(name, snap, None, current, not versions))
-                    break
             if not versions:
                 raise RIDNotFound(wanted)
             _mark_import(s, versions[0])

@@ -16,6 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from assetry.sql import registry
+
 # Below this many rows SQLAlchemy's own path is as fast and simpler.
 MIN_ROWS = 32
 
@@ -51,11 +53,24 @@ def insert(
     columns: Mapping[str, Sequence[Any]],
     constants: Mapping[str, Any],
 ) -> None:
-    """Insert ``count`` rows in one executemany.
+    """Insert ``count`` rows of a model table in one executemany, and record their RIDs
+    in the RID registry (``registry``) in the same transaction.
 
-    ``columns`` maps a column to its value in each row, ``constants`` a column to its
-    value in every row; the other columns of ``table`` are NULL.
+    ``columns`` maps a column to its value in each row (``RID`` among them),
+    ``constants`` a column to its value in every row; the other columns of ``table``
+    are NULL.
     """
+    _insert(conn, table, count, columns, constants)
+    registry.register(conn, table.name, columns["RID"])
+
+
+def _insert(
+    conn: sa.Connection,
+    table: sa.Table,
+    count: int,
+    columns: Mapping[str, Sequence[Any]],
+    constants: Mapping[str, Any],
+) -> None:
     if conn.dialect.name != "sqlite" or count < MIN_ROWS:
         conn.execute(table.insert(), as_rows(count, columns, constants))
         return

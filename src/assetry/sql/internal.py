@@ -19,6 +19,9 @@
   one it was created with (setting ``store``, named ``default``) and the rules choosing
   one for each new object, in order (setting ``default_store`` names where the others
   go).
+- ``assetry_rid``: the table of every RID ever inserted (kept when the row is deleted, so
+  its history still resolves), written in the transaction of each insert: resolving a
+  RID is one primary-key probe instead of a look in every table.
 
 They are created by the packaged migrations; these declarations must match them (a test
 compares the two).
@@ -144,4 +147,13 @@ store_rules = sa.Table(
     sa.Column("store", sa.Text, nullable=False),
     sa.Column("table_name", sa.Text, nullable=True),
     sa.Column("size_over", sa.BigInteger, nullable=True),
+)
+
+rid_registry = sa.Table(
+    "assetry_rid",
+    metadata,
+    sa.Column("rid", types.rid_type(), primary_key=True),
+    sa.Column("table_name", sa.Text, nullable=False),
+    # A key and a value: one b-tree on SQLite, not a rowid table plus its key's index.
+    sqlite_with_rowid=False,
 )
