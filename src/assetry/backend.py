@@ -262,11 +262,18 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def search(
-        self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None
+        self,
+        text: str,
+        tables: Sequence[str] | None,
+        limit: int,
+        as_of: int | None = None,
+        after: tuple[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """Rows whose text columns contain every word of ``text`` (case-insensitive), each
         with its ``Table``; at most ``limit``, table by table, each by RID. With ``as_of``,
-        the rows (and tables and columns) as they were at that snapshot."""
+        the rows (and tables and columns) as they were at that snapshot. With ``after``,
+        the ``(Table, RID)`` of the last row of a page, the rows after it (the next
+        page)."""
 
     @abc.abstractmethod
     def snapshot(self) -> int:

@@ -437,10 +437,25 @@ class Catalog:
         tables: Sequence[str] | None = None,
         limit: int = 100,
         as_of: int | None = None,
+        after: Mapping[str, Any] | Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Rows whose text columns contain every word of ``text``, each with ``Table``;
-        with ``as_of``, the rows as they were at that snapshot."""
-        return self._backend.search(text, tables, limit, as_of=as_of)
+        """Rows whose text columns contain every word of ``text`` (anywhere in a value,
+        ignoring case), each with ``Table``; at most ``limit``, table by table, each by
+        RID. With ``as_of``, the rows as they were at that snapshot. Pages: pass the
+        last row of a page (or its ``(Table, RID)``) as ``after`` for the next one."""
+        cursor: tuple[str, str] | None = None
+        if isinstance(after, Mapping):
+            cursor = (after.get("Table"), after.get("RID"))  # type: ignore[assignment]
+        elif after is not None:
+            if isinstance(after, str) or not isinstance(after, Sequence) or len(after) != 2:
+                raise ValidationError(
+                    "after must be the last row of the previous page or its (Table, RID), "
+                    f"got {after!r}"
+                )
+            cursor = (after[0], after[1])
+        if cursor is None:
+            return self._backend.search(text, tables, limit, as_of=as_of)
+        return self._backend.search(text, tables, limit, as_of=as_of, after=cursor)
 
     def query_page(
         self,

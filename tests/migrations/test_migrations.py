@@ -29,9 +29,21 @@ def declared_metadata(cat: Catalog) -> sa.MetaData:
     return metadata
 
 
+def _declared_elsewhere(obj: object, name: str | None, kind: str, *_: object) -> bool:
+    """False for the text-search indexes (``sql.search_index``): SQLite's FTS5 tables
+    (and their shadow tables) and PostgreSQL's expression indexes are made from the
+    model by the DDL and migration 0012, not declared as tables (tests/sql/test_search)."""
+    if name is None:
+        return True
+    if kind == "table" and name.startswith("assetry_fts_"):
+        return False
+    return not (kind == "index" and name.endswith("_trgm"))
+
+
 def schema_differences(engine: sa.Engine, metadata: sa.MetaData) -> list:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": _declared_elsewhere}
+        context = MigrationContext.configure(conn, opts=opts)
         diffs = compare_metadata(context, metadata)
     return [d for d in diffs if not _is_alembic_version(d)]
 

@@ -197,11 +197,18 @@ class HttpBackend(Backend):
         return [(value, count) for value, count in found]
 
     def search(
-        self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None
+        self,
+        text: str,
+        tables: Sequence[str] | None,
+        limit: int,
+        as_of: int | None = None,
+        after: tuple[str, str] | None = None,
     ) -> list[dict[str, Any]]:
+        # ``after`` is sent only when given, as ``as_of`` (older servers lack it).
+        paging = {} if after is None else {"after": after}
         return typing.cast(
             list[dict[str, Any]],
-            self._op("search", text=text, tables=tables, limit=limit, **_as_of(as_of)),
+            self._op("search", text=text, tables=tables, limit=limit, **_as_of(as_of), **paging),
         )
 
     def snapshot(self) -> int:

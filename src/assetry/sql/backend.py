@@ -510,14 +510,21 @@ class SqlBackend(
             yield from listing.pages(s, prepared)
 
     def search(
-        self, text: str, tables: Sequence[str] | None, limit: int, as_of: int | None = None
+        self,
+        text: str,
+        tables: Sequence[str] | None,
+        limit: int,
+        as_of: int | None = None,
+        after: tuple[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         with self.session() as s:
             snapshot = self._check_snapshot(s, as_of)
             if snapshot is None:
-                return search.search(s, text, tables, limit)
+                return search.search(s, text, tables, limit, after=after)
             model = self._model_at(s, snapshot)
-            return search.search(s, text, tables, limit, model=model, snapshot=snapshot)
+            return search.search(
+                s, text, tables, limit, model=model, snapshot=snapshot, after=after
+            )
 
     def snapshot(self) -> int:
         with self.session() as s:

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assetry.sql import registry
+from assetry.sql import registry, search_index
 
 # Below this many rows SQLAlchemy's own path is as fast and simpler.
 MIN_ROWS = 32
@@ -54,7 +54,8 @@ def insert(
     constants: Mapping[str, Any],
 ) -> None:
     """Insert ``count`` rows of a model table in one executemany, and record their RIDs
-    in the RID registry (``registry``) in the same transaction.
+    in the RID registry (``registry``) and their text in the table's search index
+    (``search_index``) in the same transaction.
 
     ``columns`` maps a column to its value in each row (``RID`` among them),
     ``constants`` a column to its value in every row; the other columns of ``table``
@@ -62,6 +63,7 @@ def insert(
     """
     _insert(conn, table, count, columns, constants)
     registry.register(conn, table.name, columns["RID"])
+    search_index.add_rows(conn, table, columns["RID"])
 
 
 def _insert(

@@ -15,7 +15,16 @@ import sqlalchemy as sa
 
 from assetry.errors import TableNotFound, ValidationError
 from assetry.records.definitions import ColumnDef, check_comment
-from assetry.sql import indexes, internal, names, policy, provenance, rows, types
+from assetry.sql import (
+    indexes,
+    internal,
+    names,
+    policy,
+    provenance,
+    rows,
+    search_index,
+    types,
+)
 from assetry.sql.model import (
     ELEMENT_KINDS,
     ColumnModel,
@@ -192,7 +201,9 @@ def _create(session: Session, new_tables: list[TableModel]) -> None:
         sa_table(table, scratch)
     for table in new_tables:
         model.tables[table.name] = table
-        sa_table(table, scratch).create(session.conn)
+        t = sa_table(table, scratch)
+        t.create(session.conn)
+        search_index.create(session.conn, table, t, fill=False)
     record_model(session, model)
 
 
@@ -405,7 +416,8 @@ def add_column(session: Session, table_name: str, column: ColumnDef) -> ColumnMo
     from alembic.runtime.migration import MigrationContext
 
     op = Operations(MigrationContext.configure(session.conn))
-    if session.dialect == "sqlite" and not new.nullok and default is None:
+    rebuilt = session.dialect == "sqlite" and not new.nullok and default is None
+    if rebuilt:
         # SQLite's ADD COLUMN cannot add NOT NULL without a default; the table is empty,
         # so rebuilding it is cheap.
         with op.batch_alter_table(table_name, recreate="always") as batch:
@@ -416,6 +428,10 @@ def add_column(session: Session, table_name: str, column: ColumnDef) -> ColumnMo
         op.create_index(index_name(table_name, [new.name]), table_name, [new.name])
     model = session.model.copy()
     model.tables[table_name].columns.append(new)
+    if new.builtin_type.value in search_index.TEXT_TYPES or rebuilt:
+        # The search index covers the new column (and a rebuilt table lost its triggers).
+        changed = model.tables[table_name]
+        search_index.recreate(session.conn, changed, sa_table(changed, sa.MetaData()))
     record_model(session, model)
     return new
 

@@ -24,7 +24,7 @@ from assetry.records.features import (
     feature_of,
     feature_table_name,
 )
-from assetry.sql import ddl, names, rows
+from assetry.sql import ddl, names, rows, search_index
 from assetry.sql.model import (
     ColumnModel,
     Model,
@@ -204,6 +204,7 @@ def delete(session: Session, target: str, feature_name: str) -> bool:
     model = session.model.copy()
     del model.tables[name]
     ddl.record_model(session, model)  # curator, before anything is dropped
+    search_index.drop(session.conn, name)
     t.drop(session.conn)
     return True
 

@@ -336,6 +336,7 @@ def relation_names(table: TableModel) -> list[str]:
     out = [table.name]
     out += [index_name(table.name, columns) for columns in table_indexes(table)]
     out += [names.unique_name(table.name, "_".join(u)) for u in table.unique]
+    out.append(names.search_index_name(table.name))
     return out
 
 

@@ -133,3 +133,9 @@ def unique_name(table: str, columns: str) -> str:
 def index_name(table: str, what: str) -> str:
     """Name of an index on ``table``."""
     return _constraint_name(table, what, "idx")
+
+
+def search_index_name(table: str) -> str:
+    """Name of the text-search index of ``table`` (its own suffix: no column's index
+    takes it)."""
+    return _constraint_name(table, "search", "trgm")

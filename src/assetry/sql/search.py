@@ -1,4 +1,8 @@
-"""Text search over the text columns of the catalog's tables, current or as of a snapshot."""
+"""Text search over the text columns of the catalog's tables, current or as of a snapshot.
+
+Current rows are found through each table's search index (``search_index``), then
+checked word by word as the search defines it, so the index changes speed, not results.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry.errors import ValidationError
-from assetry.sql import history
+from assetry.sql import history, rids, search_index
 from assetry.sql.model import Model, TableModel
 from assetry.sql.names import MAX_COUNT, SNAPSHOT_COLUMN, unstorable_text
 from assetry.sql.session import Session
 
-_TEXT_TYPES = {"text", "markdown", "uri", "json"}
+_TEXT_TYPES = search_index.TEXT_TYPES
 # History images are read in pages of this many rows when searching as of a snapshot.
 _HISTORY_PAGE = 1000
-
-
-def _like_pattern(word: str) -> str:
-    escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def search(
@@ -32,9 +31,12 @@ def search(
     *,
     model: Model | None = None,
     snapshot: int | None = None,
+    after: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows (with their ``Table``) in which every word of ``text`` appears in some text
-    column, ignoring case; at most ``limit`` rows, table by table, each by RID.
+    column, ignoring case; at most ``limit`` rows, table by table, each by RID. With
+    ``after`` (the ``(Table, RID)`` of the last row of a page) the rows that follow it:
+    the next page, read by key at any depth.
 
     With ``snapshot`` (and ``model``, the model at that snapshot) the rows are those of
     the catalog as it was then: current rows unchanged since, plus the history images
@@ -53,10 +55,15 @@ def search(
     names = list(tables) if tables is not None else list(model.tables)
     for name in names:
         model.table(name)
+    start, after_rid = _cursor(after, names)
     words = text.split()
-    patterns = [_like_pattern(w) for w in words]
+    lowered = [w.lower() for w in words]
+    patterns = [search_index.like_pattern(w) for w in words]
     hits: list[dict[str, Any]] = []
-    for name in names:
+    for position, name in enumerate(names):
+        if position < start:
+            continue
+        after_here = after_rid if position == start else None
         table_model = model.table(name)
         columns = [c for c in table_model.columns if c.builtin_type.value in _TEXT_TYPES]
         if not columns:
@@ -75,9 +82,18 @@ def search(
         )
         if snapshot is not None:
             query = query.where(t.c[SNAPSHOT_COLUMN] <= snapshot)
+        if after_here is not None:
+            query = query.where(t.c.RID > after_here)
+        # The index holds the current columns (those of an older model are among them),
+        # so the rows it finds include every match; the words are checked on them above.
+        current = session.model.tables.get(table_model.name)
+        if current is not None:
+            narrowed = search_index.candidates(session.conn, current, t, lowered)
+            if narrowed is not None:
+                query = query.where(narrowed)
         found = [dict(row) for row in session.conn.execute(query).mappings()]
         if snapshot is not None:
-            old = _old_matches(session, table_model, snapshot, columns, words, want)
+            old = _old_matches(session, table_model, snapshot, columns, words, want, after_here)
             found = sorted(found + old, key=lambda row: row["RID"])[:want]
         hits.extend({"Table": table_model.name, **row} for row in found)
         if len(hits) >= limit:
@@ -92,13 +108,14 @@ def _old_matches(
     columns: Sequence[Any],
     words: Sequence[str],
     want: int,
+    after: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The first ``want`` (by RID) history images of ``table`` valid at ``snapshot`` that
-    match every word, read page by page (a table may have much history)."""
+    """The first ``want`` (by RID, after ``after``) history images of ``table`` valid at
+    ``snapshot`` that match every word, read page by page (a table may have much
+    history)."""
     lowered = [w.lower() for w in words]
     kinds = {c.name: c.builtin_type.value for c in columns}
     matches: list[dict[str, Any]] = []
-    after: str | None = None
     while len(matches) < want:
         page = history.valid_at(session, table, snapshot, after, _HISTORY_PAGE)
         for row in page:
@@ -115,6 +132,27 @@ def _old_matches(
             break
         after = page[-1]["RID"]
     return matches
+
+
+def _cursor(after: object, names: Sequence[str]) -> tuple[int, str | None]:
+    """(position in ``names`` to start at, RID to start after) of a page cursor."""
+    if after is None:
+        return 0, None
+    if (
+        isinstance(after, str)
+        or not isinstance(after, Sequence)
+        or len(after) != 2
+        or not all(isinstance(part, str) for part in after)
+    ):
+        raise ValidationError(
+            f"after must be the (Table, RID) of the last row of the previous page, got {after!r}"
+        )
+    table, rid = after
+    if table not in names:
+        raise ValidationError(f"after: table {table!r} is not one of the tables searched")
+    if not rid.strip() or unstorable_text(rid):
+        raise ValidationError(f"after: {rid!r} is not a RID")
+    return names.index(table), rids.normalize(rid)
 
 
 def _as_text(value: Any, kind: str) -> str | None:
