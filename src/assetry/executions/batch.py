@@ -37,19 +37,6 @@ class Planned:
     name: str
 
 
-def is_batch(file_name: object) -> bool:
-    """Whether ``asset_file_path`` was given many files: a list or tuple, or a path that
-    names an existing folder."""
-    if isinstance(file_name, list | tuple):
-        return True
-    if isinstance(file_name, str | os.PathLike):
-        try:
-            return os.path.isdir(file_name)
-        except (OSError, ValueError):  # a name too long (or not text) for any folder
-            return False
-    return False
-
-
 def plan(file_name: object, rename_file: str | None) -> list[Planned]:
     """The files a folder or a list stands for, with their staged names; a
     ``ValidationError`` listing every problem (a missing file, a duplicate or unsafe

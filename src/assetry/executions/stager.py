@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,23 +63,27 @@ class Stager:
         if isinstance(asset_types, str):
             asset_types = [asset_types]
         types, columns = self._checked_staging(table, list(asset_types or []), columns)
-        if batch.is_batch(file_name):
+        if isinstance(file_name, list | tuple):
             return self._stage_batch(
                 table, file_name, types, columns, copy_file, rename_file, description
             )
         source = os.fspath(file_name)
         try:
-            existing = os.path.isfile(source)
-        except (OSError, ValueError):  # a name too long (or not text) for any file
-            existing = False
+            mode = os.stat(source).st_mode
+        except (OSError, ValueError):  # missing, or a name no file can have
+            mode = 0
+        if stat.S_ISDIR(mode):
+            return self._stage_batch(
+                table, file_name, types, columns, copy_file, rename_file, description
+            )
+        existing = stat.S_ISREG(mode)
         if rename_file is not None:
             name = rename_file
         elif existing:
             name = os.path.basename(source)
         else:
             name = source
-        staged, relative = self._work.staged_place(table, name)
-        where = os.fspath(staged)
+        where, relative = self._work.staged_text(table, name)
         folder = os.path.dirname(where)
         if folder not in self._made_folders:
             os.makedirs(folder, exist_ok=True)
@@ -92,10 +97,10 @@ class Stager:
                     shutil.copyfile(source, where)
                 else:
                     os.symlink(real, where)
-        entry = StagedFile(table, relative, staged, types, description, columns)
-        self._work.record_staging(entry)
-        path = AssetFilePath(staged, table, types, columns, restage=self._restage)
+        path = AssetFilePath(where, table, types, columns, restage=self._restage)
         path.file_name = relative
+        entry = StagedFile(table, relative, path, types, description, columns)
+        self._work.record_staging(entry)
         self._entries[where] = entry
         return path
 

@@ -184,6 +184,11 @@ class WorkingDir:
 
     def staged_place(self, table: str, name: str) -> tuple[Path, str]:
         """``staged_path`` and the checked name relative to ``assets/<table>/``."""
+        path, name = self.staged_text(table, name)
+        return Path(path), name
+
+    def staged_text(self, table: str, name: str) -> tuple[str, str]:
+        """``staged_place`` with the path as a string (no pathlib on the per-file path)."""
         name = checked_relative_name(name, "staged file name")
         base = self.base(table)
         path = f"{base}/{name}"
@@ -203,7 +208,7 @@ class WorkingDir:
             verified.add(parent)
         else:
             self._check_names(table, name)
-        return Path(path), name
+        return path, name
 
     def base(self, table: str) -> str:
         """``assets/<table>``, resolved once per table: a folder swapped for a link later
