@@ -56,6 +56,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_executions.py
 	$(BIN)/python benchmarks/bench_bags.py
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 # Every hit of every fault point (SQLite and PostgreSQL); one line per kill survived.
 crash: install-dev
