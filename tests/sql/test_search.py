@@ -199,8 +199,9 @@ def test_pages_of_results(samples: Catalog) -> None:
     assert [h["RID"] for p in pages for h in p] == [h["RID"] for h in everything]
     # A cursor as (Table, RID) works the same; as of a snapshot too.
     first = everything[9]
-    assert cat.search("tissue", limit=3, after=(first["Table"], first["RID"].lower())) == (
-        everything[10:13]
+    assert (
+        cat.search("tissue", limit=3, after=(first["Table"], first["RID"].lower()))
+        == (everything[10:13])
     )
     snapshot = cat.snapshot()
     cat.insert("Sample", [{"Name": "tissue late"}])
