@@ -442,7 +442,10 @@ class Catalog:
         """Rows whose text columns contain every word of ``text`` (anywhere in a value,
         ignoring case), each with ``Table``; at most ``limit``, table by table, each by
         RID. With ``as_of``, the rows as they were at that snapshot. Pages: pass the
-        last row of a page (or its ``(Table, RID)``) as ``after`` for the next one."""
+        last row of a page (or its ``(Table, RID)``) as ``after`` for the next one.
+
+        An asset table's ``URL``, ``MD5`` and ``SHA256`` are not searched (find those
+        by an exact filter: ``get_table_as_dict(table, filters={"MD5": ...})``)."""
         cursor: tuple[str, str] | None = None
         if isinstance(after, Mapping):
             cursor = (after.get("Table"), after.get("RID"))  # type: ignore[assignment]

@@ -2,7 +2,7 @@
 GIN indexes): the same results as a scan (every word anywhere in some text column,
 ignoring case, wildcards taken literally), kept in the transaction of every insert,
 update and delete, covering columns added later, made for existing catalogs by
-migration 0012."""
+migration 0012; an asset table's URL and checksums are not searched (0013)."""
 
 from __future__ import annotations
 
@@ -135,6 +135,84 @@ def test_a_rebuilt_table_keeps_its_index(sqlite_catalog: Catalog) -> None:
     cat.update("Sample", [{"RID": rid, "Code": "beta"}])
     assert found(cat, "alpha") == [] and found(cat, "beta") == ["x"]
     index_is_whole(cat, "Sample")
+
+
+def indexed(engine: sa.Engine, table: str) -> str:
+    """What the search index of ``table`` is made of: SQLite, its FTS table's columns;
+    PostgreSQL, its index's definition."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            fts = search_index.fts_name(table)
+            return " ".join(r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{fts}")'))
+        return str(
+            conn.execute(
+                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
+                {"name": search_index.gin_name(table)},
+            ).scalar_one()
+        )
+
+
+def upload_scan(cat: Catalog, tmp_path: Path, name: str) -> dict[str, Any]:
+    path = tmp_path / name
+    path.write_bytes(name.encode() * 50)
+    [asset] = cat.upload_assets("Scan", [path])
+    return asset
+
+
+@ENGINES
+def test_asset_checksums_and_addresses_are_not_searched(
+    db_catalog: Catalog, tmp_path: Path
+) -> None:
+    """An asset is found by its file name, description and own columns, not by its URL,
+    MD5 or SHA256 (hex digits, found by exact filters); a plain table's URL column is
+    searched like any other."""
+    cat = db_catalog
+    cat.create_asset("Scan", column_defs=[ColumnDef("Site")])
+    asset = upload_scan(cat, tmp_path, "brainscan.nii")
+    cat.update("Scan", [{"RID": asset["RID"], "Site": "cortex", "Description": "Axial T1"}])
+    for words in ("brainscan", "CORTEX", "axial t1"):
+        assert [h["RID"] for h in cat.search(words, tables=["Scan"])] == [asset["RID"]]
+    for digest in (asset["MD5"], asset["SHA256"][8:30], asset["URL"]):
+        assert cat.search(digest, tables=["Scan"]) == []
+    [row] = cat.get_table_as_dict("Scan", filters={"MD5": asset["MD5"]})
+    assert row["RID"] == asset["RID"]
+    cat.create_table(TableDef("Link", column_defs=[ColumnDef("URL", "uri")]))
+    cat.insert("Link", [{"URL": "https://example.org/atlas/v2"}])
+    assert [h["URL"] for h in cat.search("atlas", tables=["Link"])] == [
+        "https://example.org/atlas/v2"
+    ]
+    engine = cat._backend.engine
+    assert "MD5" not in indexed(engine, "Scan") and "URL" in indexed(engine, "Link")
+    index_is_whole(cat, "Scan")
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
+def test_an_upgraded_catalog_drops_checksums_from_asset_indexes(
+    engine_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Migration 0013 remakes asset tables' indexes without URL, MD5 and SHA256 (a
+    catalog taken back to 0012 has them); rows from before are found, and inserts keep
+    the new index whole."""
+    if engine_name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'c.db'}"
+    else:
+        url = request.getfixturevalue("pg_databases").empty()
+    with Catalog.create(url, store=str(tmp_path / "objects")) as cat:
+        cat.create_asset("Scan")
+        old = upload_scan(cat, tmp_path, "oldscan.nii")
+    engine = make_engine(url)
+    migrate.run(engine, "0012", downgrade=True)
+    assert "MD5" in indexed(engine, "Scan")
+    Catalog.upgrade(url)
+    assert "MD5" not in indexed(engine, "Scan") and "SHA256" not in indexed(engine, "Scan")
+    engine.dispose()
+    with Catalog(url) as cat:
+        assert [h["RID"] for h in cat.search("oldscan", tables=["Scan"])] == [old["RID"]]
+        assert cat.search(old["MD5"], tables=["Scan"]) == []
+        new = upload_scan(cat, tmp_path, "newscan.nii")
+        assert [h["RID"] for h in cat.search("newscan")] == [new["RID"]]
+        index_is_whole(cat, "Scan")
+        index_is_whole(cat, "Execution")
 
 
 @ENGINES

@@ -52,10 +52,12 @@ def insert(
     count: int,
     columns: Mapping[str, Sequence[Any]],
     constants: Mapping[str, Any],
+    searched: Sequence[str],
 ) -> None:
     """Insert ``count`` rows of a model table in one executemany, and record their RIDs
-    in the RID registry (``registry``) and their text in the table's search index
-    (``search_index``) in the same transaction.
+    in the RID registry (``registry``) and their ``searched`` columns (its model's
+    ``search_index.searchable_columns``) in the table's search index in the same
+    transaction.
 
     ``columns`` maps a column to its value in each row (``RID`` among them),
     ``constants`` a column to its value in every row; the other columns of ``table``
@@ -63,7 +65,7 @@ def insert(
     """
     _insert(conn, table, count, columns, constants)
     registry.register(conn, table.name, columns["RID"])
-    search_index.add_rows(conn, table, columns["RID"])
+    search_index.add_rows(conn, table, columns["RID"], searched)
 
 
 def _insert(

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from assetry.errors import ConflictError, RIDNotFound, ValidationError
-from assetry.sql import bulk, history, names, policy, provenance, rids, stored, types
+from assetry.sql import bulk, history, names, policy, provenance, rids, search_index, stored, types
 from assetry.sql.model import TableModel
 from assetry.sql.session import Session
 from assetry.sql.vocab import builtin, resolve
@@ -241,7 +241,14 @@ def insert(
         pairs = list(zip(columns["ID"], columns["URI"], new_rids, strict=True))
         columns["ID"] = [given or f"{prefix}:{rid}" for given, _, rid in pairs]
         columns["URI"] = [given or f"urn:assetry:{prefix}:{rid}" for _, given, rid in pairs]
-    bulk.insert(session.conn, session.table(table_name), len(row_list), columns, constants)
+    bulk.insert(
+        session.conn,
+        session.table(table_name),
+        len(row_list),
+        columns,
+        constants,
+        search_index.searchable_columns(table),
+    )
     if provenance.tracks(table):
         provenance.add(session, table, bulk.as_rows(len(row_list), columns, constants))
     return new_rids
@@ -267,7 +274,14 @@ def insert_built(
     stamp = session.stamp()
     new_rids = columns["RID"] = session.new_rids(len(built))
     constants = {"RCT": session.now, "RCB": session.user, **stamp}
-    bulk.insert(session.conn, session.table(table_name), len(built), columns, constants)
+    bulk.insert(
+        session.conn,
+        session.table(table_name),
+        len(built),
+        columns,
+        constants,
+        search_index.searchable_columns(table),
+    )
     if provenance.tracks(table):
         provenance.add(session, table, bulk.as_rows(len(built), columns, constants))
     return new_rids

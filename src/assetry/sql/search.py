@@ -1,4 +1,5 @@
-"""Text search over the text columns of the catalog's tables, current or as of a snapshot.
+"""Text search over the text columns of the catalog's tables, current or as of a snapshot
+(an asset table's ``URL``, ``MD5`` and ``SHA256`` excepted: ``searchable_columns``).
 
 Current rows are found through each table's search index (``search_index``), then
 checked word by word as the search defines it, so the index changes speed, not results.
@@ -18,7 +19,6 @@ from assetry.sql.model import Model, TableModel
 from assetry.sql.names import MAX_COUNT, SNAPSHOT_COLUMN, unstorable_text
 from assetry.sql.session import Session
 
-_TEXT_TYPES = search_index.TEXT_TYPES
 # History images are read in pages of this many rows when searching as of a snapshot.
 _HISTORY_PAGE = 1000
 
@@ -65,7 +65,7 @@ def search(
             continue
         after_here = after_rid if position == start else None
         table_model = model.table(name)
-        columns = [c for c in table_model.columns if c.builtin_type.value in _TEXT_TYPES]
+        columns = [table_model.column(c) for c in search_index.searchable_columns(table_model)]
         if not columns:
             continue
         want = limit - len(hits)

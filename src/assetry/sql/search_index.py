@@ -15,14 +15,19 @@ the indexes are of trigrams, which find substrings, not of words:
   matches the joined text exactly when it matches one of the columns; the query tests
   that same expression, so ``LIKE`` uses the index.
 
+The index holds the columns ``search`` looks in (``searchable_columns``): every text
+column except an asset table's content address and checksums (``URL``, ``MD5``,
+``SHA256``), which are hex digits no one searches for by words (exact filters find them,
+through their own indexes) and made most of an asset row's trigrams.
+
 A table gets its index when it is created (``ddl``) and a new index when a text column
-is added; migration 0012 made them for the tables of existing catalogs.
+is added; migration 0012 made them for the tables of existing catalogs, 0013 remade
+those of asset tables without the checksum columns.
 """
 
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,10 +40,23 @@ TEXT_TYPES = frozenset({"text", "markdown", "uri", "json"})
 # Trigram indexes find words of at least three characters; shorter words are only
 # checked on the rows the longer ones found (or on every row when all are short).
 MIN_INDEXED = 3
+# Not searched in asset tables: where the bytes are and their checksums.
+NOT_SEARCHED_IN_ASSETS = frozenset({"URL", "MD5", "SHA256"})
 
 
 def searchable_columns(table: TableModel) -> list[str]:
-    """The columns of ``table`` that ``search`` looks in, in model order."""
+    """The columns of ``table`` that ``search`` looks in (and its index holds), in model
+    order: the text columns, but for an asset table's ``URL``, ``MD5`` and ``SHA256``."""
+    skipped = NOT_SEARCHED_IN_ASSETS if table.kind == "asset" else frozenset()
+    return [
+        c.name
+        for c in table.columns
+        if c.builtin_type.value in TEXT_TYPES and c.name not in skipped
+    ]
+
+
+def all_text_columns(table: TableModel) -> list[str]:
+    """Every text column of ``table``: what the indexes of migration 0012 held."""
     return [c.name for c in table.columns if c.builtin_type.value in TEXT_TYPES]
 
 
@@ -106,10 +124,17 @@ def joined_text(t: sa.Table, columns: Sequence[str]) -> sa.ColumnElement[Any]:
     return joined
 
 
-def create(conn: sa.Connection, table: TableModel, t: sa.Table, fill: bool = True) -> None:
+def create(
+    conn: sa.Connection,
+    table: TableModel,
+    t: sa.Table,
+    fill: bool = True,
+    columns: Sequence[str] | None = None,
+) -> None:
     """Make the search index of ``table`` (``t`` its SQLAlchemy table), filled with its
-    rows when ``fill`` (a new table has none)."""
-    columns = searchable_columns(table)
+    rows when ``fill`` (a new table has none), of ``searchable_columns`` unless
+    ``columns`` (a migration's own) are given."""
+    columns = searchable_columns(table) if columns is None else list(columns)
     if not columns:
         return
     if conn.dialect.name == "sqlite":
@@ -146,25 +171,11 @@ def drop(conn: sa.Connection, table: str) -> None:
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {_quote(conn, gin_name(table))}")
 
 
-# The text columns of each table as ``sa_table`` built it (``TEXT_TYPES`` become Text or
-# JSON), found once per table object.
-_TEXT_COLUMNS: weakref.WeakKeyDictionary[sa.Table, list[str]] = weakref.WeakKeyDictionary()
-
-
-def add_rows(conn: sa.Connection, t: sa.Table, rids: Sequence[str]) -> None:
-    """SQLite: put the new rows ``rids`` of ``t`` into its FTS table, in one statement
-    (PostgreSQL's index keeps itself)."""
-    if conn.dialect.name != "sqlite" or not rids:
-        return
-    columns = _TEXT_COLUMNS.get(t)
-    if columns is None:
-        columns = [
-            c.name
-            for c in t.columns
-            if isinstance(c.type, sa.Text | sa.JSON) and c.name != names.SNAPSHOT_COLUMN
-        ]
-        _TEXT_COLUMNS[t] = columns
-    if not columns:
+def add_rows(conn: sa.Connection, t: sa.Table, rids: Sequence[str], columns: Sequence[str]) -> None:
+    """SQLite: put the new rows ``rids`` of ``t`` into its FTS table, whose columns are
+    ``columns`` (``searchable_columns`` of its model), in one statement (PostgreSQL's
+    index keeps itself)."""
+    if conn.dialect.name != "sqlite" or not rids or not columns:
         return
     fts = _fts_table(t.name, columns)
     rowid: sa.ColumnElement[Any] = sa.literal_column(f"{_quote(conn, t.name)}.rowid")

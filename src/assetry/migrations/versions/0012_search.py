@@ -27,7 +27,8 @@ def upgrade() -> None:
     metadata = model.build_metadata(current)
     for table in current.tables.values():
         search_index.drop(conn, table.name)
-        search_index.create(conn, table, metadata.tables[table.name], fill=True)
+        t = metadata.tables[table.name]
+        search_index.create(conn, table, t, columns=search_index.all_text_columns(table))
 
 
 def downgrade() -> None:
