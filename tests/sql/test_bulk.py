@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from assetry import BuiltinType, Catalog, ColumnDef, TableDef, ValidationError
+from assetry import BuiltinType, Catalog, ColumnDef, ConflictError, TableDef, ValidationError
 from assetry.sql import bulk, rows
 from assetry.sql.session import Session
 from assetry.sql.vocab import resolve
 from tests.conftest import BuildCatalog
 
-ROWS = 40  # above bulk.MIN_ROWS, so the executemany path runs too
+ROWS = 40  # above bulk.MIN_ROWS, so the bulk path (executemany, COPY) runs too
 
 
 def define(cat: Catalog) -> list[str]:
@@ -93,8 +93,25 @@ def test_good_rows_are_stored_as_row_by_row_checks_would(db_catalog: Catalog) ->
     stored = {r["RID"]: r for r in db_catalog.get_table_as_dict("Sample")}
     for rid, expected in zip(new, fast, strict=True):
         row = stored[rid]
-        for column in ("Text", "Note", "Small", "Big", "Species", "Subject", "Doc", "Flag"):
-            assert row[column] == expected[column]
+        for column in expected:
+            assert row[column] == expected[column], column
+
+
+def test_a_refused_copy_stores_nothing_and_names_the_conflict(postgres_catalog: Catalog) -> None:
+    """PostgreSQL takes many rows by COPY: a row the database refuses (here a RID that is
+    already there) is a ConflictError as from an INSERT, and none of the rows stays."""
+    cat = postgres_catalog
+    cat.create_table(TableDef("Thing", column_defs=[ColumnDef("Name", BuiltinType.text)]))
+    [taken] = cat.insert("Thing", [{"Name": "first"}])
+    backend: Any = cat._backend
+    refused = pytest.raises(ConflictError, match="duplicate value")
+    with refused, backend.session(write=True) as session:
+        new = session.new_rids(ROWS)
+        stamp = {"RCT": session.now, "RCB": session.user, **session.stamp()}
+        names = {"RID": [*new, taken], "Name": [f"n{i}" for i in range(ROWS + 1)]}
+        bulk.insert(session.conn, session.table("Thing"), ROWS + 1, names, stamp, ["Name"])
+    assert [row["Name"] for row in cat.get_table_as_dict("Thing")] == ["first"]
+    assert cat.search("n1", tables=["Thing"]) == []
 
 
 BAD: list[tuple[str, Any, str]] = [

@@ -1,16 +1,17 @@
-"""Fast multi-row INSERT on SQLite.
+"""Fast multi-row INSERT on SQLite, COPY on PostgreSQL.
 
 SQLAlchemy's executemany path processes every value of every row in Python, which costs
 more than SQLite's own insert. Here the INSERT statement is still compiled by SQLAlchemy
 from the table (no SQL text is assembled by hand), each column's bind processor is looked
 up once, values that are the same for the whole call (system columns) are processed once,
-and the rows, given a column at a time, go to the driver's ``executemany`` as tuples.
+and the rows, given a column at a time, go to the driver as tuples: SQLite's
+``executemany``, PostgreSQL's ``COPY ... FROM STDIN`` (the bulk load it is built for).
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,9 @@ def _plan(conn: sa.Connection, table: sa.Table) -> _Plan:
     if plan is None:
         dialect = conn.dialect
         compiled = table.insert().compile(dialect=dialect)
-        columns = tuple(compiled.positiontup or ())
+        # The statement's parameters in order (SQLite's are positional; COPY names the
+        # table's columns in its own order).
+        columns = tuple(compiled.positiontup or (c.name for c in table.columns))
         processors = tuple(
             table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
         )
@@ -75,7 +78,8 @@ def _insert(
     columns: Mapping[str, Sequence[Any]],
     constants: Mapping[str, Any],
 ) -> None:
-    if conn.dialect.name != "sqlite" or count < MIN_ROWS:
+    engine = conn.dialect.name
+    if engine not in ("sqlite", "postgresql") or count < MIN_ROWS:
         conn.execute(table.insert(), as_rows(count, columns, constants))
         return
     plan = _plan(conn, table)
@@ -94,7 +98,33 @@ def _insert(
         else:
             values.append([None] * count)
     # Built a column at a time: a comprehension per column, not a loop per value.
-    conn.exec_driver_sql(plan.sql, list(zip(*values, strict=True)))
+    rows = zip(*values, strict=True)
+    if engine == "sqlite":
+        conn.exec_driver_sql(plan.sql, list(rows))
+    else:
+        _copy(conn, table, plan.columns, rows)
+
+
+def _copy(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """PostgreSQL: the rows sent by one COPY (a fraction of an INSERT per row: no
+    statement per row, nothing returned), in the connection's transaction. The
+    statement names only the table and its columns, quoted by the dialect; an error
+    comes out as SQLAlchemy's, as from an INSERT."""
+    import psycopg  # only with PostgreSQL, which needs it
+
+    quote = conn.dialect.identifier_preparer.quote
+    target = conn.dialect.identifier_preparer.format_table(table)
+    statement = f"COPY {target} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as err:
+        raise sa.exc.DBAPIError.instance(statement, (), err, psycopg.Error) from err
 
 
 def as_rows(

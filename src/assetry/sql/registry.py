@@ -38,8 +38,12 @@ def register(conn: sa.Connection, table: str, rids: Sequence[str]) -> None:
         statement = sqlite.insert(_REGISTRY).from_select(["rid", "table_name"], rows)
         conn.execute(_upserting(statement))
     else:
-        values = [{"rid": rid, "table_name": table} for rid in rids]
-        conn.execute(_upserting(postgresql.insert(_REGISTRY)), values)
+        # The same on PostgreSQL: the RIDs as one array parameter, unnested.
+        listed = sa.bindparam("rids", list(rids), type_=postgresql.ARRAY(sa.Text))
+        value = sa.func.unnest(listed).column_valued("rid")
+        rows = sa.select(value, sa.literal(table, sa.Text))
+        statement = postgresql.insert(_REGISTRY).from_select(["rid", "table_name"], rows)
+        conn.execute(_upserting(statement))
 
 
 def _upserting(statement: Any) -> Any:
