@@ -35,15 +35,14 @@ def register(conn: sa.Connection, table: str, rids: Sequence[str]) -> None:
         each = sa.func.json_each(sa.bindparam("rids", json.dumps(list(rids))))
         value = each.table_valued("value").c.value
         rows = sa.select(value, sa.literal(table, sa.Text)).where(sa.true())
-        statement = sqlite.insert(_REGISTRY).from_select(["rid", "table_name"], rows)
-        conn.execute(_upserting(statement))
+        conn.execute(_upserting(sqlite.insert(_REGISTRY).from_select(["rid", "table_name"], rows)))
     else:
         # The same on PostgreSQL: the RIDs as one array parameter, unnested.
         listed = sa.bindparam("rids", list(rids), type_=postgresql.ARRAY(sa.Text))
-        value = sa.func.unnest(listed).column_valued("rid")
-        rows = sa.select(value, sa.literal(table, sa.Text))
-        statement = postgresql.insert(_REGISTRY).from_select(["rid", "table_name"], rows)
-        conn.execute(_upserting(statement))
+        unnested = sa.func.unnest(listed).column_valued("rid")
+        listing = sa.select(unnested, sa.literal(table, sa.Text))
+        insert = postgresql.insert(_REGISTRY).from_select(["rid", "table_name"], listing)
+        conn.execute(_upserting(insert))
 
 
 def _upserting(statement: Any) -> Any:
