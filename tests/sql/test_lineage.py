@@ -100,6 +100,19 @@ def test_isolated_rid_and_rid_without_upstream(built_catalog: BuildCatalog) -> N
     assert g.nodes == [{"rid": term, "kind": "row", "table": "Asset_Type", "label": "Mask"}]
 
 
+def test_blank_or_missing_labels_fall_back_to_the_rid(built_catalog: BuildCatalog) -> None:
+    catalog, w = built_catalog(build_world)
+    blank, empty, none = (dataset(catalog, text) for text in (" \t\n", "", "x"))
+    catalog.update("Dataset", [{"RID": none, "Description": None}])
+    add_edges(
+        catalog,
+        [(w.a0, "Image", d, "Dataset", "member_of", None) for d in (blank, empty, none)],
+    )
+    labels = {n["rid"]: n["label"] for n in lineage(catalog, w.a0, "downstream").nodes}
+    assert labels[blank] == blank and labels[empty] == empty and labels[none] == none
+    assert labels[w.a0] == "raw.png"
+
+
 def test_members_of_any_table_and_nested_datasets(built_catalog: BuildCatalog) -> None:
     catalog, w = built_catalog(build_world)
     parent = dataset(catalog, "parent")

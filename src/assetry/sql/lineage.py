@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import operator
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,11 +90,12 @@ def walk(
         statement = _walk_statement(root, direction, depth, as_of, dialect=session.dialect)
         edge_rows = reads.plain_rows(session, statement)
 
-    # Plain tuples, taken apart column by column (zip and set run in C): a long chain
-    # returns tens of thousands of rows, and a Python loop over them costs more than
-    # the query.
-    columns = list(zip(*edge_rows, strict=True)) if edge_rows else [()] * 6
-    from_rids, to_rids, relations, from_tables, to_tables, details = columns
+    # Plain tuples, taken apart column by column (map, zip and set run in C): a long
+    # chain returns tens of thousands of rows, and a Python loop over them costs more
+    # than the query. (zip(*rows) would too: one call with a row per argument.)
+    from_rids, to_rids, relations, from_tables, to_tables, details = (
+        list(map(operator.itemgetter(i), edge_rows)) for i in range(6)
+    )
     edges: set[tuple[str, str, str]] = set(zip(from_rids, to_rids, relations, strict=True))
     tables: dict[str, str] = dict(zip(from_rids, from_tables, strict=True))
     tables.update(zip(to_rids, to_tables, strict=True))
@@ -122,19 +124,16 @@ def walk(
     unused = [r for r, t in tables.items() if kinds[t] == "dataset" and r not in versions]
     if unused:
         versions.update(_latest_versions(session, unused, as_of))
-    nodes: list[dict[str, Any]] = []
-    for node_rid in sorted(tables):
-        table = tables[node_rid]
-        kind = kinds[table]
-        node: dict[str, Any] = {
-            "rid": node_rid,
-            "kind": kind,
-            "table": table,
-            "label": labels.get(node_rid) or node_rid,
-        }
-        if kind == "dataset":
-            node["version"] = versions.get(node_rid)
-        nodes.append(node)
+    order = sorted(tables)
+    nodes: list[dict[str, Any]] = [
+        {"rid": r, "kind": kinds[t], "table": t, "label": labels.get(r) or r}
+        for r, t in zip(order, map(tables.__getitem__, order), strict=True)
+    ]
+    dataset_tables = {t for t, kind in kinds.items() if kind == "dataset"}
+    if dataset_tables:
+        for node in nodes:
+            if node["table"] in dataset_tables:
+                node["version"] = versions.get(node["rid"])
     # Joined with a separator below every other character, the strings sort as the
     # tuples do, and sorting strings is about twice as fast.
     return LineageGraph.trusted(
@@ -334,7 +333,7 @@ _LABEL_COLUMNS = {
 
 
 def _labels(session: Session, tables: dict[str, str]) -> dict[str, str]:
-    """Each node's label, with one query per table involved."""
+    """Each node's label (not blank), with one query per table involved."""
     by_table: dict[str, list[str]] = {}
     for node_rid, table in tables.items():
         by_table.setdefault(table, []).append(node_rid)
@@ -347,13 +346,16 @@ def _labels(session: Session, tables: dict[str, str]) -> dict[str, str]:
         if not model_table.has_column(column):
             continue
         t = session.table(table)
-        label: sa.ColumnElement[Any] = t.c[column]
+        label: sa.ColumnElement[Any] = sa.cast(t.c[column], sa.Text)
         if table == "Artifact_Version":  # "fraud_detector v3"
             label = t.c.Name + " v" + sa.cast(t.c.Version, sa.Text)
-        query = sa.select(t.c.RID, label).where(_among(session, t.c.RID, wanted))
-        for node_rid, value in reads.plain_rows(session, query):
-            if value is not None and str(value).strip():
-                labels[node_rid] = str(value)
+        query = sa.select(t.c.RID, label).where(
+            _among(session, t.c.RID, wanted), label.is_not(None)
+        )
+        labels.update(reads.plain_rows(session, query))
+    blank = [r for r, value in labels.items() if not value.strip()]
+    for node_rid in blank:
+        del labels[node_rid]
     return labels
 
 
