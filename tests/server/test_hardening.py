@@ -726,3 +726,48 @@ def test_tar_extraction_checks_free_space(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(BagError, match="not enough free space"):
         extract.open_bag_path(archive, tmp_path / "work")
     assert not any((tmp_path / "work").glob("*/bag/data/x"))
+
+
+# --- connections of several workers ---------------------------------------------------------
+
+
+def test_responses_are_not_held_back_on_a_socket_bound_for_several_workers(
+    remote_server: RemoteServer,
+) -> None:
+    """``serve --workers N`` hands each worker a listening socket bound by uvicorn, whose
+    protocol number is 0, so asyncio leaves Nagle's algorithm on for the connections it
+    accepts. The server turns it off on every connection itself: otherwise each response
+    body waits for the client's delayed ACK (~40 ms a request on a kept-alive connection)."""
+    import uvicorn
+
+    from assetry.server.run import uvicorn_options
+
+    app = create_app(remote_server.location)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
+                            **uvicorn_options())  # fmt: skip
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # proto 0, as uvicorn's
+    listener.bind(("127.0.0.1", 0))
+    assert listener.proto == 0
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        host, port = listener.getsockname()
+        with requests.Session() as session:
+            for _ in range(2):  # a kept-alive connection
+                answer = session.get(
+                    f"http://{host}:{port}/api/v1/whoami",
+                    headers=bearer(remote_server, "reader"),
+                    timeout=10,
+                )
+                assert answer.status_code == 200
+            [connection] = list(server.server_state.connections)
+            accepted = connection.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        listener.close()
