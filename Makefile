@@ -52,6 +52,7 @@ docs-check: install-dev
 test: lint docs-check unit
 
 bench: install-dev
+	$(PIP) -e ".[bench]"
 	$(BIN)/python benchmarks/bench_insert.py
 	$(BIN)/python benchmarks/bench_executions.py
 	$(BIN)/python benchmarks/bench_bags.py
