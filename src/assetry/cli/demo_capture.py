@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 import assetry.capture as capture
 from assetry.capture import defaults
 from assetry.executions.workflow import ExecutionConfiguration
@@ -21,20 +19,26 @@ PIPELINE = "demo-pipeline"
 EPOCHS = 3
 
 
+# The features are columns in a dict (stored as JSON), not a DataFrame: Parquet needs
+# pyarrow, an extra, and the demo runs on what `make install` installs.
 @capture.step(cache=True, workflow_type="Feature_Creation")
-def featurize(metrics: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per image: its mean intensity and whether it was inverted."""
-    rows = [(m["mean_before"], 0) for m in metrics] + [(m["mean_after"], 1) for m in metrics]
-    return pd.DataFrame(rows, columns=["mean", "inverted"])
+def featurize(metrics: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Two columns, one row per image: its mean intensity and whether it was inverted."""
+    means = [m["mean_before"] for m in metrics] + [m["mean_after"] for m in metrics]
+    inverted = [0.0] * len(metrics) + [1.0] * len(metrics)
+    return {"mean": means, "inverted": inverted}
 
 
 @capture.step(cache=True, workflow_type="Training", outputs=["demo-threshold"])
 def train(features: ArtifactVersion) -> dict[str, float]:
     """The mean intensity halfway between raw and inverted images."""
     # The step gets the version featurize's call returned; the pipeline's catalog loads it.
-    frame: pd.DataFrame = defaults.resolve(None).artifacts.load(features)
-    means = frame.groupby("inverted")["mean"].mean()
-    return {"threshold": round(float(means.mean()), 2)}
+    columns: dict[str, list[float]] = defaults.resolve(None).artifacts.load(features)
+    rows = list(zip(columns["mean"], columns["inverted"], strict=True))
+    raw = [mean for mean, flag in rows if not flag]
+    inverted = [mean for mean, flag in rows if flag]
+    halfway = (sum(raw) / len(raw) + sum(inverted) / len(inverted)) / 2
+    return {"threshold": round(halfway, 2)}
 
 
 def capture_tour(tour: Tour) -> None:
