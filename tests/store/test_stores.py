@@ -230,8 +230,23 @@ def test_bad_stores_are_refused_and_nothing_is_recorded(cat: Catalog, tmp_path: 
     with pytest.raises(StoreError):
         cat.add_store("blocked", str(tmp_path / "blocked"))
     cat.add_store("archive", str(tmp_path / "archive"))
-    with pytest.raises(ConflictError, match="already the catalog's store 'archive'"):
-        cat.add_store("again", str(tmp_path / "archive"))
+    # One place, however it is written, is one store: moving objects between two names
+    # of one folder would delete them.
+    (tmp_path / "link").symlink_to(tmp_path / "archive")
+    same = [
+        str(tmp_path / "archive"),
+        str(tmp_path / "archive") + "/",
+        (tmp_path / "archive").as_uri(),
+        str(tmp_path / "link"),
+        str(tmp_path / "catalog" / "objects"),  # the default store's folder
+    ]
+    for url in same:
+        with pytest.raises(ConflictError, match="keeps its objects"):
+            cat.add_store("again", url)
+    # A refused store leaves nothing behind, not even its folders.
+    with pytest.raises(ConflictError, match="already has a store named 'archive'"):
+        cat.add_store("ARCHIVE", str(tmp_path / "elsewhere"))
+    assert not (tmp_path / "elsewhere").exists()
     assert cat.list_stores() == [*before, StoreEntry("archive", str(tmp_path / "archive"))]
 
 
@@ -274,12 +289,88 @@ def test_bad_migrations_are_refused(cat: Catalog) -> None:
 
 def test_sizes() -> None:
     assert parse_size("100MB") == 100_000_000
+    assert parse_size("100kB") == 100_000  # SI's spelling
     assert parse_size("1.5 GiB") == 3 << 29
     assert parse_size("4096") == parse_size(4096) == 4096
     assert parse_size(None) is None
-    for bad in ("", "MB", "12XB", True, 1.5, "-3"):
+    for bad in ("", "MB", "12XB", True, 1.5, "-3", "100Mb", "100mb"):  # b: bits
         with pytest.raises(ValidationError):
             parse_size(bad)  # type: ignore[arg-type]
+    for huge in ("99999999999999TB", 2**70):
+        with pytest.raises(ValidationError, match="too large"):
+            parse_size(huge)
+
+
+def test_a_rule_is_removed_by_the_names_it_was_set_with(cat: Catalog, tmp_path: Path) -> None:
+    cat.add_store("archive", str(tmp_path / "archive"))
+    cat.set_store_rule(table="Image", store="archive")
+    cat.set_store_rule(table="Model_File", store="archive")
+    with pytest.raises(ValidationError, match="too large"):
+        cat.set_store_rule(store="archive", size_over="99999999999999TB")
+    assert cat.stores.remove_store_rule(table="image") == [StoreRule("archive", "Model_File", None)]
+    assert cat.stores.remove_store_rule(table="model_file") == []
+
+
+def test_two_names_of_one_place_never_lose_an_object(tmp_path: Path) -> None:
+    """The last guard: a move between two stores in one place only verifies."""
+    import io
+
+    first, second = LocalStore(tmp_path / "objects"), LocalStore(tmp_path / "objects")
+    key = first.put_stream(io.BytesIO(b"the only copy")).sha256
+    assert storeset.same_place(first, second)
+    storeset.move_object(first, second, key)
+    assert keys(first) == keys(second) == {key}
+    assert not storeset.same_place(first, LocalStore(tmp_path / "other"))
+
+
+def test_objects_wanted_by_two_rules_stay_put(cat: Catalog, tmp_path: Path) -> None:
+    """The same bytes in two tables that the rules send to different stores: migrating
+    leaves them where one of the rules wants them, and again moves nothing."""
+    cat.add_store("archive", str(tmp_path / "archive"))
+    image = upload(cat, "Image", {"a.bin": b"shared bytes"})["a.bin"]
+    upload(cat, "Checkpoint", {"b.bin": b"shared bytes"})
+    cat.set_store_rule(table="Image", store="archive")
+    first = cat.stores.migrate_objects()
+    second = cat.stores.migrate_objects()
+    assert first["moved"] == 0 and second["moved"] == 0
+    assert image["SHA256"] in keys(store_set(cat).member("default"))
+    cat.set_store_rule(table="Checkpoint", store="archive")
+    assert cat.stores.migrate_objects()["moved"] == 1  # now both rules want the archive
+    assert image["SHA256"] in keys(store_set(cat).member("archive"))
+    assert cat.stores.migrate_objects()["moved"] == 0
+    assert cat.fsck().ok
+
+
+def test_captured_files_and_imported_bags_follow_the_rules(
+    cat: Catalog, tmp_path: Path, new_catalog: NewCatalog
+) -> None:
+    from assetry import DatasetSpec
+
+    cat.add_store("archive", str(tmp_path / "archive"))
+    cat.set_store_rule(table="Image", store="archive")
+    source = tmp_path / "scan.png"
+    source.write_bytes(b"captured bytes")
+    wf = cat.create_workflow("capture", "Training", url="https://x/y.py", checksum="sha256:2")
+    with cat.create_execution(ExecutionConfiguration(workflow=wf)) as exe:
+        assert exe.capture_file(source, asset_table="Image") is not None
+    [asset] = exe.upload_execution_outputs()["Image"]
+    stores = store_set(cat)
+    assert asset["SHA256"] in keys(stores.member("archive"))
+    assert asset["SHA256"] not in keys(stores.member("default"))
+
+    # A bag imported into a catalog whose rule names an Asset_Type term of its assets.
+    model = upload(cat, "Checkpoint", {"w.bin": b"weights"}, asset_types=["Model_File"])["w.bin"]
+    cat.add_dataset_element_type("Checkpoint")
+    ds = cat.create_dataset(description="routed")
+    cat.add_dataset_members(ds, [model["RID"]])
+    bag = cat.export_dataset_bag(DatasetSpec(ds), tmp_path / "bag")
+    other = new_catalog(tmp_path / "other")
+    other.add_store("attic", str(tmp_path / "attic"))
+    other.set_store_rule(table="Model_File", store="attic")
+    other.import_bag(bag)
+    others = store_set(other)
+    assert model["SHA256"] in keys(others.member("attic"))
+    assert model["SHA256"] not in keys(others.member("default"))
 
 
 def test_the_stores_list_their_objects_merged_in_key_order(cat: Catalog, tmp_path: Path) -> None:

@@ -199,11 +199,15 @@ class Bags:
         for name, found in tables.items():
             if kinds.get(name) != "asset":
                 continue
+            types: dict[str, list[str]] = {}  # by RID: the rules may route by type
+            for link in tables.get(f"{name}_Asset_Type", []):
+                types.setdefault(str(link.get(name)), []).append(str(link.get("Asset_Type")))
             for row in found:
                 if store.exists(row["SHA256"]):
                     continue
                 path = bag.asset_path(row["RID"])
-                digests = store.route(name, path.stat().st_size).put_file(path)
+                size, kinds_of_row = path.stat().st_size, types.get(row["RID"], [])
+                digests = store.route(name, size, kinds_of_row).put_file(path)
                 added.append(digests.sha256)
                 if digests.sha256 != row["SHA256"]:
                     raise BagChecksumMismatch(str(path), "sha256", row["SHA256"], digests.sha256)

@@ -276,7 +276,8 @@ class Executions:
         cached = _ENVIRONMENT_ASSETS.get(key)
         if cached is not None:
             return cached, True
-        store = self._context.store()
+        types = ["Execution_Metadata", "Runtime_Env"]
+        store = self._context.store().route("Execution_Metadata", len(document), types)
         digests = store.put_stream(io.BytesIO(document))
         rid = self._backend.ensure_asset(
             OutputEntry(
@@ -287,7 +288,7 @@ class Executions:
                 md5=digests.md5,
                 sha256=digests.sha256,
                 length=digests.length,
-                asset_types=["Execution_Metadata", "Runtime_Env"],
+                asset_types=types,
                 description="Python, platform, packages, git state and command line",
             )
         )

@@ -74,7 +74,9 @@ class FileCapture:
         # Not durable yet: the upload makes the objects of its batch durable before the
         # rows that name them commit. An object of a file that changed meanwhile is left
         # unreferenced (fsck collects it).
-        digests = self._store().put_file(source, durable=False)
+        # The store the catalog's rules choose for this table, size and types.
+        target = self._store().route(table, before.st_size, types)
+        digests = target.put_file(source, durable=False)
         after = os.stat(source)
         if _signature(before) != _signature(after) or digests.length != before.st_size:
             return None

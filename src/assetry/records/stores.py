@@ -20,7 +20,10 @@ PRIMARY = "default"
 """The name of the store a catalog was created with."""
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}\Z")
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*\Z", re.IGNORECASE)
+# The unit's prefix in either case ("kB" is SI's spelling), its "B" in capitals only: a
+# lowercase "b" is bits ("100Mb"), refused rather than read as bytes.
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGTkmgt]?i?B)?\s*\Z")
+_LARGEST = (1 << 63) - 1  # the catalog stores sizes as 64-bit integers
 _UNITS = {
     "": 1,
     "B": 1,
@@ -104,17 +107,23 @@ def parse_size(value: int | str | None) -> int | None:
         return None
     if isinstance(value, bool):
         raise ValidationError(f"size {value!r} is not a byte count")
+    size: int | None = None
     if isinstance(value, int):
         if value < 0:
             raise ValidationError(f"size {value} is negative")
-        return value
-    if isinstance(value, str):
+        size = value
+    elif isinstance(value, str):
         found = _SIZE.match(value)
         if found:
             unit = (found.group(2) or "").upper()
             if unit in _UNITS:
-                return int(float(found.group(1)) * _UNITS[unit])
-    raise ValidationError(
-        f"size {value!r} is not a byte count: give an int or a number with a unit "
-        "(B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. '100MB'"
-    )
+                size = int(float(found.group(1)) * _UNITS[unit])
+    if size is None:
+        raise ValidationError(
+            f"size {value!r} is not a byte count: give an int or a number with a unit "
+            "(B, KB, MB, GB, TB = powers of 1000; KiB, MiB, GiB, TiB = powers of 1024; "
+            "B is bytes, a lowercase b would be bits), e.g. '100MB'"
+        )
+    if size > _LARGEST:
+        raise ValidationError(f"size {value!r} is too large (at most {_LARGEST:,} bytes)")
+    return size

@@ -19,7 +19,7 @@ from assetry.sql import policy, stores
 from assetry.sql.engine import translated_errors
 from assetry.sql.session import Session
 from assetry.store.base import ObjectStore
-from assetry.store.storeset import StoreConfig, StoreSet, move_object
+from assetry.store.storeset import StoreConfig, StoreSet, move_object, same_place
 
 
 class SqlStoresMixin:
@@ -74,14 +74,43 @@ class SqlStoresMixin:
             raise ValidationError(f"store {name!r}: the URL {url!r} is not text")
         from assetry import config
 
+        url = config.check_store_url(url.strip())
+        self._check_new_store(name, url)
         # A bad URL, a missing extra, or a bucket that does not take writes is reported
         # before anything is recorded.
-        probe = self._open_member(name, config.check_store_url(url.strip()))
+        probe = self._open_member(name, url)
         probe.check_writable()
         with self.session(write=True) as s:
             added = stores.add(s, name, url)
         self._stores().refresh()
         return added
+
+    def _check_new_store(self, name: str, url: str) -> None:
+        """``ConflictError`` when the catalog has a store named ``name`` (in any case) or
+        one that keeps its objects where ``url`` does, however its URL is written."""
+        from assetry.store.registry import store_location
+
+        current = self._store_config()
+        taken = [existing for existing in current.urls if existing.lower() == name.lower()]
+        if taken:
+            raise ConflictError(f"the catalog already has a store named {taken[0]!r}")
+        wanted = store_location(url, self._store_base)
+        for existing, existing_url in current.urls.items():
+            if existing == PRIMARY and self._primary_override is not None:
+                existing_url = self._primary_override.url
+            if existing_url and self._location(existing_url) == wanted:
+                raise ConflictError(
+                    f"{url} is where the catalog's store {existing!r} keeps its objects "
+                    f"({existing_url}); one place cannot be two stores"
+                )
+
+    def _location(self, url: str) -> str | None:
+        from assetry.store.registry import store_location
+
+        try:
+            return store_location(url, self._store_base)
+        except ConfigError:  # a relative path with nothing to be relative to
+            return None
 
     def remove_store(self, name: str) -> None:
         policy.require(policy.ADMIN, "removing an object store")
@@ -148,6 +177,7 @@ class SqlStoresMixin:
                 store
                 for name, store in everything.members()
                 if name != target and (source is None or name == source)
+                if not same_place(store, destination)  # never delete the only copy
                 if store.stat(sha256) is not None
             ]
             if not holders:
@@ -175,11 +205,22 @@ class SqlStoresMixin:
                 for info in everything.member(name).iter_objects():
                     yield info.sha256, to
             return
-        for asset_table, sha256, length, kinds in self._asset_objects(table):
-            if to is not None:
+        if to is not None:
+            for sha256 in dict.fromkeys(sha for _, sha, _, _ in self._asset_objects(table)):
                 yield sha256, to
-            else:
-                yield sha256, choose(config.rules, config.default, asset_table, length, kinds)
+            return
+        # An object named by rows that the rules send to different stores (the same bytes
+        # in two tables, or with two sets of types) stays in any of those stores that
+        # holds it, else goes to the first: moving it back and forth would never end.
+        targets: dict[str, list[str]] = {}
+        for asset_table, sha256, length, kinds in self._asset_objects(table):
+            chosen = choose(config.rules, config.default, asset_table, length, kinds)
+            if chosen not in targets.setdefault(sha256, []):
+                targets[sha256].append(chosen)
+        for sha256, names in targets.items():
+            if len(names) > 1:
+                names = [n for n in names if everything.member(n).stat(sha256) is not None] or names
+            yield sha256, names[0]
 
     def _asset_objects(self, table: str | None) -> list[tuple[str, str, int, list[str]]]:
         """(table, SHA-256, length, asset types) of each object the asset rows name, of

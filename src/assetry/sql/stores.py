@@ -9,6 +9,8 @@ stores and rules as they were.
 
 from __future__ import annotations
 
+import contextlib
+
 import sqlalchemy as sa
 
 from assetry import config
@@ -135,6 +137,10 @@ def set_rule(
 
 def remove_rule(s: Session, table: str | None, size_over: int | str | None) -> list[StoreRule]:
     size = parse_size(size_over)
+    if table is not None:
+        # As set_rule recorded it; a rule of a table or term gone since, as written.
+        with contextlib.suppress(NotFoundError, ValidationError):
+            table = _rule_target(s, table)
     r = internal.store_rules
     removed = s.conn.execute(
         r.delete().where(_matching(r.c.table_name, table), _matching(r.c.size_over, size))

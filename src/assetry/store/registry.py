@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 from urllib.request import url2pathname
 
 from assetry.errors import ConfigError
@@ -14,16 +15,11 @@ KNOWN = ("a path", "file://", "s3://", "gs://", "az://", "abfs://")
 
 def open_store(url: str, base: Path | None = None) -> ObjectStore:
     """The store at ``url``; a relative path is taken relative to ``base``."""
-    scheme = urlparse(url).scheme.lower() if "://" in url else ""
+    scheme = _scheme(url)
     if scheme in ("", "file"):
         from assetry.store.local import LocalStore
 
-        path = Path(url2pathname(urlparse(url).path)) if scheme == "file" else Path(url)
-        if not path.is_absolute():
-            if base is None:
-                raise ConfigError(f"the store path {url!r} is relative, but to what?")
-            path = base / path
-        return LocalStore(path.resolve())
+        return LocalStore(_local_path(url, base).resolve())
     if scheme == "s3":
         try:
             from assetry.store.s3 import S3Store
@@ -51,3 +47,32 @@ def open_store(url: str, base: Path | None = None) -> ObjectStore:
     raise ConfigError(
         f"unknown object store scheme {scheme!r} in {url!r}; known: {', '.join(KNOWN)}"
     )
+
+
+def store_location(url: str, base: Path | None = None) -> str:
+    """Where the store at ``url`` keeps its objects, written one way: two URLs with the
+    same location name the same objects (``/x/d``, ``/x/d/``, ``file:///x/d`` and a link
+    to that folder; ``s3://b/p/`` and ``s3://b/p``; ``az://`` and ``abfs://``), so that a
+    catalog never records one place as two stores, which moving objects from one to the
+    other would empty."""
+    scheme = _scheme(url)
+    if scheme in ("", "file"):
+        return "file://" + os.path.realpath(_local_path(url, base))
+    parsed = urlparse(url)
+    query = urlencode(sorted(parse_qsl(parsed.query)))
+    place = f"{'az' if scheme == 'abfs' else scheme}://{parsed.netloc.lower()}"
+    place += "/" + parsed.path.strip("/")
+    return place + (f"?{query}" if query else "")
+
+
+def _scheme(url: str) -> str:
+    return urlparse(url).scheme.lower() if "://" in url else ""
+
+
+def _local_path(url: str, base: Path | None) -> Path:
+    path = Path(url2pathname(urlparse(url).path)) if _scheme(url) == "file" else Path(url)
+    if not path.is_absolute():
+        if base is None:
+            raise ConfigError(f"the store path {url!r} is relative, but to what?")
+        path = base / path
+    return path
