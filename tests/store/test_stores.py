@@ -389,3 +389,20 @@ def test_the_stores_list_their_objects_merged_in_key_order(cat: Catalog, tmp_pat
     assert listed == sorted(set(put))
     middle = sorted(put)[4]
     assert [o.sha256 for o in stores.iter_objects_after(middle)] == sorted(put)[5:]
+
+
+def test_fsck_checks_every_copy_and_names_its_store(cat: Catalog, tmp_path: Path) -> None:
+    """An object held by two stores (as while it is moved): a damaged copy is reported
+    with the store that holds it, even when the other copy is sound."""
+    asset = upload(cat, "Image", {"a.png": b"two copies"})["a.png"]
+    cat.add_store("archive", str(tmp_path / "archive"))
+    stores = store_set(cat)
+    with stores.member("default").open_raw(asset["SHA256"]) as stream:
+        stores.member("archive").put_stream(stream)
+    assert cat.fsck().ok
+    path = stores.member("archive").local_path(asset["SHA256"])
+    assert path is not None
+    path.chmod(0o644)
+    path.write_bytes(b"damaged!!!")
+    [corrupt] = cat.fsck().corrupt
+    assert (corrupt["rid"], corrupt["store"]) == (asset["RID"], "archive")

@@ -280,7 +280,11 @@ def _problem_lines(report: Any, show_all: bool) -> Iterator[str]:
     if report.corrupt:
         yield f"Corrupt objects ({len(report.corrupt)}): stored bytes that fail their checksums"
         rows = (
-            (f"{c['table']}/{c['rid']}", f"sha256 {c['sha256']}  found {c['found']}")
+            (
+                f"{c['table']}/{c['rid']}",
+                f"sha256 {c['sha256']}  found {c['found']}"
+                + (f"  in store {c['store']}" if c.get("store") else ""),
+            )
             for c in report.corrupt
         )
         yield from _listing(rows, show_all)

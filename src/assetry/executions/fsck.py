@@ -17,6 +17,7 @@ from assetry.errors import ChecksumMismatch, NotFoundError
 from assetry.executions.staging import WorkingDir
 from assetry.store.base import ObjectStore
 from assetry.store.hashing import Digests, hash_file
+from assetry.store.storeset import StoreSet
 
 DEFAULT_GRACE_SECONDS = 3600.0
 
@@ -82,9 +83,10 @@ def check(
     """Compare ``store`` with the asset rows ``assets`` (table, RID, SHA256, MD5, Length)."""
     objects = {info.sha256: info for info in store.iter_objects()}
     report = FsckReport(objects=len(objects), assets=len(assets))
-    # The object's true digests, read once per object; every row is compared with them
-    # (a row that shares a SHA-256 with a genuine one but not its MD5 or length is not).
-    found: dict[str, Digests | str] = {}
+    # The true digests of each copy of an object (one per store that holds it), read once
+    # per object; every row is compared with each (a row that shares a SHA-256 with a
+    # genuine one but not its MD5 or length is not).
+    found: dict[str, list[tuple[str, Digests | str]]] = {}
     for table, rid, sha256, md5, length in assets:
         if sha256 not in objects:
             report.missing.append({"table": table, "rid": rid, "sha256": sha256})
@@ -93,9 +95,13 @@ def check(
             continue
         if sha256 not in found:
             found[sha256] = _true_digests(store, sha256, f"{table}/{rid}")
-        problem = _row_problem(found[sha256], md5, int(length))
-        if problem is not None:
-            report.corrupt.append({"table": table, "rid": rid, "sha256": sha256, "found": problem})
+        for where, digests in found[sha256]:
+            problem = _row_problem(digests, md5, int(length))
+            if problem is not None:
+                report.corrupt.append(
+                    {"table": table, "rid": rid, "sha256": sha256, "found": problem,
+                     "store": where}
+                )  # fmt: skip
     keep = referenced | {sha for _, _, sha, _, _ in assets}
     report.unreferenced = sorted(set(objects) - keep)
     if repair:
@@ -108,8 +114,18 @@ def check(
     return report
 
 
-def _true_digests(store: ObjectStore, sha256: str, name: str) -> Digests | str:
-    """The stored object's digests, or what is wrong with it."""
+def _true_digests(store: ObjectStore, sha256: str, name: str) -> list[tuple[str, Digests | str]]:
+    """(store, the object's digests or what is wrong with it) of each copy: one per
+    member of a catalog's several stores that holds it (two while it is moved), else
+    the one in ``store``."""
+    copies: list[tuple[str, ObjectStore]] = [(store.url, store)]
+    if isinstance(store, StoreSet):
+        held = [(n, member) for n, member in store.members() if member.stat(sha256) is not None]
+        copies = held or copies
+    return [(where, _digests_of_copy(copy, sha256, name)) for where, copy in copies]
+
+
+def _digests_of_copy(store: ObjectStore, sha256: str, name: str) -> Digests | str:
     try:
         return store.verify(sha256, name=name)
     except ChecksumMismatch as err:
