@@ -10,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -547,3 +548,26 @@ def test_console_script(location: str) -> None:
     )
     assert failed.returncode == 1
     assert failed.stderr == "assetry: error: table 'Nope' does not exist\n"
+
+
+def test_cloud_libraries_retry_noise_stays_off_the_terminal(tmp_path: Path) -> None:
+    """gcsfs logs each failed attempt with its traceback; a command reports one line. In
+    a child process, where no test harness holds the log records."""
+    child = textwrap.dedent(
+        """
+        import logging, sys
+        from assetry.cli.main import main
+        chosen = logging.getLogger("adlfs")
+        chosen.setLevel(logging.ERROR)  # a level the user chose is kept
+        code = main(["--catalog", sys.argv[1], "init"])
+        logging.getLogger("gcsfs").error("_request out of retries on exception: refused")
+        chosen.error("adlfs speaks")
+        sys.exit(code)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(tmp_path / "c")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "out of retries" not in done.stderr
+    assert "adlfs speaks" in done.stderr

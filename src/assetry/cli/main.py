@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -190,6 +191,19 @@ def _error(message: str) -> int:
     return 1
 
 
+# Cloud storage libraries log every failed attempt of a request with its traceback
+# (gcsfs: ~150 lines for an unreachable endpoint) before the error the command reports in
+# one line; a user who set a level for one of them keeps it.
+NOISY_LIBRARIES = ("gcsfs", "adlfs", "azure", "fsspec")
+
+
+def _quiet_libraries() -> None:
+    for name in NOISY_LIBRARIES:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.CRITICAL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``assetry`` command with ``argv`` (default: ``sys.argv[1:]``); return the
     exit code."""
@@ -199,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # --help and --version (0), usage errors (2)
         return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
     out = Output(args.json, sys.stdout)
+    _quiet_libraries()
     try:
         args.handler(args, out)
         sys.stdout.flush()
